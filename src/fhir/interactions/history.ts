@@ -1,0 +1,91 @@
+/**
+ * history at instance, type and system level: every version newest first,
+ * `_since`, `_at`, `_count`, and a keyset cursor (`_cursor`, a version
+ * sequence number) so paging stays correct while new versions arrive.
+ * The caller's access predicate is applied to every version row in SQL.
+ */
+import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
+import { badRequest, notFound } from '../errors';
+import type { FhirContext } from '../context';
+import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
+import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
+import type { StoredVersion } from '../../store/resources';
+
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 1000;
+
+export async function historyInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+  const { type, id } = params;
+  if (type !== undefined) {
+    requireKnownType(type);
+    if (isConformanceType(type)) throw badRequest(`${type} is served read-only without history`);
+    ctx.access.checkScope(request.caller, type, 'r');
+  }
+  if (id !== undefined) requireValidId(id);
+  const options = parseHistoryParams(request.query);
+  const access = ctx.access.readable(request.caller, type);
+  if (id !== undefined && !(await ctx.store.read(type, id, access))) throw notFound(`${type}/${id} is not known`);
+  const versions = await ctx.store.history({ resourceType: type, id, since: options.since, at: options.at, beforeSeq: options.cursor, count: options.count + 1 }, access);
+  const page = versions.slice(0, options.count);
+  const path = [type, id, '_history'].filter((part) => part !== undefined).join('/');
+  const links: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx, path, request.query) }];
+  if (versions.length > options.count) {
+    const next = request.query.filter(([key]) => key !== '_cursor');
+    next.push(['_cursor', String(page[page.length - 1].seq)]);
+    links.push({ relation: 'next', url: linkUrl(ctx, path, next) });
+  }
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: page.map((version) => historyEntry(ctx, version)) };
+  return { status: 200, body: bundle };
+}
+
+function historyEntry(ctx: FhirContext, version: StoredVersion): BundleEntry {
+  const url = `${version.resourceType}/${version.id}`;
+  const entry: BundleEntry = {
+    fullUrl: `${ctx.baseUrl}/${url}`,
+    request: { method: version.method, url: version.method === 'POST' ? version.resourceType : url },
+    response: {
+      status: version.deleted ? '204' : version.versionId === 1 ? '201' : '200',
+      etag: `W/"${version.versionId}"`,
+      lastModified: version.lastUpdated.toISOString(),
+    },
+  };
+  if (version.content) entry.resource = version.content as Resource;
+  return entry;
+}
+
+interface HistoryOptions {
+  since?: Date;
+  at?: Date;
+  count: number;
+  cursor?: number;
+}
+
+function parseInstant(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const ok = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.test(value);
+  const date = new Date(value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value);
+  if (!ok || Number.isNaN(date.getTime())) throw badRequest(`${name} must be a FHIR instant or date, got "${value.slice(0, 40)}"`, name);
+  return date;
+}
+
+export function parseHistoryParams(query: QueryParams): HistoryOptions {
+  const countText = queryValue(query, '_count');
+  let count = DEFAULT_COUNT;
+  if (countText !== undefined) {
+    if (!/^\d{1,7}$/.test(countText)) throw badRequest(`_count must be a non-negative integer, got "${countText.slice(0, 20)}"`, '_count');
+    count = Math.min(Math.max(Number(countText), 1), MAX_COUNT);
+  }
+  const cursorText = queryValue(query, '_cursor');
+  if (cursorText !== undefined && !/^\d{1,18}$/.test(cursorText)) throw badRequest('invalid _cursor', '_cursor');
+  return {
+    since: parseInstant('_since', queryValue(query, '_since')),
+    at: parseInstant('_at', queryValue(query, '_at')),
+    count,
+    cursor: cursorText === undefined ? undefined : Number(cursorText),
+  };
+}
+
+function linkUrl(ctx: FhirContext, path: string, query: QueryParams): string {
+  const search = new URLSearchParams(query).toString();
+  return `${ctx.baseUrl}/${path}${search ? `?${search}` : ''}`;
+}

@@ -1,0 +1,59 @@
+/**
+ * read and vread. Never returns a resource the caller's access predicate
+ * excludes: such a resource is 404, exactly like one that does not exist.
+ */
+import type { Resource } from 'fhir/r4';
+import { FhirError, badRequest, notFound } from '../errors';
+import type { FhirContext } from '../context';
+import { header, type FhirRequest, type FhirResponse } from '../request';
+import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
+import { versionHeaders } from './responses';
+import type { StoredResource } from '../../store/resources';
+import type { ConformanceCatalogue } from '../../conformance/catalogue';
+
+export function readInteraction(catalogue: ConformanceCatalogue) {
+  return async (request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> => {
+    const { type, id } = params;
+    requireKnownType(type);
+    requireValidId(id);
+    if (isConformanceType(type)) {
+      const resource = catalogue.read(type, id);
+      if (!resource) throw notFound(`${type}/${id} is not known`);
+      return { status: 200, body: resource };
+    }
+    ctx.access.checkScope(request.caller, type, 'r');
+    const stored = await ctx.store.read(type, id, ctx.access.readable(request.caller, type));
+    if (!stored) throw notFound(`${type}/${id} is not known`);
+    if (stored.deleted) throw gone(ctx, stored);
+    if (notModified(request, stored)) return { status: 304, headers: versionHeaders(ctx, stored, false) };
+    return { status: 200, body: stored.content as Resource, headers: versionHeaders(ctx, stored, false) };
+  };
+}
+
+export async function vreadInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+  const { type, id, vid } = params;
+  requireKnownType(type);
+  requireValidId(id);
+  if (!/^[1-9]\d{0,9}$/.test(vid)) throw badRequest(`invalid version id "${vid.slice(0, 20)}"`);
+  ctx.access.checkScope(request.caller, type, 'r');
+  const version = await ctx.store.vread(type, id, Number(vid), ctx.access.readable(request.caller, type));
+  if (!version) throw notFound(`${type}/${id}/_history/${vid} is not known`);
+  if (version.deleted) throw gone(ctx, version);
+  return { status: 200, body: version.content as Resource, headers: versionHeaders(ctx, version, false) };
+}
+
+function gone(ctx: FhirContext, stored: StoredResource): FhirError {
+  return new FhirError(410, 'deleted', `${stored.resourceType}/${stored.id} was deleted`, undefined, versionHeaders(ctx, stored, false));
+}
+
+/** If-None-Match (weak ETag) and If-Modified-Since. */
+function notModified(request: FhirRequest, stored: StoredResource): boolean {
+  const noneMatch = header(request, 'if-none-match');
+  if (noneMatch) return noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === `"${stored.versionId}"` || tag.trim() === '*');
+  const since = header(request, 'if-modified-since');
+  if (since) {
+    const date = Date.parse(since);
+    return !Number.isNaN(date) && Math.floor(stored.lastUpdated.getTime() / 1000) <= Math.floor(date / 1000);
+  }
+  return false;
+}

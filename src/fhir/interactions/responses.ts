@@ -1,0 +1,41 @@
+/**
+ * How a stored resource becomes a response: ETag, Last-Modified, Location,
+ * and the `Prefer: return=` choice. One place, so every interaction agrees.
+ */
+import type { Resource } from 'fhir/r4';
+import { informational } from '../errors';
+import type { FhirContext } from '../context';
+import { header, type FhirRequest, type FhirResponse } from '../request';
+import type { StoredResource } from '../../store/resources';
+
+export function versionHeaders(ctx: FhirContext, stored: StoredResource, withLocation: boolean): Record<string, string> {
+  const headers: Record<string, string> = {
+    ETag: `W/"${stored.versionId}"`,
+    'Last-Modified': stored.lastUpdated.toUTCString(),
+  };
+  if (withLocation) headers.Location = `${ctx.baseUrl}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
+  return headers;
+}
+
+export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome';
+
+export function returnPreference(request: FhirRequest): ReturnPreference {
+  const prefer = header(request, 'prefer') ?? '';
+  const match = /return=(minimal|representation|OperationOutcome)/i.exec(prefer);
+  if (!match) return 'representation';
+  const value = match[1].toLowerCase();
+  return value === 'minimal' ? 'minimal' : value === 'operationoutcome' ? 'OperationOutcome' : 'representation';
+}
+
+/** The response to a create/update/patch: status, version headers and the preferred body. */
+export function writeResponse(request: FhirRequest, ctx: FhirContext, stored: StoredResource, status: number, message: string): FhirResponse {
+  const headers = versionHeaders(ctx, stored, true);
+  switch (returnPreference(request)) {
+    case 'minimal':
+      return { status, headers };
+    case 'OperationOutcome':
+      return { status, headers, body: informational(message) };
+    default:
+      return { status, headers, body: stored.content as Resource };
+  }
+}

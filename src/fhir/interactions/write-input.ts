@@ -1,0 +1,73 @@
+/**
+ * What every write does before touching the store: check the body is a
+ * resource of the URL's type, strip server-owned meta, validate (422 with
+ * every issue), and work out the patients it belongs to.
+ */
+import type { Resource } from 'fhir/r4';
+import type { Knex } from 'knex';
+import { badRequest, FhirError } from '../errors';
+import type { FhirContext } from '../context';
+import { header, type FhirRequest, type QueryParams } from '../request';
+
+export interface PreparedResource {
+  resource: Resource;
+  patientIds: string[];
+}
+
+export function requireResourceBody(body: unknown, type: string): Resource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a FHIR resource (a JSON object)');
+  const resourceType = (body as { resourceType?: unknown }).resourceType;
+  if (typeof resourceType !== 'string') throw badRequest('the body has no resourceType', 'resourceType');
+  if (resourceType !== type) throw badRequest(`the body is a ${resourceType.slice(0, 64)}, the URL names ${type}`, 'resourceType');
+  return body as Resource;
+}
+
+/** Server-owned meta (versionId, lastUpdated) is never taken from the client. */
+function withoutServerMeta(resource: Resource): Resource {
+  if (!resource.meta) return resource;
+  const { versionId: _versionId, lastUpdated: _lastUpdated, ...meta } = resource.meta;
+  const copy = { ...resource, meta };
+  if (Object.keys(meta).length === 0) delete (copy as { meta?: unknown }).meta;
+  return copy;
+}
+
+export function prepareResource(ctx: FhirContext, resource: Resource, id: string): PreparedResource {
+  const prepared = withoutServerMeta({ ...resource, id });
+  const issues = ctx.validator.validate(prepared);
+  const errors = issues.filter((issue) => issue.severity === undefined || issue.severity === 'error' || issue.severity === 'fatal');
+  if (errors.length > 0) throw FhirError.withIssues(422, errors);
+  return { resource: prepared, patientIds: ctx.compartment.patientsOf(prepared) };
+}
+
+/** `If-Match: W/"3"` → 3; absent → undefined; malformed → 400. */
+export function ifMatchVersion(request: FhirRequest): number | undefined {
+  const value = header(request, 'if-match');
+  if (value === undefined) return undefined;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(value.trim());
+  if (!match) throw badRequest(`malformed If-Match header (expected W/"<versionId>")`);
+  return Number(match[1]);
+}
+
+export function requireVersionMatch(expected: number | undefined, actual: number | undefined, what: string): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new FhirError(412, 'conflict', `version conflict on ${what}: If-Match ${expected}, current ${actual ?? 'none'}`);
+  }
+}
+
+/** Parses conditional criteria (If-None-Exist header, or the query of a conditional URL). */
+export function parseCriteria(criteria: string): QueryParams {
+  const text = criteria.includes('?') ? criteria.slice(criteria.indexOf('?') + 1) : criteria;
+  const params: QueryParams = [];
+  for (const [key, value] of new URLSearchParams(text)) params.push([key, value]);
+  if (params.length === 0) throw badRequest('conditional operation without search criteria');
+  return params;
+}
+
+/**
+ * Serialises conditional operations with the same criteria: two concurrent
+ * conditional creates never both see "no match". Held until the transaction ends.
+ */
+export async function lockCriteria(trx: Knex.Transaction, type: string, criteria: QueryParams): Promise<void> {
+  const key = `${type}?${[...criteria].sort(([a, x], [b, y]) => (a === b ? x.localeCompare(y) : a.localeCompare(b))).map(([k, v]) => `${k}=${v}`).join('&')}`;
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+}

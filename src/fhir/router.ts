@@ -1,0 +1,61 @@
+/**
+ * The FHIR route table: every interaction Carnet supports on one screen.
+ * Transport-free: takes a FhirRequest, returns a FhirResponse. Batch and
+ * transaction entries come back through `route` too, so validation, access
+ * control and audit happen once, on every path.
+ */
+import { FhirError } from './errors';
+import type { FhirContext } from './context';
+import type { FhirRequest, FhirResponse, Method } from './request';
+
+export type Handler = (request: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;
+
+interface Route {
+  method: Method;
+  pattern: string[]; // literal segments, ':name' captures, '$op' literal operation names
+  handler: Handler;
+}
+
+export class FhirRouter {
+  private readonly routes: Route[] = [];
+
+  add(method: Method, pattern: string, handler: Handler): this {
+    this.routes.push({ method, pattern: pattern === '' ? [] : pattern.split('/'), handler });
+    return this;
+  }
+
+  async route(request: FhirRequest, ctx: FhirContext): Promise<FhirResponse> {
+    const segments = request.path === '' ? [] : request.path.split('/').map(decodeSegment);
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const params = matchPattern(route.pattern, segments);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.method === method) return route.handler(request, ctx, params);
+    }
+    if (pathMatched) throw new FhirError(405, 'not-supported', `${request.method} is not supported on ${request.path || 'the base'}`);
+    throw new FhirError(404, 'not-found', `no FHIR interaction at ${request.path}`);
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new FhirError(400, 'invalid', `malformed path segment ${segment}`);
+  }
+}
+
+function matchPattern(pattern: string[], segments: string[]): Record<string, string> | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const part = pattern[i];
+    if (part.startsWith(':')) {
+      if (segments[i].startsWith('$') || segments[i] === '_history' || segments[i] === '_search') return undefined;
+      params[part.slice(1)] = segments[i];
+    } else if (part !== segments[i]) return undefined;
+  }
+  return params;
+}

@@ -1,0 +1,63 @@
+/**
+ * Every FHIR interaction Carnet serves, on one screen.
+ */
+import type { Bundle, Resource } from 'fhir/r4';
+import { FhirRouter, type Handler } from './router';
+import { readInteraction, vreadInteraction } from './interactions/read';
+import { conditionalUpdateInteraction, createInteraction, updateInteraction } from './interactions/write';
+import { conditionalDeleteInteraction, deleteInteraction } from './interactions/delete';
+import { conditionalPatchInteraction, patchInteraction } from './interactions/patch';
+import { historyInteraction } from './interactions/history';
+import { validateInteraction } from './interactions/validate';
+import { searchInteraction } from './interactions/search';
+import { isConformanceType, requireKnownType } from './resource-types';
+import type { ConformanceCatalogue } from '../conformance/catalogue';
+import type { CapabilityStatement } from 'fhir/r4';
+
+export interface RouteOptions {
+  catalogue: ConformanceCatalogue;
+  capabilityStatement: () => CapabilityStatement;
+  bundle?: Handler; // batch/transaction
+  everything?: Handler; // Patient/$everything
+}
+
+export function buildRouter(options: RouteOptions): FhirRouter {
+  const { catalogue } = options;
+  const typeSearch: Handler = async (request, ctx, params) => {
+    requireKnownType(params.type);
+    if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(ctx.baseUrl, catalogue.search(params.type, request.query)) };
+    return searchInteraction(request, ctx, params.type);
+  };
+  const router = new FhirRouter()
+    .add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }))
+    .add('GET', '', (request, ctx) => searchInteraction(request, ctx))
+    .add('GET', '_history', historyInteraction)
+    .add('GET', ':type', typeSearch)
+    .add('POST', ':type/_search', typeSearch)
+    .add('POST', ':type', createInteraction)
+    .add('PUT', ':type', conditionalUpdateInteraction)
+    .add('PATCH', ':type', conditionalPatchInteraction)
+    .add('DELETE', ':type', conditionalDeleteInteraction)
+    .add('GET', ':type/_history', historyInteraction)
+    .add('POST', ':type/$validate', validateInteraction)
+    .add('GET', ':type/:id', readInteraction(catalogue))
+    .add('PUT', ':type/:id', updateInteraction)
+    .add('PATCH', ':type/:id', patchInteraction)
+    .add('DELETE', ':type/:id', deleteInteraction)
+    .add('GET', ':type/:id/_history', historyInteraction)
+    .add('GET', ':type/:id/_history/:vid', vreadInteraction)
+    .add('GET', ':type/:id/$validate', validateInteraction)
+    .add('POST', ':type/:id/$validate', validateInteraction);
+  if (options.bundle) router.add('POST', '', options.bundle);
+  if (options.everything) router.add('GET', 'Patient/:id/$everything', options.everything);
+  return router;
+}
+
+function catalogueBundle(baseUrl: string, resources: Resource[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: resources.length,
+    entry: resources.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
+  };
+}

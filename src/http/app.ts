@@ -1,0 +1,128 @@
+/**
+ * The Express adapter: turns HTTP into FhirRequests and FhirResponses back
+ * into HTTP. Owns security headers, request ids and logs, body limits and
+ * parsing, content negotiation, authentication and the single place where an
+ * error becomes an OperationOutcome. Knows no FHIR semantics itself.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import type { Resource } from 'fhir/r4';
+import { FhirError, toOperationOutcome } from '../fhir/errors';
+import type { FhirContext } from '../fhir/context';
+import type { FhirRouter } from '../fhir/router';
+import type { FhirRequest, Method, QueryParams } from '../fhir/request';
+import type { Caller } from '../identity/caller';
+import { parseBody } from './body';
+import { FHIR_JSON, requireJsonResponse } from './negotiation';
+import { requestLogger } from './logging';
+
+export interface AppDependencies {
+  ctx: FhirContext;
+  router: FhirRouter;
+  authenticate: (authorization: string | undefined) => Promise<Caller>;
+  ready: () => Promise<boolean>;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** Extra non-FHIR routes (accounts, auth), mounted before the FHIR API. */
+  mount?: (app: express.Express) => void;
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', (text: string) => text);
+  app.use(helmet());
+  app.use(requestLogger(deps.logger));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await deps.ready().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
+  });
+  deps.mount?.(app);
+  app.use('/fhir', express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req: Request, res: Response) => {
+    try {
+      await handleFhir(req, res, deps);
+    } catch (error) {
+      sendError(res, error, deps.logger);
+    }
+  });
+  app.use((req: Request, res: Response) => sendError(res, new FhirError(404, 'not-found', `nothing at ${req.path}`), deps.logger));
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, error, deps.logger));
+  return app;
+}
+
+async function handleFhir(req: Request, res: Response, deps: AppDependencies): Promise<void> {
+  if (!METHODS.has(req.method)) throw new FhirError(405, 'not-supported', `method ${req.method} is not supported`);
+  const query = parseQuery(req.originalUrl);
+  requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);
+  const path = req.path.replace(/^\/+|\/+$/g, '');
+  const isMetadata = path === 'metadata' && (req.method === 'GET' || req.method === 'HEAD');
+  const caller = isMetadata ? undefined : await deps.authenticate(req.headers.authorization);
+  const body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, req.headers['content-type']);
+  const request: FhirRequest = {
+    method: req.method as Method,
+    path,
+    query: query.filter(([key]) => key !== '_format'),
+    body,
+    headers: flattenHeaders(req.headers),
+    caller: caller as Caller,
+  };
+  const response = await deps.router.route(request, deps.ctx);
+  res.status(response.status);
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
+  if (response.body === undefined || response.status === 204 || response.status === 304) {
+    res.end();
+    return;
+  }
+  sendJson(res, response.body);
+}
+
+function parseQuery(url: string): QueryParams {
+  const index = url.indexOf('?');
+  if (index < 0) return [];
+  try {
+    return [...new URLSearchParams(url.slice(index + 1))];
+  } catch {
+    throw new FhirError(400, 'invalid', 'malformed query string');
+  }
+}
+
+function flattenHeaders(headers: Request['headers']): Record<string, string | undefined> {
+  const flat: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  return flat;
+}
+
+function sendJson(res: Response, body: Resource): void {
+  res.setHeader('Content-Type', FHIR_JSON);
+  res.end(JSON.stringify(body));
+}
+
+/** The one place an error becomes an OperationOutcome. */
+export function sendError(res: Response, error: unknown, logger: Logger): void {
+  const fhirError = asFhirError(error);
+  if (fhirError.status >= 500) logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'internal error');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(fhirError.status);
+  for (const [name, value] of Object.entries(fhirError.headers)) res.setHeader(name, value);
+  sendJson(res, toOperationOutcome(fhirError.issues));
+}
+
+function asFhirError(error: unknown): FhirError {
+  if (error instanceof FhirError) return error;
+  const status = (error as { status?: number; statusCode?: number })?.status ?? (error as { statusCode?: number })?.statusCode;
+  const type = (error as { type?: string })?.type;
+  if (type === 'entity.too.large' || status === 413) return new FhirError(413, 'too-costly', 'the request body is larger than the server accepts (MAX_BODY)');
+  if (type === 'entity.parse.failed' || type === 'request.aborted' || type === 'request.size.invalid') return new FhirError(400, 'invalid', 'the request body could not be read');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new FhirError(415, 'not-supported', 'unsupported body encoding');
+  if (typeof status === 'number' && status >= 400 && status < 500) return new FhirError(status, 'invalid', (error as Error).message ?? 'bad request');
+  return new FhirError(500, 'exception', 'internal server error');
+}

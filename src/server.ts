@@ -1,0 +1,90 @@
+/**
+ * The composition root: builds every part of Carnet from the configuration
+ * and a database URL, and returns the Express app with a close() that stops
+ * what was started. Holds no logic of its own.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type express from 'express';
+import type { Config } from './config';
+import { openDb, migrate, type Db } from './store/db';
+import { ResourceStore } from './store/resources';
+import { PatientCompartment } from './fhir/compartment';
+import type { FhirContext } from './fhir/context';
+import { buildRouter } from './fhir/routes';
+import { createApp } from './http/app';
+import { ConformanceCatalogue } from './conformance/catalogue';
+import { buildCapabilityStatement } from './conformance/capability';
+import { FoundationPolicy } from './access/policy';
+import { createValidator } from './validation';
+import { createTokenVerifier } from './identity/tokens';
+import { loadLocalKeys, localIssuerOf } from './identity/local-keys';
+import { createCallerLookup } from './identity/lookup';
+import { resolveCaller } from './identity/resolve';
+import { createSearchEngine } from './search';
+
+export interface Carnet {
+  app: express.Express;
+  ctx: FhirContext;
+  db: Db;
+  close: () => Promise<void>;
+}
+
+const ROOT = path.resolve(__dirname, '..');
+const VERSION = '0.1.0';
+
+export async function createCarnet(config: Config, databaseUrl: string, logger: Logger): Promise<Carnet> {
+  const db = openDb(databaseUrl);
+  await migrate(db);
+  const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
+  const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles') });
+  const compartment = new PatientCompartment(engine.registry);
+  const store = new ResourceStore(db, engine.indexer);
+  const baseUrl = `${config.baseUrl}/fhir`;
+  const ctx: FhirContext = {
+    baseUrl,
+    store,
+    validator,
+    registry: engine.registry,
+    compartment,
+    search: engine.search(store),
+    access: new FoundationPolicy(compartment),
+  };
+
+  const catalogue = new ConformanceCatalogue();
+  catalogue.loadDirectory(path.join(ROOT, 'profiles'));
+  catalogue.loadDirectory(path.join(ROOT, 'terminology'));
+  for (const definition of engine.registry.definitions()) catalogue.add(definition);
+  const capability = buildCapabilityStatement({
+    baseUrl,
+    registry: engine.registry,
+    profiles: validator.knownProfiles(),
+    version: VERSION,
+    operations: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [] }],
+    features: { batch: false, transaction: false, search: true },
+  });
+  catalogue.add(capability);
+  const router = buildRouter({ catalogue, capabilityStatement: () => capability });
+
+  const localKeys = await loadLocalKeys({ dir: config.devKeyDir, issuer: localIssuerOf(config) });
+  const verifier = createTokenVerifier({
+    issuer: config.authIssuer,
+    jwks: config.authJwks,
+    audience: config.authAudience,
+    localIssuer: localKeys.issuer,
+    localKeys: localKeys.publicJwks,
+  });
+  const lookup = createCallerLookup(db);
+  const app = createApp({
+    ctx,
+    router,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup),
+    ready: async () => {
+      await db.raw('SELECT 1');
+      return true;
+    },
+  });
+  return { app, ctx, db, close: () => db.destroy() };
+}
