@@ -41,15 +41,18 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const compartment = new PatientCompartment(engine.registry);
   const store = new ResourceStore(db, engine.indexer);
   const baseUrl = `${config.baseUrl}/fhir`;
-  const ctx: FhirContext = {
+  const access = new FoundationPolicy(compartment);
+  const contextFor = (boundStore: ResourceStore): FhirContext => ({
     baseUrl,
-    store,
+    store: boundStore,
     validator,
     registry: engine.registry,
     compartment,
-    search: engine.search(store),
-    access: new FoundationPolicy(compartment),
-  };
+    search: engine.search(boundStore),
+    access,
+    inTransaction: (trx) => contextFor(store.bind(trx)),
+  });
+  const ctx = contextFor(store);
 
   const catalogue = new ConformanceCatalogue();
   catalogue.loadDirectory(path.join(ROOT, 'profiles'));

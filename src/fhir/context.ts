@@ -72,4 +72,9 @@ export interface FhirContext {
   compartment: PatientCompartment;
   search: SearchEngine;
   access: AccessPolicy;
+  /**
+   * The same context inside an open transaction (a transaction Bundle): store
+   * reads, writes and searches all go through `trx`, nested writes become savepoints.
+   */
+  inTransaction(trx: Knex.Transaction): FhirContext;
 }

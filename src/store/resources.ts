@@ -92,8 +92,14 @@ export interface HistoryQuery {
 export class ResourceStore {
   constructor(readonly db: Db, private readonly indexer: ResourceIndexer = noIndexer) {}
 
+  /** Runs `work` in a transaction (a savepoint when this store is already bound to one). */
   transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
+  }
+
+  /** The same store inside an open transaction: every read and write goes through `trx`. */
+  bind(trx: Knex.Transaction): ResourceStore {
+    return new ResourceStore(trx, this.indexer);
   }
 
   /** The current row (deleted ones included, so callers can answer 410), if the predicate allows it. */

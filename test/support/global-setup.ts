@@ -2,6 +2,9 @@
  * Jest global setup: one PostgreSQL per run (embedded, or the server named by
  * DATABASE_URL), and a migrated template database every suite clones.
  */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { startEmbedded } from '../../src/store/embedded';
 import { createDatabase, dropDatabase, migrate, openDb, withDatabase } from '../../src/store/db';
@@ -13,9 +16,12 @@ export default async function globalSetup(): Promise<void> {
     serverUrl = process.env.DATABASE_URL;
     prefix = new URL(serverUrl).pathname.replace(/^\//, '') || 'carnet_test';
   } else {
-    const port = Number(process.env.TEST_PG_PORT ?? 54331);
-    const embedded = await startEmbedded(path.resolve(process.env.TEST_DATA_DIR ?? './data/test'), port);
+    // One throw-away cluster per run (initdb + start take well under a second),
+    // so parallel runs never share a data directory or a port.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-test-pg-'));
+    const embedded = await startEmbedded(dataDir, await freePort());
     (globalThis as Record<string, unknown>).__carnetEmbedded = embedded;
+    (globalThis as Record<string, unknown>).__carnetEmbeddedDir = dataDir;
     serverUrl = embedded.url('postgres');
     prefix = 'carnet_test';
   }
@@ -32,4 +38,15 @@ export default async function globalSetup(): Promise<void> {
   process.env.CARNET_TEST_SERVER_URL = serverUrl;
   process.env.CARNET_TEST_DB_PREFIX = prefix;
   (globalThis as Record<string, unknown>).__carnetTestServer = { serverUrl, prefix };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

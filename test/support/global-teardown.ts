@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 /** Jest global teardown: drops every database this run created, stops the embedded server. */
 import { dropDatabase, openDb, withDatabase } from '../../src/store/db';
 import type { EmbeddedDatabase } from '../../src/store/embedded';
@@ -12,4 +13,6 @@ export default async function globalTeardown(): Promise<void> {
   }
   const embedded = (globalThis as Record<string, unknown>).__carnetEmbedded as EmbeddedDatabase | undefined;
   if (embedded) await embedded.stop();
+  const dir = (globalThis as Record<string, unknown>).__carnetEmbeddedDir as string | undefined;
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -3,8 +3,10 @@
  * parameter type, keyed by the resource row id `rid`, filled by
  * src/search/indexer.ts in the write's transaction. `patient_id` is carried on
  * every row so the tables can be co-located with `resources` by patient
- * (Citus). Indexed text columns are `COLLATE "C"` so prefix LIKE and keyset
- * comparisons use byte order whatever the database collation.
+ * (Citus). Text columns searched by prefix (normalised strings, token text,
+ * uri) are `COLLATE "C"` so prefix ranges and keyset comparisons use byte
+ * order whatever the database collation; columns only compared for equality
+ * keep the database collation (joins with `resources` need no COLLATE).
  * See src/search/README.md for why each index exists.
  */
 import type { Knex } from 'knex';
@@ -27,8 +29,8 @@ export async function up(knex: Knex): Promise<void> {
       resource_type text   NOT NULL,
       param         text   NOT NULL,
       patient_id    text,
-      system        text   COLLATE "C",
-      code          text   COLLATE "C",
+      system        text,
+      code          text,
       text          text   COLLATE "C"
     );
     CREATE INDEX search_token_rid ON search_token (rid, param);
@@ -39,11 +41,11 @@ export async function up(knex: Knex): Promise<void> {
       resource_type text   NOT NULL,
       param         text   NOT NULL,
       patient_id    text,
-      target_type   text   COLLATE "C",
-      target_id     text   COLLATE "C",
-      url           text   COLLATE "C",
-      ident_system  text   COLLATE "C",
-      ident_value   text   COLLATE "C"
+      target_type   text,
+      target_id     text,
+      url           text,
+      ident_system  text,
+      ident_value   text
     );
     CREATE INDEX search_reference_rid ON search_reference (rid, param);
     CREATE INDEX search_reference_target ON search_reference (resource_type, param, target_id, target_type) INCLUDE (rid) WHERE url IS NULL;
@@ -78,9 +80,9 @@ export async function up(knex: Knex): Promise<void> {
       resource_type text    NOT NULL,
       param         text    NOT NULL,
       patient_id    text,
-      system        text    COLLATE "C",
-      code          text    COLLATE "C",
-      unit          text    COLLATE "C",
+      system        text,
+      code          text,
+      unit          text,
       lo            numeric NOT NULL,
       hi            numeric NOT NULL
     );
