@@ -17,10 +17,7 @@ import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
 import { FoundationPolicy } from './access/policy';
 import { createValidator } from './validation';
-import { createTokenVerifier } from './identity/tokens';
-import { loadLocalKeys, localIssuerOf } from './identity/local-keys';
-import { createCallerLookup } from './identity/lookup';
-import { resolveCaller } from './identity/resolve';
+import { createIdentity } from './identity/authenticate';
 import { createSearchEngine } from './search';
 
 export interface Carnet {
@@ -69,21 +66,13 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   catalogue.add(capability);
   const router = buildRouter({ catalogue, capabilityStatement: () => capability });
 
-  const localKeys = await loadLocalKeys({ dir: config.devKeyDir, issuer: localIssuerOf(config) });
-  const verifier = createTokenVerifier({
-    issuer: config.authIssuer,
-    jwks: config.authJwks,
-    audience: config.authAudience,
-    localIssuer: localKeys.issuer,
-    localKeys: localKeys.publicJwks,
-  });
-  const lookup = createCallerLookup(db);
+  const identity = await createIdentity(config, db);
   const app = createApp({
     ctx,
     router,
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup),
+    authenticate: identity.authenticate,
     ready: async () => {
       await db.raw('SELECT 1');
       return true;

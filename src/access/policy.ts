@@ -31,6 +31,13 @@ export class FoundationPolicy implements AccessPolicy {
     }
   }
 
+  async checkPatientSpace(caller: Caller, patientId: string): Promise<void> {
+    if ((caller.kind === 'patient' || caller.kind === 'related-person') && caller.patientId !== patientId) {
+      throw forbidden('a patient reaches only their own health space');
+    }
+    if (caller.kind === 'practitioner') throw forbidden('practitioners have no access to patient data yet');
+  }
+
   readable(caller: Caller, resourceType?: string): RowPredicate {
     const shared = this.sharedPredicate(resourceType);
     switch (caller.kind) {

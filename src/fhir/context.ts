@@ -60,6 +60,12 @@ export interface AccessPolicy {
   readable(caller: Caller, resourceType?: string): RowPredicate;
   /** Throws a FhirError (403/404/422) when the caller may not perform this write. */
   checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void>;
+  /**
+   * Throws 403 when the request names patient X's space and the caller may not
+   * enter it (CONTRACT §4.3 step 5): a read of Patient/X, a search with
+   * patient/subject = X, `$everything`. A search naming no patient never calls this.
+   */
+  checkPatientSpace(caller: Caller, patientId: string): Promise<void>;
   /** Throws 403 when the caller may not touch data of this type at all in this interaction (scopes). */
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void;
 }

@@ -1,0 +1,37 @@
+/**
+ * The CallerLookup on PostgreSQL: reads the RelatedPerson and the
+ * PractitionerRoles caller resolution needs straight from the `resources`
+ * table (current, non-deleted versions).
+ *
+ * These reads run before there is a caller, so they take no access predicate:
+ * they serve resolveCaller only and must never be used to answer a client.
+ * The role lookup is served by the expression index of migration
+ * 20261126000100_identity_indexes. Resolution happens once per HTTP request;
+ * nothing is cached across requests (a withdrawn role stops counting at once).
+ */
+import type { PractitionerRole, RelatedPerson } from 'fhir/r4';
+import type { Db } from '../store/db';
+import type { CallerLookup } from './resolve';
+
+export function createCallerLookup(db: Db): CallerLookup {
+  return {
+    async relatedPerson(id: string): Promise<RelatedPerson | undefined> {
+      const row = await db('resources')
+        .select<{ content: RelatedPerson | null }[]>('content')
+        .where({ resource_type: 'RelatedPerson', id, deleted: false })
+        .first();
+      return row?.content ?? undefined;
+    },
+
+    async activeRoles(practitionerId: string): Promise<PractitionerRole[]> {
+      // The literal type and `NOT deleted` repeat the partial index predicate, so any plan can use it.
+      const rows = await db('resources')
+        .select<{ content: PractitionerRole | null }[]>('content')
+        .whereRaw(`resource_type = 'PractitionerRole' AND NOT deleted`)
+        .andWhereRaw(`content->'practitioner'->>'reference' = ?`, [`Practitioner/${practitionerId}`])
+        .andWhereRaw(`(content->>'active') IS DISTINCT FROM 'false'`)
+        .orderBy('id');
+      return rows.flatMap((row) => (row.content ? [row.content] : []));
+    },
+  };
+}

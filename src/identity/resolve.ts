@@ -1,0 +1,141 @@
+/**
+ * Caller resolution (§3): from the claims of a verified token to the Caller
+ * every handler sees — patient X, legal representative of minor X,
+ * practitioner P with the grants of P's active roles, or a system client.
+ *
+ * Owns the rules that turn `fhirUser`, `sub` and `scope` into a Caller. Reads
+ * RelatedPerson and PractitionerRole through a CallerLookup, so it is pure
+ * apart from that port. Must never trust a claim it has not checked: a
+ * RelatedPerson that is not a current legal representative, an unknown
+ * `fhirUser` type or a system token without `system/` scopes is refused (403).
+ *
+ * Scopes of the wrong context (a practitioner holding only `patient/` scopes)
+ * are kept on the Caller but grant nothing: rights are checked with
+ * `callerAllows` (scopes.ts), which only counts scopes of the caller's context.
+ *
+ * Resolution happens once per HTTP request (the http layer calls it after
+ * verifying the token and keeps the Caller on the request). There is no
+ * cross-request cache on purpose: a withdrawn role or representative must stop
+ * counting at the next request.
+ */
+import type { Coding, PractitionerRole, RelatedPerson } from 'fhir/r4';
+import type { JWTPayload } from 'jose';
+import { forbidden } from '../fhir/errors';
+import type { Caller, PractitionerRoleGrant } from './caller';
+import { hasContext, isOperator, parseScopes } from './scopes';
+
+export interface CallerLookup {
+  relatedPerson(id: string): Promise<RelatedPerson | undefined>;
+  /** PractitionerRoles whose practitioner is Practitioner/id (resolveCaller keeps the active ones). */
+  activeRoles(practitionerId: string): Promise<PractitionerRole[]>;
+}
+
+export const PROFESSION_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante';
+export const SPECIALTY_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale';
+export const CARNET_ROLE_SYSTEM = 'https://carnet.example.org/fhir/CodeSystem/role';
+export const SAMU_REGULATOR_CODE = 'samu-regulator';
+export const ROLE_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
+/** v3-RoleCode relationships that make a RelatedPerson a legal representative. */
+export const LEGAL_REPRESENTATIVE_CODES: readonly string[] = ['PRN', 'MTH', 'FTH', 'GUARD'];
+
+/** `Type/id`, relative or at the end of an absolute URL (an optional `/_history/n` is dropped). */
+export function parseReference(reference: unknown): { type: string; id: string } | undefined {
+  if (typeof reference !== 'string') return undefined;
+  const match = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+  return match ? { type: match[1], id: match[2] } : undefined;
+}
+
+export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, now: Date = new Date()): Promise<Caller> {
+  const sub = typeof payload.sub === 'string' ? payload.sub : '';
+  if (!sub) throw forbidden('token has no subject');
+  const scopes = parseScopes(payload.scope);
+  const fhirUser = payload.fhirUser;
+
+  if (fhirUser === undefined || fhirUser === null || fhirUser === '') {
+    if (!hasContext(scopes, 'system')) throw forbidden('a token without fhirUser must carry system/ scopes');
+    return { kind: 'system', sub, scopes, clientId: sub, operator: isOperator(scopes) };
+  }
+
+  const user = parseReference(fhirUser);
+  switch (user?.type) {
+    case 'Patient':
+      return { kind: 'patient', sub, scopes, patientId: user.id };
+    case 'RelatedPerson':
+      return { kind: 'related-person', sub, scopes, relatedPersonId: user.id, patientId: await representedPatient(user.id, lookup, now) };
+    case 'Practitioner':
+      return { kind: 'practitioner', sub, scopes, practitionerId: user.id, roles: activeGrants(await lookup.activeRoles(user.id), user.id, now) };
+    default:
+      throw forbidden('fhirUser must reference a Patient, RelatedPerson or Practitioner');
+  }
+}
+
+/** The minor R legally represents; 403 unless R is a current legal representative. */
+async function representedPatient(relatedPersonId: string, lookup: CallerLookup, now: Date): Promise<string> {
+  const person = await lookup.relatedPerson(relatedPersonId);
+  if (!person) throw forbidden('fhirUser RelatedPerson is unknown');
+  if (person.active === false) throw forbidden('fhirUser RelatedPerson is not active');
+  if (!periodCovers(person.period, now)) throw forbidden('fhirUser RelatedPerson is outside its period');
+  const patient = parseReference(person.patient?.reference);
+  if (patient?.type !== 'Patient') throw forbidden('fhirUser RelatedPerson names no patient');
+  if (!isLegalRepresentative(person)) throw forbidden('fhirUser RelatedPerson is not a legal representative');
+  return patient.id;
+}
+
+export function isLegalRepresentative(person: RelatedPerson): boolean {
+  return (person.relationship ?? []).some((concept) =>
+    (concept.coding ?? []).some((coding) => coding.system === ROLE_CODE_SYSTEM && LEGAL_REPRESENTATIVE_CODES.includes(coding.code ?? '')),
+  );
+}
+
+/** The grants of P's roles that are in force at `now`: active not false, period covering now. */
+export function activeGrants(roles: readonly PractitionerRole[], practitionerId: string, now: Date): PractitionerRoleGrant[] {
+  return roles
+    .filter((role) => role.active !== false && periodCovers(role.period, now) && isRoleOf(role, practitionerId))
+    .map((role) => toGrant(role));
+}
+
+function isRoleOf(role: PractitionerRole, practitionerId: string): boolean {
+  const practitioner = parseReference(role.practitioner?.reference);
+  return practitioner?.type === 'Practitioner' && practitioner.id === practitionerId;
+}
+
+function toGrant(role: PractitionerRole): PractitionerRoleGrant {
+  const codes = (role.code ?? []).flatMap((concept) => concept.coding ?? []);
+  const specialties = (role.specialty ?? []).flatMap((concept) => concept.coding ?? []);
+  const grant: PractitionerRoleGrant = {
+    roleId: role.id ?? '',
+    professions: codesIn(codes, PROFESSION_SYSTEM),
+    specialties: codesIn(specialties, SPECIALTY_SYSTEM),
+    samuRegulator: codes.some((coding) => coding.system === CARNET_ROLE_SYSTEM && coding.code === SAMU_REGULATOR_CODE),
+  };
+  if (role.organization?.reference) grant.organization = role.organization.reference;
+  return grant;
+}
+
+function codesIn(codings: readonly Coding[], system: string): string[] {
+  return [...new Set(codings.filter((c) => c.system === system && c.code).map((c) => c.code as string))];
+}
+
+/** True when `now` lies within the period; partial dates count to the end of their day, month or year. */
+export function periodCovers(period: { start?: string; end?: string } | undefined, now: Date): boolean {
+  if (!period) return true;
+  const start = period.start ? fhirDateBounds(period.start) : undefined;
+  const end = period.end ? fhirDateBounds(period.end) : undefined;
+  if (period.start && !start) return false;
+  if (period.end && !end) return false;
+  return (!start || start.low <= now.getTime()) && (!end || now.getTime() < end.high);
+}
+
+/** The instants a FHIR date or dateTime spans: [low, high). Dates without a zone are read as UTC. */
+export function fhirDateBounds(value: string): { low: number; high: number } | undefined {
+  const date = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value);
+  if (date) {
+    const [year, month, day] = [Number(date[1]), date[2] ? Number(date[2]) - 1 : undefined, date[3] ? Number(date[3]) : undefined];
+    const low = Date.UTC(year, month ?? 0, day ?? 1);
+    const high = day !== undefined ? Date.UTC(year, month ?? 0, day + 1) : month !== undefined ? Date.UTC(year, month + 1, 1) : Date.UTC(year + 1, 0, 1);
+    return { low, high };
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  const instant = Date.parse(value);
+  return Number.isNaN(instant) ? undefined : { low: instant, high: instant + 1 };
+}
