@@ -34,10 +34,10 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const db = openDb(databaseUrl);
   await migrate(db);
   const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
-  const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles') });
+  const baseUrl = `${config.baseUrl}/fhir`;
+  const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
   const compartment = new PatientCompartment(engine.registry);
   const store = new ResourceStore(db, engine.indexer);
-  const baseUrl = `${config.baseUrl}/fhir`;
   const access = new FoundationPolicy(compartment);
   const contextFor = (boundStore: ResourceStore): FhirContext => ({
     baseUrl,

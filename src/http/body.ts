@@ -25,7 +25,7 @@ export function parseBody(raw: Buffer | undefined, contentType: string | undefin
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(raw.toString('utf8').replace(/^\uFEFF/, '')); // a UTF-8 byte-order mark is legal before JSON
   } catch (error) {
     throw badRequest(`the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
   }

@@ -1,42 +1,43 @@
 /** Bad input never crashes: each case gets an OperationOutcome with the right 4xx (CONTRACT §2). */
 import { startTestServer, type TestServer } from '../support/server';
 
-type Case = [string, (s: TestServer, token: string) => Promise<{ status: number; body: { resourceType?: string; issue?: { expression?: string[] }[] }; headers: Record<string, string> }>, number, string?];
+type Run = (s: TestServer, token: string) => Promise<{ status: number; body: { resourceType?: string; issue?: { expression?: string[] }[] }; headers: Record<string, string> }>;
+type Case = [string, number, Run, string?];
 
 const deep = (depth: number): unknown => (depth === 0 ? 'x' : { extension: [{ url: 'u', valueString: 'v', extension: [deep(depth - 1)] }] });
 
 const cases: Case[] = [
-  ['malformed JSON', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType": "Patient",'), 400],
-  ['XML body', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+xml').send('<Patient/>'), 415],
-  ['text body', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'text/plain').send('hello'), 415],
-  ['Latin-1 charset', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json; charset=iso-8859-1').send('{}'), 415],
-  ['Accept XML only', (s, t) => s.request.get('/fhir/Patient/x').set('Authorization', `Bearer ${t}`).set('Accept', 'application/fhir+xml'), 406],
-  ['_format=xml', (s, t) => s.request.get('/fhir/Patient/x?_format=xml').set('Authorization', `Bearer ${t}`), 406],
-  ['body is an array', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('[]'), 400],
-  ['no resourceType', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"gender":"male"}'), 400, 'resourceType'],
-  ['type differs from URL', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Observation"}'), 400, 'resourceType'],
-  ['PUT without id', (s, t) => s.request.put('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient"}'), 400, 'id'],
-  ['PUT id differs from URL', (s, t) => s.request.put('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","id":"b2"}'), 400, 'id'],
-  ['bad id in URL', (s, t) => s.request.get('/fhir/Patient/has_underscore!').set('Authorization', `Bearer ${t}`), 400],
-  ['id longer than 64', (s, t) => s.request.get(`/fhir/Patient/${'a'.repeat(65)}`).set('Authorization', `Bearer ${t}`), 400],
-  ['bad version id', (s, t) => s.request.get('/fhir/Patient/a/_history/abc').set('Authorization', `Bearer ${t}`), 400],
-  ['unknown resource type', (s, t) => s.request.get('/fhir/Unicorn/1').set('Authorization', `Bearer ${t}`), 404],
-  ['unknown resource type create', (s, t) => s.request.post('/fhir/Unicorn').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Unicorn"}'), 404],
-  ['missing resource', (s, t) => s.request.get('/fhir/Patient/does-not-exist').set('Authorization', `Bearer ${t}`), 404],
-  ['unknown element', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","colour":"blue"}'), 422],
-  ['wrong primitive type', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","active":"yes"}'), 422, 'Patient.active'],
-  ['bad code', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","gender":"robot"}'), 422, 'Patient.gender'],
-  ['empty array', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","name":[]}'), 422],
-  ['missing required element', (s, t) => s.request.post('/fhir/Observation').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Observation","status":"final"}'), 422, 'Observation.code'],
-  ['deep nesting', (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'Patient', ...(deep(200) as object) })), 400],
-  ['write to a conformance type', (s, t) => s.request.post('/fhir/StructureDefinition').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"StructureDefinition"}'), 405],
-  ['unsupported method on an instance', (s, t) => s.request.post('/fhir/Patient/abc').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{}'), 405],
-  ['AuditEvent written by a client', (s, t) => s.request.post('/fhir/AuditEvent').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'AuditEvent', type: { code: 'rest' }, recorded: '2024-01-01T00:00:00Z', agent: [{ requestor: true }], source: { observer: { display: 'x' } } })), 405],
-  ['malformed If-Match', (s, t) => s.request.put('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('If-Match', 'banana').set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","id":"a1"}'), 400],
-  ['bad _count', (s, t) => s.request.get('/fhir/Patient/_history?_count=-1').set('Authorization', `Bearer ${t}`), 400, '_count'],
-  ['conditional delete without criteria', (s, t) => s.request.delete('/fhir/Patient').set('Authorization', `Bearer ${t}`), 400],
-  ['patch with a JSON body type', (s, t) => s.request.patch('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient"}'), 415],
-  ['nothing at that path', (s, t) => s.request.get('/fhir/Patient/a/b/c/d').set('Authorization', `Bearer ${t}`), 404],
+  ['malformed JSON', 400, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType": "Patient",')],
+  ['XML body', 415, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+xml').send('<Patient/>')],
+  ['text body', 415, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'text/plain').send('hello')],
+  ['Latin-1 charset', 415, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json; charset=iso-8859-1').send('{}')],
+  ['Accept XML only', 406, (s, t) => s.request.get('/fhir/Patient/x').set('Authorization', `Bearer ${t}`).set('Accept', 'application/fhir+xml')],
+  ['_format=xml', 406, (s, t) => s.request.get('/fhir/Patient/x?_format=xml').set('Authorization', `Bearer ${t}`)],
+  ['body is an array', 400, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('[]')],
+  ['no resourceType', 400, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"gender":"male"}'), 'resourceType'],
+  ['type differs from URL', 400, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Observation"}'), 'resourceType'],
+  ['PUT without id', 400, (s, t) => s.request.put('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient"}'), 'id'],
+  ['PUT id differs from URL', 400, (s, t) => s.request.put('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","id":"b2"}'), 'id'],
+  ['bad id in URL', 400, (s, t) => s.request.get('/fhir/Patient/has_underscore!').set('Authorization', `Bearer ${t}`)],
+  ['id longer than 64', 400, (s, t) => s.request.get(`/fhir/Patient/${'a'.repeat(65)}`).set('Authorization', `Bearer ${t}`)],
+  ['bad version id', 400, (s, t) => s.request.get('/fhir/Patient/a/_history/abc').set('Authorization', `Bearer ${t}`)],
+  ['unknown resource type', 404, (s, t) => s.request.get('/fhir/Unicorn/1').set('Authorization', `Bearer ${t}`)],
+  ['unknown resource type create', 404, (s, t) => s.request.post('/fhir/Unicorn').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Unicorn"}')],
+  ['missing resource', 404, (s, t) => s.request.get('/fhir/Patient/does-not-exist').set('Authorization', `Bearer ${t}`)],
+  ['unknown element', 422, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","colour":"blue"}')],
+  ['wrong primitive type', 422, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","active":"yes"}'), 'Patient.active'],
+  ['bad code', 422, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","gender":"robot"}'), 'Patient.gender'],
+  ['empty array', 422, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","name":[]}')],
+  ['missing required element', 422, (s, t) => s.request.post('/fhir/Observation').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Observation","status":"final"}'), 'Observation.code'],
+  ['deep nesting', 400, (s, t) => s.request.post('/fhir/Patient').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'Patient', ...(deep(200) as object) }))],
+  ['write to a conformance type', 405, (s, t) => s.request.post('/fhir/StructureDefinition').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"StructureDefinition"}')],
+  ['unsupported method on an instance', 405, (s, t) => s.request.post('/fhir/Patient/abc').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{}')],
+  ['AuditEvent written by a client', 405, (s, t) => s.request.post('/fhir/AuditEvent').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'AuditEvent', type: { code: 'rest' }, recorded: '2024-01-01T00:00:00Z', agent: [{ requestor: true }], source: { observer: { display: 'x' } } }))],
+  ['malformed If-Match', 400, (s, t) => s.request.put('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('If-Match', 'banana').set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","id":"a1"}')],
+  ['bad _count', 400, (s, t) => s.request.get('/fhir/Patient/_history?_count=-1').set('Authorization', `Bearer ${t}`), '_count'],
+  ['conditional delete without criteria', 400, (s, t) => s.request.delete('/fhir/Patient').set('Authorization', `Bearer ${t}`)],
+  ['patch with a JSON body type', 415, (s, t) => s.request.patch('/fhir/Patient/a1').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient"}')],
+  ['nothing at that path', 404, (s, t) => s.request.get('/fhir/Patient/a/b/c/d').set('Authorization', `Bearer ${t}`)],
 ];
 
 describe('client errors are OperationOutcomes with the right status', () => {
@@ -48,7 +49,7 @@ describe('client errors are OperationOutcomes with the right status', () => {
   });
   afterAll(() => server.close());
 
-  it.each(cases)('%s → %i', async (_name, run, status, expression) => {
+  it.each(cases)('%s → %i', async (...[, status, run, expression]: Case) => {
     const res = await run(server, token);
     expect(res.status).toBe(status);
     expect(res.body.resourceType).toBe('OperationOutcome');
