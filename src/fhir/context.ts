@@ -30,6 +30,8 @@ export interface SearchRequest {
   query: QueryParams;
   access: (resourceType: string) => RowPredicate;
   trx?: Knex.Transaction;
+  /** `Prefer: handling=`: unknown parameters are dropped (lenient, the default) or refused with 400 (strict). */
+  handling?: 'strict' | 'lenient';
 }
 
 export interface SearchResult {

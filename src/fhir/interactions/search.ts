@@ -1,0 +1,112 @@
+/**
+ * search at type and system level (GET and `POST …/_search` with a form
+ * body): builds the `searchset` Bundle from the SearchEngine's answer — total,
+ * self/next/previous links on the FHIR base, entries with fullUrl and
+ * search.mode (match, include, outcome), `_summary`/`_elements` applied.
+ * Every type the search touches is read through the caller's access
+ * predicate (and scopes), and every patient it names goes through
+ * checkPatientSpace first; never returns a resource the caller may not see.
+ */
+import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
+import type { FhirContext, SearchResult } from '../context';
+import { FhirError } from '../errors';
+import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
+import { denyAll, type RowPredicate } from '../../store/predicate';
+import type { StoredResource } from '../../store/resources';
+import type { HandlingSearchRequest } from '../../search/engine';
+import type { Handling, SummaryMode } from '../../search/query';
+import { selectElements, summarize } from '../../search/summary';
+import { namedPatients } from '../../search/patients';
+
+/** Query parameters of a form body (string, URLSearchParams-like pairs, or a parsed object). */
+export function formParameters(body: unknown): QueryParams {
+  if (typeof body === 'string') return [...new URLSearchParams(body).entries()];
+  if (Array.isArray(body)) return body.filter((pair): pair is [string, string] => Array.isArray(pair) && pair.length === 2 && pair.every((v) => typeof v === 'string'));
+  if (body && typeof body === 'object' && !('resourceType' in body)) {
+    return Object.entries(body as Record<string, unknown>).flatMap(([key, value]) =>
+      (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string').map((v): [string, string] => [key, v]),
+    );
+  }
+  return [];
+}
+
+export function handlingOf(request: FhirRequest): Handling {
+  return /handling\s*=\s*strict/i.test(header(request, 'prefer') ?? '') ? 'strict' : 'lenient';
+}
+
+function scopeAllows(ctx: FhirContext, request: FhirRequest, type: string): boolean {
+  try {
+    ctx.access.checkScope(request.caller, type, 's');
+    return true;
+  } catch (error) {
+    if (!(error instanceof FhirError)) throw error;
+  }
+  try {
+    ctx.access.checkScope(request.caller, type, 'r');
+    return true;
+  } catch (error) {
+    if (error instanceof FhirError) return false;
+    throw error;
+  }
+}
+
+function linkUrl(ctx: FhirContext, resourceType: string | undefined, query: QueryParams): string {
+  const search = new URLSearchParams(query).toString();
+  return `${ctx.baseUrl}${resourceType ? `/${resourceType}` : ''}${search ? `?${search}` : ''}`;
+}
+
+function entry(ctx: FhirContext, row: StoredResource, mode: 'match' | 'include', shape: (resource: Resource) => Resource): BundleEntry {
+  return { fullUrl: `${ctx.baseUrl}/${row.resourceType}/${row.id}`, resource: shape(row.content as Resource), search: { mode } };
+}
+
+/** The query of a GET, or of a POST `_search` with its form body merged in. */
+function searchQuery(request: FhirRequest): QueryParams {
+  return request.method === 'POST' ? [...request.query, ...formParameters(request.body)] : request.query;
+}
+
+/** Scopes of the searched type(s) and the patient spaces the search names: refused before anything is read. */
+async function checkEntry(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined, query: QueryParams): Promise<void> {
+  const types = resourceType ? [resourceType] : query.filter(([key]) => key === '_type').flatMap(([, value]) => value.split(',').map((t) => t.trim()).filter((t) => t !== ''));
+  for (const type of types) ctx.access.checkScope(request.caller, type, 's');
+  for (const patientId of namedPatients(resourceType, query, ctx.baseUrl)) await ctx.access.checkPatientSpace(request.caller, patientId);
+}
+
+/** The access predicate per type touched; a type outside the caller's scopes contributes nothing. */
+function accessFor(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined): (type: string) => RowPredicate {
+  const allowed = new Map<string, boolean>();
+  return (type) => {
+    if (!allowed.has(type)) allowed.set(type, type === resourceType || scopeAllows(ctx, request, type));
+    return allowed.get(type) ? ctx.access.readable(request.caller, type) : denyAll;
+  };
+}
+
+function searchsetBundle(ctx: FhirContext, resourceType: string | undefined, query: QueryParams, result: SearchResult): Bundle {
+  const summary = query.find(([key]) => key === '_summary')?.[1] as SummaryMode | undefined; // validated by the engine
+  const elements = query.find(([key]) => key === '_elements')?.[1]?.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const useElements = elements !== undefined && elements.length > 0 && (summary === undefined || summary === 'false');
+  const shapeMatch = (resource: Resource) => (useElements ? selectElements(resource, elements) : summarize(resource, summary));
+  const shapeInclude = (resource: Resource) => summarize(resource, summary);
+  const link: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx, resourceType, result.selfQuery) }];
+  if (result.next) link.push({ relation: 'next', url: linkUrl(ctx, resourceType, result.next) });
+  if (result.previous) link.push({ relation: 'previous', url: linkUrl(ctx, resourceType, result.previous) });
+  const entries: BundleEntry[] = [
+    ...result.matches.map((row) => entry(ctx, row, 'match', shapeMatch)),
+    ...result.included.map((row) => entry(ctx, row, 'include', shapeInclude)),
+  ];
+  if (result.outcome) entries.push({ resource: result.outcome, search: { mode: 'outcome' } });
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(result.total !== undefined ? { total: result.total } : {}),
+    link,
+    ...(entries.length > 0 ? { entry: entries } : {}),
+  };
+}
+
+export async function searchInteraction(request: FhirRequest, ctx: FhirContext, resourceType?: string): Promise<FhirResponse> {
+  const query = searchQuery(request);
+  await checkEntry(request, ctx, resourceType, query);
+  const searchRequest: HandlingSearchRequest = { resourceType, query, access: accessFor(request, ctx, resourceType), handling: handlingOf(request) };
+  const result = await ctx.search.search(searchRequest);
+  return { status: 200, body: searchsetBundle(ctx, resourceType, query, result) };
+}

@@ -1,0 +1,41 @@
+/**
+ * The search folder's front door for the composition root: one registry
+ * (base R4 plus the SearchParameters of `profiles/`), the indexer that keeps
+ * the index tables in step with writes, and a SearchEngine per store (the
+ * store bound to a transaction gives an engine reading inside it).
+ */
+import type { Knex } from 'knex';
+import type { ResourceStore } from '../store/resources';
+import type { SearchEngine } from '../fhir/context';
+import { createRegistry, type SearchParameterRegistry } from './parameters';
+import { SearchIndexer } from './indexer';
+import { SqlSearchEngine } from './engine';
+
+export interface SearchEngineSetup {
+  /** Folder of project SearchParameters (`profiles/`). */
+  profilesDir?: string;
+  /** FHIR base of the server (`${BASE_URL}/fhir`): absolute references on it count as local. */
+  baseUrl?: string;
+  /** An existing registry to use instead of building one. */
+  registry?: SearchParameterRegistry;
+}
+
+export interface SearchComponents {
+  registry: SearchParameterRegistry;
+  indexer: SearchIndexer;
+  search: (store: ResourceStore) => SearchEngine;
+}
+
+export function createSearchEngine(setup: SearchEngineSetup = {}): SearchComponents {
+  const registry = setup.registry ?? createRegistry(setup.profilesDir);
+  const indexer = new SearchIndexer(registry, { baseUrl: setup.baseUrl });
+  return {
+    registry,
+    indexer,
+    search: (store) => new SqlSearchEngine(store.db as Knex | Knex.Transaction, registry, { baseUrl: setup.baseUrl }),
+  };
+}
+
+export { SqlSearchEngine, type HandlingSearchRequest } from './engine';
+export { SearchIndexer, writeIndexRows } from './indexer';
+export { createRegistry, loadSearchParameters, readSearchParameters, SearchParameterRegistry, baseRegistry } from './parameters';

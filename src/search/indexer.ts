@@ -1,0 +1,75 @@
+/**
+ * The search indexer: keeps the index tables in step with `resources`, inside
+ * the write's transaction (ResourceIndexer). One statement per write: the old
+ * rows of the resource are deleted and the new ones inserted, each table fed
+ * from one JSON array (json_to_recordset), so a write costs one round trip
+ * whatever the number of values. `writeMany` does the same for a batch of
+ * resources (bulk loads). Never indexes a deleted resource; never reads rows.
+ */
+import type { Knex } from 'knex';
+import type { StoredResource, ResourceIndexer } from '../store/resources';
+import type { SearchParameterRegistry } from './parameters';
+import { extractRows } from './extract';
+import { INDEX_TABLES, type IndexRows, type IndexTable } from './tables';
+import { run, sql } from './sql';
+
+export interface IndexerOptions {
+  /** FHIR base of this server: absolute references on it are indexed as local ones. */
+  baseUrl?: string;
+}
+
+/** Index rows of one resource row, ready to write. */
+export interface RowsOf {
+  rid: number;
+  resourceType: string;
+  patientId: string | null;
+  rows: IndexRows;
+}
+
+type Executor = Knex | Knex.Transaction;
+
+export class SearchIndexer implements ResourceIndexer {
+  constructor(private readonly registry: SearchParameterRegistry, private readonly options: IndexerOptions = {}) {}
+
+  /** The rows a stored resource gets (none once deleted). */
+  rowsOf(row: StoredResource): RowsOf {
+    const rows = row.content && !row.deleted ? extractRows(this.registry, row.content, this.options.baseUrl) : undefined;
+    return { rid: row.rid, resourceType: row.resourceType, patientId: row.patientId, rows: rows ?? emptyIndexRows };
+  }
+
+  async index(trx: Knex.Transaction, row: StoredResource): Promise<void> {
+    const fresh = row.versionId === 1 && !row.deleted; // a new rid has no rows yet
+    await writeIndexRows(trx, [this.rowsOf(row)], fresh ? [] : [row.rid]);
+  }
+}
+
+const emptyIndexRows: IndexRows = Object.freeze({ string: [], token: [], reference: [], date: [], number: [], quantity: [], uri: [] }) as IndexRows;
+
+/**
+ * Replaces the index rows of `deleteRids` and inserts `batch`, in one
+ * statement. Used by the indexer (one resource) and bulk loaders (many).
+ */
+export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: number[]): Promise<void> {
+  const ctes: string[] = [];
+  const bindings: unknown[] = [];
+  if (deleteRids.length > 0) {
+    const rids = `{${deleteRids.map((rid) => Math.trunc(rid)).join(',')}}`;
+    for (const table of Object.values(INDEX_TABLES)) {
+      ctes.push(`d_${table.name} AS (DELETE FROM ${table.name} WHERE rid = ANY(?::bigint[]))`);
+      bindings.push(rids);
+    }
+  }
+  for (const key of Object.keys(INDEX_TABLES) as IndexTable[]) {
+    const records = batch.flatMap((item) => (item.rows[key] as object[]).map((row) => ({ ...row, rid: item.rid, resource_type: item.resourceType, patient_id: item.patientId })));
+    if (records.length === 0) continue;
+    const { name, columns } = INDEX_TABLES[key];
+    const names = ['rid', 'resource_type', 'param', 'patient_id', ...Object.keys(columns)];
+    const types = ['bigint', 'text', 'text', 'text', ...Object.values(columns)];
+    ctes.push(
+      `i_${name} AS (INSERT INTO ${name} (${names.join(', ')}) SELECT ${names.join(', ')} FROM json_to_recordset(?::json) AS x(${names.map((n, i) => `${n} ${types[i]}`).join(', ')}))`,
+    );
+    bindings.push(JSON.stringify(records));
+  }
+  if (ctes.length === 0) return;
+  await run(db, sql(`WITH ${ctes.join(', ')} SELECT 1`, bindings));
+}

@@ -1,0 +1,77 @@
+/**
+ * `_summary` and `_elements` (search.html#summary, #elements): which
+ * top-level elements of a resource a searchset returns. Summary elements come
+ * from the base StructureDefinitions (`isSummary`), mandatory ones from `min`.
+ * A trimmed resource is tagged SUBSETTED. Pure: works on copies, never on a
+ * stored resource.
+ */
+import type { Resource } from 'fhir/r4';
+import { baseStructureDefinitions } from '../fhir/definitions';
+import type { SummaryMode } from './query';
+
+interface TopElement {
+  name: string;
+  choice: boolean;
+  summary: boolean;
+  mandatory: boolean;
+}
+
+export const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED', display: 'subsetted' };
+
+let byType: Map<string, TopElement[]> | undefined;
+
+function topElements(resourceType: string): TopElement[] {
+  if (!byType) {
+    byType = new Map();
+    for (const sd of baseStructureDefinitions()) {
+      if (sd.kind !== 'resource') continue;
+      const elements: TopElement[] = [];
+      for (const element of sd.snapshot?.element ?? []) {
+        const parts = element.path.split('.');
+        if (parts.length !== 2) continue;
+        const choice = parts[1].endsWith('[x]');
+        elements.push({ name: choice ? parts[1].slice(0, -3) : parts[1], choice, summary: element.isSummary === true, mandatory: (element.min ?? 0) > 0 });
+      }
+      byType.set(sd.type, elements);
+    }
+  }
+  return byType.get(resourceType) ?? [];
+}
+
+/** True when JSON key `key` (or its `_key` extension twin) holds element `element`. */
+function holds(element: TopElement, key: string): boolean {
+  const bare = key.startsWith('_') ? key.slice(1) : key;
+  if (bare === element.name) return true;
+  return element.choice && bare.startsWith(element.name) && /^[A-Z]/.test(bare.slice(element.name.length));
+}
+
+function keep(resource: Resource, wanted: (key: string) => boolean): Resource {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(resource)) if (key === 'resourceType' || key === 'id' || key === 'meta' || wanted(key)) out[key] = value;
+  const meta = (out.meta ?? {}) as NonNullable<Resource['meta']>;
+  const tags = (meta.tag ?? []).filter((tag) => !(tag.system === SUBSETTED.system && tag.code === SUBSETTED.code));
+  out.meta = { ...meta, tag: [...tags, SUBSETTED] };
+  return out as unknown as Resource;
+}
+
+/** The resource as `_summary` asks (`true`, `text`, `data`; `false`/`count`/undefined: unchanged). */
+export function summarize(resource: Resource, mode: SummaryMode | undefined): Resource {
+  const elements = topElements(resource.resourceType);
+  switch (mode) {
+    case 'true':
+      return keep(resource, (key) => elements.some((e) => e.summary && holds(e, key)));
+    case 'text':
+      return keep(resource, (key) => key === 'text' || elements.some((e) => e.mandatory && holds(e, key)));
+    case 'data':
+      return 'text' in resource ? keep(resource, (key) => key !== 'text') : resource;
+    default:
+      return resource;
+  }
+}
+
+/** The resource with only the `_elements` named (plus id and meta); `Type.element` is accepted too. */
+export function selectElements(resource: Resource, names: string[]): Resource {
+  const wanted = names.map((name) => (name.startsWith(`${resource.resourceType}.`) ? name.slice(resource.resourceType.length + 1) : name));
+  const elements = topElements(resource.resourceType).filter((e) => wanted.includes(e.name));
+  return keep(resource, (key) => elements.some((e) => holds(e, key)));
+}
