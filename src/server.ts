@@ -12,6 +12,10 @@ import { ResourceStore } from './store/resources';
 import { PatientCompartment } from './fhir/compartment';
 import type { FhirContext } from './fhir/context';
 import { buildRouter } from './fhir/routes';
+import type { FhirRouter } from './fhir/router';
+import { bundleInteraction } from './fhir/bundle/interaction';
+import { everythingInteraction } from './fhir/interactions/everything';
+import { allResourceTypes } from './fhir/definitions';
 import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
@@ -60,11 +64,19 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     registry: engine.registry,
     profiles: validator.knownProfiles(),
     version: VERSION,
-    operations: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [] }],
-    features: { batch: false, transaction: false, search: true },
+    operations: [
+      { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()] },
+      { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
+    ],
+    features: { batch: true, transaction: true, search: true },
   });
   catalogue.add(capability);
-  const router = buildRouter({ catalogue, capabilityStatement: () => capability });
+  const router: FhirRouter = buildRouter({
+    catalogue,
+    capabilityStatement: () => capability,
+    bundle: bundleInteraction((request, context) => router.route(request, context)),
+    everything: everythingInteraction,
+  });
 
   const identity = await createIdentity(config, db);
   const app = createApp({

@@ -21,6 +21,8 @@ export interface FhirRequest {
   caller: Caller;
   /** Set when the request is an entry of a batch or transaction. */
   bundleEntry?: boolean;
+  /** A POST entry of a transaction is created with the id the transaction assigned (its urn:uuid target). */
+  assignedId?: string;
 }
 
 export interface FhirResponse {

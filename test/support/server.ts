@@ -26,7 +26,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const database: TestDatabase = await testDatabase();
   const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-keys-'));
   const config = loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env });
-  const carnet = await createCarnet(config, database.url, createLogger('silent'));
+  const carnet = await createCarnet(config, database.url, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE });
   const token = (claims: { sub?: string; fhirUser?: string; scope: string }) =>
     keys.issueToken({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, { expiresIn: '1h' });

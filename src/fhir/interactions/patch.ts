@@ -1,9 +1,9 @@
 /**
- * patch with JSON Patch (RFC 6902, `application/json-patch+json`), on an id or
- * on conditional criteria. The patched resource is validated like any write;
+ * patch with JSON Patch (RFC 6902, `application/json-patch+json`) or FHIRPath
+ * Patch (a Parameters, `application/fhir+json`), on an id or on conditional criteria. The patched resource is validated like any write;
  * a patch may not change the id, the type or server-owned meta.
  */
-import type { Resource } from 'fhir/r4';
+import type { Parameters, Resource } from 'fhir/r4';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import type { Knex } from 'knex';
 import { badRequest, FhirError, notFound, unprocessable } from '../errors';
@@ -14,35 +14,43 @@ import { submitterOf } from '../../identity/caller';
 import { writeResponse } from './responses';
 import { ifMatchVersion, lockCriteria, prepareResource, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';
+import { applyFhirPathPatch, isFhirPathPatch } from '../bundle/fhirpath-patch';
 
 export async function patchInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
   requireStoredType(type, 'patch');
   requireValidId(id);
-  const operations = requirePatch(request);
-  return ctx.store.transaction((trx) => patchOne(request, ctx, type, id, operations, trx));
+  const patch = requirePatch(request);
+  return ctx.store.transaction((trx) => patchOne(request, ctx, type, id, patch, trx));
 }
 
 export async function conditionalPatchInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
   const { type } = params;
   requireStoredType(type, 'patch');
-  const operations = requirePatch(request);
+  const patch = requirePatch(request);
   const criteria = requireQuery(request.query);
   return ctx.store.transaction(async (trx) => {
     await lockCriteria(trx, type, criteria);
     const matches = await ctx.search.match(type, criteria, ctx.access.readable(request.caller, type), 2, trx);
     if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `the criteria match ${matches.length} ${type} resources`);
     if (matches.length === 0) throw notFound(`no ${type} matches the criteria`);
-    return patchOne(request, ctx, type, matches[0].id, operations, trx);
+    return patchOne(request, ctx, type, matches[0].id, patch, trx);
   });
 }
 
-function requirePatch(request: FhirRequest): Operation[] {
+/** A patch document: JSON Patch operations, or a FHIRPath Patch Parameters resource. */
+type PatchDocument = { kind: 'json'; operations: Operation[] } | { kind: 'fhirpath'; parameters: Parameters };
+
+function requirePatch(request: FhirRequest): PatchDocument {
   const contentType = header(request, 'content-type') ?? '';
-  if (!/^application\/json-patch\+json/i.test(contentType)) {
-    throw new FhirError(415, 'not-supported', 'PATCH takes application/json-patch+json (JSON Patch)');
-  }
   const body = request.body;
+  if (/^application\/(fhir\+)?json/i.test(contentType) && !/json-patch/i.test(contentType)) {
+    if (!isFhirPathPatch(body)) throw new FhirError(415, 'not-supported', 'PATCH takes application/json-patch+json (JSON Patch) or a FHIRPath Patch Parameters');
+    return { kind: 'fhirpath', parameters: body };
+  }
+  if (!/^application\/json-patch\+json/i.test(contentType)) {
+    throw new FhirError(415, 'not-supported', 'PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch)');
+  }
   if (!Array.isArray(body)) throw badRequest('a JSON Patch document is an array of operations');
   const error = jsonpatch.validate(body as Operation[]);
   if (error) throw badRequest(`invalid JSON Patch operation ${error.index ?? ''}: ${error.message}`);
@@ -51,24 +59,29 @@ function requirePatch(request: FhirRequest): Operation[] {
       throw unprocessable(`JSON Patch operation ${index} may not change ${operation.path}`, operation.path.slice(1).replace(/\//g, '.'));
     }
   }
-  return body as Operation[];
+  return { kind: 'json', operations: body as Operation[] };
 }
 
-async function patchOne(request: FhirRequest, ctx: FhirContext, type: string, id: string, operations: Operation[], trx: Knex.Transaction): Promise<FhirResponse> {
+function applyPatch(resource: Resource, patch: PatchDocument): Resource {
+  if (patch.kind === 'fhirpath') return applyFhirPathPatch(resource, patch.parameters);
+  try {
+    return jsonpatch.applyPatch(structuredClone(resource), patch.operations, true, true, true).newDocument;
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'TEST_OPERATION_FAILED') throw unprocessable('a JSON Patch test operation failed');
+    throw unprocessable(`the JSON Patch cannot be applied: ${(error as Error).message}`);
+  }
+}
+
+async function patchOne(request: FhirRequest, ctx: FhirContext, type: string, id: string, patch: PatchDocument, trx: Knex.Transaction): Promise<FhirResponse> {
   ctx.access.checkScope(request.caller, type, 'u');
   const visible = await ctx.store.read(type, id, ctx.access.readable(request.caller, type), trx);
   const current = visible ? await ctx.store.lock(trx, type, id) : undefined;
   if (!current) throw notFound(`${type}/${id} is not known`);
   if (current.deleted) throw new FhirError(410, 'deleted', `${type}/${id} was deleted`);
   requireVersionMatch(ifMatchVersion(request), current.versionId, `${type}/${id}`);
-  let patched: Resource;
-  try {
-    patched = jsonpatch.applyPatch(structuredClone(current.content as Resource), operations, true, true, true).newDocument;
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === 'TEST_OPERATION_FAILED') throw unprocessable('a JSON Patch test operation failed');
-    throw unprocessable(`the JSON Patch cannot be applied: ${(error as Error).message}`);
-  }
+  const patched = applyPatch(current.content as Resource, patch);
+  if (patched.id !== id || patched.resourceType !== type) throw unprocessable('a patch may not change the id or the type of the resource');
   const { resource, patientIds } = prepareResource(ctx, patched, id);
   await ctx.access.checkWrite(request.caller, 'patch', resource, current, patientIds);
   const stored = await ctx.store.writeNext(trx, current, { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(request.caller), method: 'PATCH' });

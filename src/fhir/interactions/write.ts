@@ -20,7 +20,7 @@ export async function createInteraction(request: FhirRequest, ctx: FhirContext, 
   requireStoredType(type, 'create');
   ctx.access.checkScope(request.caller, type, 'c');
   const body = requireResourceBody(request.body, type);
-  const { resource, patientIds } = prepareResource(ctx, body, randomUUID());
+  const { resource, patientIds } = prepareResource(ctx, body, request.assignedId ?? randomUUID());
   await ctx.access.checkWrite(request.caller, 'create', resource, undefined, patientIds);
   const ifNoneExist = header(request, 'if-none-exist');
   const criteria = ifNoneExist ? parseCriteria(ifNoneExist) : undefined;

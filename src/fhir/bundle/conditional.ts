@@ -1,0 +1,78 @@
+/**
+ * Resolves what a Bundle names by search criteria: conditional references
+ * (`Patient?identifier=sys|val`, exactly one match or the entry fails) and
+ * the targets of conditional creates and updates (so references to their
+ * fullUrl point at the resource they will write). Searches run as the caller
+ * (its access predicate), inside the transaction when there is one, and are
+ * cached per criteria for the whole Bundle. Never writes.
+ */
+import type { Knex } from 'knex';
+import { FhirError, unprocessable } from '../errors';
+import type { FhirContext } from '../context';
+import type { QueryParams } from '../request';
+import type { Caller } from '../../identity/caller';
+import type { StoredResource } from '../../store/resources';
+import { lockCriteria } from '../interactions/write-input';
+import { criteriaKey } from './entries';
+import { systemWithoutValue, type ConditionalReference, type ConditionalSite } from './references';
+
+export class ConditionalResolver {
+  private readonly references = new Map<string, string>();
+
+  /** Only resolutions are cached: a failed one fails its transaction, or is retried by the next batch entry. */
+  constructor(
+    private readonly ctx: FhirContext,
+    private readonly caller: Caller,
+    private readonly trx: Knex.Transaction | undefined,
+  ) {}
+
+  /** Up to two matches of `type?query`, as the caller sees them. */
+  async match(type: string, query: QueryParams, lock: boolean): Promise<StoredResource[]> {
+    if (lock && this.trx) await lockCriteria(this.trx, type, query);
+    return this.ctx.search.match(type, query, this.ctx.access.readable(this.caller, type), 2, this.trx);
+  }
+
+  /** Replaces every conditional reference of `sites` by `Type/id`; 412/422 naming the element otherwise. */
+  async resolveSites(sites: ConditionalSite[]): Promise<void> {
+    for (const site of sites) site.holder.reference = await this.resolve(site.reference, site.expression);
+  }
+
+  async resolve(reference: ConditionalReference, expression: string): Promise<string> {
+    const key = criteriaKey(reference.type, reference.query);
+    const cached = this.references.get(key);
+    if (cached !== undefined) return cached;
+    let matches: StoredResource[];
+    try {
+      matches = await this.match(reference.type, reference.query, false);
+    } catch (error) {
+      if (error instanceof FhirError && error.status < 500) throw at(error, expression, reference.text);
+      throw error;
+    }
+    if (matches.length === 1) {
+      const resolved = `${reference.type}/${matches[0].id}`;
+      this.references.set(key, resolved);
+      return resolved;
+    }
+    if (matches.length > 1) {
+      throw new FhirError(412, 'multiple-matches', `the conditional reference "${clip(reference.text)}" matches several ${reference.type} resources`, expression);
+    }
+    const systemOnly = systemWithoutValue(reference.query);
+    if (systemOnly !== undefined) {
+      throw unprocessable(
+        `the conditional reference "${clip(reference.text)}" gives "${clip(systemOnly)}", which looks like an identifier system without a value (write system|value), and matches no ${reference.type}`,
+        expression,
+      );
+    }
+    throw new FhirError(412, 'not-found', `the conditional reference "${clip(reference.text)}" matches no ${reference.type}`, expression);
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** The search engine's error about criteria, restated about the reference that carries them. */
+function at(error: FhirError, expression: string, text: string): FhirError {
+  const issues = error.issues.map((issue) => ({ ...issue, message: `conditional reference "${clip(text)}": ${issue.message}`, expression: [expression] }));
+  return FhirError.withIssues(error.status, issues);
+}
