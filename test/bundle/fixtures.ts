@@ -5,7 +5,9 @@ import zlib from 'node:zlib';
 import type { Bundle } from 'fhir/r4';
 import { FHIR_JSON, type TestServer } from '../support/server';
 
-export const FIXTURES = process.env.CARNET_FIXTURES ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures');
+import { FIXTURES } from '../support/fixtures-dir';
+
+export { FIXTURES };
 
 export function readFixture<T = Record<string, unknown>>(relative: string): T {
   const raw = fs.readFileSync(path.join(FIXTURES, relative));

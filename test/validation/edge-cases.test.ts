@@ -7,9 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { FIXTURES } from '../support/fixtures-dir';
 import { createValidator, isErrorIssue, type CarnetValidator } from '../../src/validation';
 
-const dir = '/work/shared/fixtures/edge-cases/fhir-test-cases';
+const dir = path.join(FIXTURES, 'edge-cases', 'fhir-test-cases');
 
 interface IndexCase {
   test: string;

@@ -6,9 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { FIXTURES } from '../support/fixtures-dir';
 import { createValidator, isErrorIssue, type CarnetValidator } from '../../src/validation';
 
-const dir = '/work/shared/fixtures/hl7-r4-examples/resources';
+const dir = path.join(FIXTURES, 'hl7-r4-examples', 'resources');
 const files = fs.readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
 
 /** file → reason. Keep minimal. */

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { FIXTURES } from '../support/fixtures-dir';
 /**
  * The validator must not be what limits writes (≥ 500 validated creates/s on
  * 2 cores): a typical resource validates in well under a millisecond of CPU
@@ -8,8 +10,8 @@
 import fs from 'node:fs';
 import { createValidator, type CarnetValidator } from '../../src/validation';
 
-const dir = '/work/shared/fixtures/hl7-r4-examples/resources/';
-const read = (file: string): unknown => JSON.parse(fs.readFileSync(dir + file, 'utf8'));
+const dir = path.join(FIXTURES, 'hl7-r4-examples', 'resources');
+const read = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
 
 let validator: CarnetValidator;
 beforeAll(async () => {
