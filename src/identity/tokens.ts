@@ -101,7 +101,46 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
   }
 
-  return { verify };
+  const verified = new VerifiedTokens(clockTolerance);
+  return {
+    verify: async (authorization) => {
+      const token = bearerToken(authorization);
+      const cached = verified.get(token);
+      if (cached) return cached;
+      const payload = await verify(authorization);
+      verified.add(token, payload);
+      return payload;
+    },
+  };
+}
+
+/**
+ * Tokens already verified, until they expire: a signature check costs more
+ * than the rest of a read. Keyed by the exact token text, bounded in size;
+ * an entry is never served past the token's `exp` (plus the clock tolerance)
+ * or before its `nbf`.
+ */
+class VerifiedTokens {
+  private static readonly MAX = 10_000;
+  private readonly entries = new Map<string, JWTPayload>();
+
+  constructor(private readonly toleranceSeconds: number) {}
+
+  get(token: string): JWTPayload | undefined {
+    const payload = this.entries.get(token);
+    if (!payload) return undefined;
+    const now = Date.now() / 1000;
+    if ((payload.exp ?? 0) + this.toleranceSeconds <= now || (payload.nbf !== undefined && payload.nbf - this.toleranceSeconds > now)) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return payload;
+  }
+
+  add(token: string, payload: JWTPayload): void {
+    if (this.entries.size >= VerifiedTokens.MAX) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, payload);
+  }
 }
 
 /** Extracts the compact JWT from `Bearer <token>`. */

@@ -5,10 +5,16 @@
  * Versioning (versionId, lastUpdated) is assigned here, under a row lock, so
  * concurrent writers never lose an update.
  */
+import { createHash } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
 import type { Knex } from 'knex';
 import type { Db } from './db';
 import type { RowPredicate, SqlBinding } from './predicate';
+
+/** The part of a `pg` client the prepared read path uses. */
+interface PgConnection {
+  query<T>(config: { name: string; text: string; values: SqlBinding[] }): Promise<{ rows: T[] }>;
+}
 
 export interface StoredResource {
   rid: number;
@@ -105,20 +111,40 @@ export class ResourceStore {
   /** The current row (deleted ones included, so callers can answer 410), if the predicate allows it. */
   async read(resourceType: string, id: string, access: RowPredicate, trx?: Knex.Transaction): Promise<StoredResource | undefined> {
     const predicate = access.render('r');
-    const result = await (trx ?? this.db).raw<{ rows: Row[] }>(
+    const rows = await this.prepared<Row>(
       `SELECT ${RESOURCE_COLUMNS} FROM resources r WHERE r.resource_type = ? AND r.id = ? AND (${predicate.sql})`,
       [resourceType, id, ...predicate.bindings],
+      trx,
     );
-    return result.rows[0] ? fromRow(result.rows[0]) : undefined;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /**
+   * The hot read path as a named prepared statement on a pooled connection:
+   * PostgreSQL parses and plans it once per connection, not once per request.
+   * Inside a transaction it goes through knex on that transaction.
+   */
+  private async prepared<T>(sql: string, bindings: SqlBinding[], trx?: Knex.Transaction): Promise<T[]> {
+    const db = trx ?? this.db;
+    if (db.isTransaction) return (await db.raw<{ rows: T[] }>(sql, bindings)).rows;
+    let position = 0;
+    const text = sql.replace(/\?/g, () => `$${++position}`);
+    const name = `carnet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    const connection = (await this.db.client.acquireConnection()) as PgConnection;
+    try {
+      return (await connection.query<T>({ name, text, values: bindings })).rows;
+    } finally {
+      await this.db.client.releaseConnection(connection);
+    }
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {
     const predicate = access.render('r');
-    const result = await this.db.raw<{ rows: Row[] }>(
+    const rows = await this.prepared<Row>(
       `SELECT seq, method, ${RESOURCE_COLUMNS} FROM resource_versions r WHERE r.resource_type = ? AND r.id = ? AND r.version_id = ? AND (${predicate.sql})`,
       [resourceType, id, versionId, ...predicate.bindings],
     );
-    return result.rows[0] ? fromVersionRow(result.rows[0]) : undefined;
+    return rows[0] ? fromVersionRow(rows[0]) : undefined;
   }
 
   /** Locks the current row for the rest of the transaction (no access check: callers decide on the row). */
