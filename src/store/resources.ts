@@ -95,6 +95,14 @@ export interface HistoryQuery {
   count: number;
 }
 
+/** The second half of every write statement: the new version, copied from the written row. */
+const APPEND_VERSION = `INSERT INTO resource_versions (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, method, content)
+       SELECT rid, ?, ?, ?, ?, ?, ?, ?, ?, content FROM row RETURNING rid`;
+
+function versionBindings(row: StoredResource, method: StoredVersion['method']): SqlBinding[] {
+  return [row.resourceType, row.id, row.versionId, row.lastUpdated, row.deleted, row.patientId, row.createdBy, method];
+}
+
 export class ResourceStore {
   constructor(readonly db: Db, private readonly indexer: ResourceIndexer = noIndexer) {}
 
@@ -158,52 +166,56 @@ export class ResourceStore {
    * already taken (a concurrent create-on-update won the race).
    */
   async insert(trx: Knex.Transaction, input: WriteInput): Promise<StoredResource | undefined> {
-    const now = await this.now(trx);
+    const now = new Date();
     const id = input.resource.id as string;
     const content = withMeta(input.resource, id, 1, now);
-    const result = await trx.raw<{ rows: Row[] }>(
-      `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
-       VALUES (?, ?, 1, ?, false, ?, ?, ?) ON CONFLICT (resource_type, id) DO NOTHING RETURNING ${RESOURCE_COLUMNS}`,
-      [content.resourceType, id, now, input.patientId, input.createdBy, JSON.stringify(content)],
+    const stored: StoredResource = {
+      rid: 0,
+      resourceType: content.resourceType,
+      id,
+      versionId: 1,
+      lastUpdated: now,
+      deleted: false,
+      patientId: input.patientId,
+      createdBy: input.createdBy,
+      content,
+    };
+    const result = await trx.raw<{ rows: { rid: string }[] }>(
+      `WITH row AS (
+         INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
+         VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content)
+       ${APPEND_VERSION}`,
+      [stored.resourceType, id, now, stored.patientId, stored.createdBy, JSON.stringify(content), ...versionBindings(stored, input.method)],
     );
     if (!result.rows[0]) return undefined;
-    const stored = fromRow(result.rows[0]);
-    await this.appendVersion(trx, stored, input.method);
+    stored.rid = Number(result.rows[0].rid);
     await this.indexer.index(trx, stored);
     return stored;
   }
 
   /** Writes the next version over a row locked by `lock` (a delete when `resource` is null). */
   async writeNext(trx: Knex.Transaction, current: StoredResource, input: Omit<WriteInput, 'resource'> & { resource: Resource | null }): Promise<StoredResource> {
-    const now = await this.now(trx);
+    // The row lock orders writers; lastUpdated never goes backwards within one resource's history.
+    const now = new Date(Math.max(Date.now(), current.lastUpdated.getTime() + 1));
     const versionId = current.versionId + 1;
     const content = input.resource ? withMeta(input.resource, current.id, versionId, now) : null;
-    const result = await trx.raw<{ rows: Row[] }>(
-      `UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, patient_id = ?, content = ?
-       WHERE rid = ? RETURNING ${RESOURCE_COLUMNS}`,
-      [versionId, now, content === null, content === null ? current.patientId : input.patientId, content === null ? null : JSON.stringify(content), current.rid],
+    const stored: StoredResource = {
+      ...current,
+      versionId,
+      lastUpdated: now,
+      deleted: content === null,
+      patientId: content === null ? current.patientId : input.patientId,
+      content,
+    };
+    await trx.raw(
+      `WITH row AS (
+         UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, patient_id = ?, content = ?::jsonb
+         WHERE rid = ? RETURNING rid, content)
+       ${APPEND_VERSION}`,
+      [versionId, now, stored.deleted, stored.patientId, content === null ? null : JSON.stringify(content), current.rid, ...versionBindings(stored, input.method)],
     );
-    const stored = fromRow(result.rows[0]);
-    await this.appendVersion(trx, stored, input.method);
     await this.indexer.index(trx, stored);
     return stored;
-  }
-
-  private async appendVersion(trx: Knex.Transaction, row: StoredResource, method: StoredVersion['method']): Promise<void> {
-    await trx.raw(
-      `INSERT INTO resource_versions (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, method, content)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [row.rid, row.resourceType, row.id, row.versionId, row.lastUpdated, row.deleted, row.patientId, row.createdBy, method, row.content === null ? null : JSON.stringify(row.content)],
-    );
-  }
-
-  /**
-   * The transaction's clock, made strictly increasing per resource by the row
-   * lock: lastUpdated never goes backwards within one resource's history.
-   */
-  private async now(trx: Knex.Transaction): Promise<Date> {
-    const result = await trx.raw<{ rows: { now: Date }[] }>('SELECT clock_timestamp() AS now');
-    return result.rows[0].now;
   }
 
   /** Versions newest first, keyset-paged by `seq`; the predicate applies to each version row. */
