@@ -19,7 +19,8 @@ import { allResourceTypes } from './fhir/definitions';
 import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
-import { FoundationPolicy } from './access/policy';
+import { CarnetAccessPolicy } from './access/policy';
+import { accessIndexer, composeIndexers } from './access/indexer';
 import { createValidator } from './validation';
 import { createIdentity } from './identity/authenticate';
 import { createSearchEngine } from './search';
@@ -41,8 +42,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const baseUrl = `${config.baseUrl}/fhir`;
   const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
   const compartment = new PatientCompartment(engine.registry);
-  const store = new ResourceStore(db, engine.indexer);
-  const access = new FoundationPolicy(compartment);
+  const store = new ResourceStore(db, composeIndexers(engine.indexer, accessIndexer));
+  const access = new CarnetAccessPolicy({ db, compartment, validator });
   const contextFor = (boundStore: ResourceStore): FhirContext => ({
     baseUrl,
     store: boundStore,

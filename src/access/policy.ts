@@ -1,90 +1,90 @@
 /**
- * The foundation access policy (CONTRACT §3): a patient or legal
- * representative reaches only the patient's compartment and shared data; a
- * system client reads shared data and what it created, and writes within its
- * scopes; a practitioner reads shared data only (the grid and consents of §4
- * replace this in their own issue). Never returns a predicate wider than these rules.
+ * Carnet's AccessPolicy (CONTRACT §3, §4): the front door of src/access.
+ * - readable: the SQL form of the decision (sql.ts), ANDed by the store and
+ *   the search engine inside every query;
+ * - checkPatientSpace: 403 for a request naming a space the caller may not
+ *   enter (another patient's; for a practitioner: blocked, unauthorized in
+ *   TREAT, or refused in ETREAT/BTG);
+ * - checkWrite: the write rules (write-rules.ts) and the consent-kind profiles;
+ * - checkScope: SMART scopes cap everything; AuditEvent searches are the
+ *   patient's and their representatives' only.
+ * Never returns a predicate wider than the rules of decision.ts.
  */
 import type { Resource } from 'fhir/r4';
-import { forbidden, notAllowed } from '../fhir/errors';
-import type { AccessPolicy, WriteKind } from '../fhir/context';
-import type { PatientCompartment } from '../fhir/compartment';
-import { submitterOf, type Caller, type Interaction } from '../identity/caller';
-import { sqlPredicate, type RowPredicate } from '../store/predicate';
+import { forbidden } from '../fhir/errors';
+import type { AccessPolicy, Validator, WriteKind } from '../fhir/context';
+import type { Caller, Interaction } from '../identity/caller';
+import type { Db } from '../store/db';
+import type { RowPredicate } from '../store/predicate';
 import type { StoredResource } from '../store/resources';
+import { AuditEventAccessHistory, type AccessHistory } from './access-history';
+import { spaceEntry } from './decision';
+import { AccessFactsReader } from './facts-reader';
+import { AuthorizationGrid } from './grid';
 import { requireScope } from './scope-check';
+import { compileReadable } from './sql';
+import { checkWriteRules, everySpaceOpen, type PatientSpaces } from './write-rules';
 
-/** Types no client writes through the API. */
-const SERVER_WRITTEN = new Set(['AuditEvent']);
+export { FoundationPolicy } from './foundation-policy';
 
-export class FoundationPolicy implements AccessPolicy {
-  private readonly compartmentTypes: string[];
+export interface CarnetPolicyOptions {
+  db: Db;
+  /** PatientCompartment (src/fhir/compartment.ts). */
+  compartment: { has(resourceType: string): boolean; types(): string[] };
+  /** The server's validator: Consent-kind profiles are checked with it on every write of a choice. */
+  validator?: Validator;
+  grid?: AuthorizationGrid;
+  accessHistory?: AccessHistory;
+  spaces?: PatientSpaces;
+}
 
-  constructor(private readonly compartment: PatientCompartment) {
-    this.compartmentTypes = compartment.types();
+export class CarnetAccessPolicy implements AccessPolicy {
+  readonly grid: AuthorizationGrid;
+  private readonly facts: AccessFactsReader;
+  private readonly accessHistory: AccessHistory;
+  private readonly spaces: PatientSpaces;
+
+  constructor(private readonly options: CarnetPolicyOptions) {
+    this.grid = options.grid ?? AuthorizationGrid.load();
+    this.facts = new AccessFactsReader(options.db);
+    this.accessHistory = options.accessHistory ?? new AuditEventAccessHistory(options.db);
+    this.spaces = options.spaces ?? everySpaceOpen;
+  }
+
+  readable(caller: Caller, resourceType?: string): RowPredicate {
+    return compileReadable(caller, resourceType, { grid: this.grid, compartment: this.options.compartment });
   }
 
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void {
     requireScope(caller, resourceType, interaction);
-    if (caller.kind === 'practitioner' && this.compartment.has(resourceType)) {
-      throw forbidden(`practitioners have no access to patient data (${resourceType}) yet`);
+    if (resourceType === 'AuditEvent' && interaction === 's' && caller.kind !== 'patient' && caller.kind !== 'related-person') {
+      throw forbidden('a patient\'s activity history (AuditEvent) is searched by the patient and their legal representatives only');
     }
   }
 
   async checkPatientSpace(caller: Caller, patientId: string): Promise<void> {
-    if ((caller.kind === 'patient' || caller.kind === 'related-person') && caller.patientId !== patientId) {
-      throw forbidden('a patient reaches only their own health space');
-    }
-    if (caller.kind === 'practitioner') throw forbidden('practitioners have no access to patient data yet');
-  }
-
-  readable(caller: Caller, resourceType?: string): RowPredicate {
-    const shared = this.sharedPredicate(resourceType);
     switch (caller.kind) {
       case 'patient':
       case 'related-person':
-        return sqlPredicate((r) => ({
-          sql: `(${r}.patient_id = ? OR ${r}.created_by = ? OR ${shared(r)})`,
-          bindings: [caller.patientId, submitterOf(caller)],
-        }));
+        if (caller.patientId !== patientId) throw forbidden('a patient reaches only their own health space');
+        return;
+      case 'practitioner': {
+        const entry = spaceEntry(caller, await this.facts.rulesOf(patientId));
+        if (!entry.space) throw forbidden(`Patient/${patientId}: ${entry.reason}`);
+        return;
+      }
       case 'system':
-        return sqlPredicate((r) => ({ sql: `(${r}.created_by = ? OR ${shared(r)})`, bindings: [submitterOf(caller)] }));
-      case 'practitioner':
-        return sqlPredicate((r) => ({ sql: shared(r), bindings: [] }));
+        return;
     }
-  }
-
-  /** Shared data: rows of types outside the Patient compartment. */
-  private sharedPredicate(resourceType?: string): (alias: string) => string {
-    if (resourceType !== undefined) {
-      const isShared = !this.compartment.has(resourceType);
-      return () => (isShared ? 'TRUE' : 'FALSE');
-    }
-    const list = this.compartmentTypes.map((type) => `'${type}'`).join(', ');
-    return (r) => `${r}.resource_type NOT IN (${list})`;
   }
 
   async checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void> {
-    const resourceType = resource?.resourceType ?? current?.resourceType ?? '';
-    if (SERVER_WRITTEN.has(resourceType)) throw notAllowed(`${resourceType} is written by the server only`);
-    const inCompartment = this.compartment.has(resourceType);
-    switch (caller.kind) {
-      case 'patient':
-      case 'related-person': {
-        const own = (ids: string[]) => ids.length > 0 && ids.every((id) => id === caller.patientId);
-        if (!inCompartment) throw forbidden(`${resourceType} is shared data, written by the directory feeds`);
-        if (current && current.patientId !== caller.patientId) throw forbidden(`${resourceType}/${current.id} belongs to another patient`);
-        if (resource && !own(patientIds)) throw forbidden(`a patient writes only resources of their own compartment`);
-        return;
-      }
-      case 'practitioner':
-        throw forbidden(`practitioners cannot ${kind} ${resourceType} yet`);
-      case 'system': {
-        if (!current || current.deleted) return;
-        if (current.createdBy === submitterOf(caller)) return;
-        if (caller.operator && !inCompartment) return;
-        throw forbidden(`${resourceType}/${current.id} was created by another client`);
-      }
-    }
+    await checkWriteRules(caller, kind, resource, current, patientIds, {
+      compartment: this.options.compartment,
+      facts: this.facts,
+      accessHistory: this.accessHistory,
+      spaces: this.spaces,
+      validator: this.options.validator,
+    });
   }
 }

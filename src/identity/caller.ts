@@ -42,6 +42,10 @@ export interface PractitionerCaller extends CallerBase {
   kind: 'practitioner';
   practitionerId: string;
   roles: PractitionerRoleGrant[];
+  /** X-Purpose-Of-Use of the request (CONTRACT §4.3 step 2); absent means TREAT. Set by applyPurposeOfUse (src/access/purpose-of-use.ts). */
+  purposeOfUse?: 'TREAT' | 'ETREAT' | 'BTG';
+  /** X-Break-Glass-Reason, required (non-empty) with BTG; kept for the audit. */
+  breakGlassReason?: string;
 }
 
 export interface SystemCaller extends CallerBase {

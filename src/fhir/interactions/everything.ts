@@ -47,6 +47,7 @@ function compartmentPairs(): [string, string][] {
 export async function everythingInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
   const { id } = params;
   requireValidId(id);
+  await ctx.access.checkPatientSpace(request.caller, id);
   ctx.access.checkScope(request.caller, 'Patient', 'r');
   const patient = await ctx.store.read('Patient', id, ctx.access.readable(request.caller, 'Patient'));
   if (!patient) throw notFound(`Patient/${id} is not known`);

@@ -10,6 +10,7 @@ import type { FhirContext } from '../context';
 import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
 import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
 import type { StoredVersion } from '../../store/resources';
+import { checkNamedSpace } from './read';
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 1000;
@@ -21,7 +22,10 @@ export async function historyInteraction(request: FhirRequest, ctx: FhirContext,
     if (isConformanceType(type)) throw badRequest(`${type} is served read-only without history`);
     ctx.access.checkScope(request.caller, type, 'r');
   }
-  if (id !== undefined) requireValidId(id);
+  if (id !== undefined) {
+    requireValidId(id);
+    await checkNamedSpace(request, ctx, type, id);
+  }
   const options = parseHistoryParams(request.query);
   const access = ctx.access.readable(request.caller, type);
   if (id !== undefined && !(await ctx.store.read(type, id, access))) throw notFound(`${type}/${id} is not known`);

@@ -22,6 +22,7 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
       return { status: 200, body: resource };
     }
     ctx.access.checkScope(request.caller, type, 'r');
+    await checkNamedSpace(request, ctx, type, id);
     const stored = await ctx.store.read(type, id, ctx.access.readable(request.caller, type));
     if (!stored) throw notFound(`${type}/${id} is not known`);
     if (stored.deleted) throw gone(ctx, stored);
@@ -36,10 +37,19 @@ export async function vreadInteraction(request: FhirRequest, ctx: FhirContext, p
   requireValidId(id);
   if (!/^[1-9]\d{0,9}$/.test(vid)) throw badRequest(`invalid version id "${vid.slice(0, 20)}"`);
   ctx.access.checkScope(request.caller, type, 'r');
+  await checkNamedSpace(request, ctx, type, id);
   const version = await ctx.store.vread(type, id, Number(vid), ctx.access.readable(request.caller, type));
   if (!version) throw notFound(`${type}/${id}/_history/${vid} is not known`);
   if (version.deleted) throw gone(ctx, version);
   return { status: 200, body: version.content as Resource, headers: versionHeaders(ctx, version, false) };
+}
+
+/**
+ * A practitioner naming Patient/X names X's space: blocked, or unauthorized in
+ * TREAT, is 403 (CONTRACT §4.3 step 5). Patients asking for another patient get 404.
+ */
+export async function checkNamedSpace(request: FhirRequest, ctx: FhirContext, type: string, id: string): Promise<void> {
+  if (type === 'Patient' && request.caller.kind === 'practitioner') await ctx.access.checkPatientSpace(request.caller, id);
 }
 
 function gone(ctx: FhirContext, stored: StoredResource): FhirError {

@@ -10,6 +10,7 @@ import type { FhirContext } from '../context';
 import { queryValue, type FhirRequest, type FhirResponse } from '../request';
 import { requireKnownType, requireValidId } from '../resource-types';
 import { requireResourceBody } from './write-input';
+import { consentKindProfiles } from '../../access/consent-writes';
 
 export async function validateInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
@@ -29,7 +30,7 @@ export async function validateInteraction(request: FhirRequest, ctx: FhirContext
     requireResourceBody(resource, type);
     if (id !== undefined && resource.id !== undefined && resource.id !== id) throw badRequest(`the resource id "${resource.id}" differs from the URL id "${id}"`, 'id');
   }
-  const issues = ctx.validator.validate(resource, { profiles });
+  const issues = ctx.validator.validate(resource, { profiles: [...profiles, ...consentKindProfiles(resource)] });
   const outcome: OperationOutcome =
     issues.length > 0 ? toOperationOutcome(issues) : toOperationOutcome([{ severity: 'information', code: 'informational', message: 'the resource is valid' }]);
   return { status: 200, body: outcome };

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { badRequest, FhirError } from '../errors';
 import type { FhirContext } from '../context';
 import { header, type FhirRequest, type QueryParams } from '../request';
+import { consentKindProfiles } from '../../access/consent-writes';
 
 export interface PreparedResource {
   resource: Resource;
@@ -33,7 +34,7 @@ function withoutServerMeta(resource: Resource): Resource {
 
 export function prepareResource(ctx: FhirContext, resource: Resource, id: string): PreparedResource {
   const prepared = withoutServerMeta({ ...resource, id });
-  const issues = ctx.validator.validate(prepared);
+  const issues = ctx.validator.validate(prepared, { profiles: consentKindProfiles(prepared) });
   const errors = issues.filter((issue) => issue.severity === undefined || issue.severity === 'error' || issue.severity === 'fatal');
   if (errors.length > 0) throw FhirError.withIssues(422, errors);
   return { resource: prepared, patientIds: ctx.compartment.patientsOf(prepared) };

@@ -1,0 +1,80 @@
+/**
+ * Reads the access tables for the write rules and checkPatientSpace: the
+ * active consent rules of a patient, a document's facts, the practitioners
+ * behind PractitionerRoles and a practitioner's roles. Reads only what the
+ * rules need, never answers a client with a row.
+ */
+import type { Knex } from 'knex';
+import { parseReference } from '../identity/resolve';
+import type { ConsentRule, RoleOwners } from './facts';
+import { roleOwnersOf } from './indexer';
+import type { ConsentKind, EmergencyPurpose } from './vocabulary';
+
+type Executor = Knex | Knex.Transaction;
+
+export interface DocumentState {
+  rid: number;
+  patientId: string | null;
+  parties: string[];
+  labels: string[];
+  legalLabelRemoved: boolean;
+}
+
+interface RuleRow {
+  consent_rid: string;
+  patient_id: string;
+  kind: ConsentKind;
+  effect: 'permit' | 'deny';
+  actor_ref: string | null;
+  data_id: string | null;
+  purpose: EmergencyPurpose | null;
+}
+
+export class AccessFactsReader {
+  constructor(private readonly db: Executor) {}
+
+  /** Active consent rules of the patient (optionally without those of one Consent, being rewritten). */
+  async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
+    const result = await this.db.raw<{ rows: RuleRow[] }>('SELECT * FROM consent_rules WHERE patient_id = ?', [patientId]);
+    return result.rows
+      .filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid)
+      .map((row) => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose }));
+  }
+
+  /** Facts of a document by rid (its current row). */
+  async documentByRid(rid: number): Promise<DocumentState | undefined> {
+    return this.document('rid = ?', [rid]);
+  }
+
+  /** Facts of the DocumentReference with this id. */
+  async documentById(id: string): Promise<DocumentState | undefined> {
+    return this.document(`id = ? AND resource_type = 'DocumentReference'`, [id]);
+  }
+
+  private async document(where: string, bindings: Knex.RawBinding[]): Promise<DocumentState | undefined> {
+    const result = await this.db.raw<{ rows: { rid: string; patient_id: string | null; parties: string[]; labels: string[]; legal_label_removed: boolean }[] }>(
+      `SELECT rid, patient_id, parties, labels, legal_label_removed FROM access_facts WHERE ${where}`,
+      bindings,
+    );
+    const row = result.rows[0];
+    return row && { rid: Number(row.rid), patientId: row.patient_id, parties: row.parties, labels: row.labels, legalLabelRemoved: row.legal_label_removed };
+  }
+
+  roleOwners(roleIds: readonly string[]): Promise<RoleOwners> {
+    return roleOwnersOf(this.db, roleIds);
+  }
+
+  /** Every (non-deleted) PractitionerRole of P, active or not: ids and organizations (`Organization/O`). */
+  async rolesOf(practitionerId: string): Promise<{ roleIds: string[]; organizations: string[] }> {
+    const result = await this.db.raw<{ rows: { id: string; organization: string | null }[] }>(
+      `SELECT id, content->'organization'->>'reference' AS organization FROM resources
+       WHERE resource_type = 'PractitionerRole' AND NOT deleted AND content->'practitioner'->>'reference' = ?`,
+      [`Practitioner/${practitionerId}`],
+    );
+    const organizations = result.rows.flatMap((row) => {
+      const parsed = parseReference(row.organization);
+      return parsed?.type === 'Organization' ? [`Organization/${parsed.id}`] : [];
+    });
+    return { roleIds: result.rows.map((row) => row.id), organizations };
+  }
+}

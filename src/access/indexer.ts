@@ -1,0 +1,198 @@
+/**
+ * The access indexer: keeps `access_facts`, `attachment_links`,
+ * `consent_rules` and `patient_access` (migration
+ * 20261126000300_access_facts) in step with every write, inside the write's
+ * transaction (ResourceIndexer), from the pure extractions of facts.ts. A
+ * deleted resource keeps its facts and links (its history stays protected)
+ * but a deleted or withdrawn Consent loses its rules at once, and its
+ * patient's folded row is rebuilt under a row lock. Never decides access;
+ * never reads rows for a client.
+ */
+import type { Consent, DocumentReference, FhirResource } from 'fhir/r4';
+import type { Knex } from 'knex';
+import type { ResourceIndexer, StoredResource } from '../store/resources';
+import { fromRow, RESOURCE_COLUMNS } from '../store/resources';
+import { parseReference } from '../identity/resolve';
+import { AuthorizationGrid } from './grid';
+import { attachmentTargets, consentRulesOf, partyReferences, roleIdsOf, rowFactsOf, type ConsentRule, type RoleOwners, type RowFacts } from './facts';
+import { FACT_TYPES, INVISIBLE_REPRESENTANTS_LEGAUX } from './vocabulary';
+import { textArray } from './sql';
+
+type Executor = Knex | Knex.Transaction;
+
+interface PreviousFacts {
+  type_keys: string[];
+  labels: string[];
+  legal_label_removed: boolean;
+}
+
+/** The practitioners of these PractitionerRoles (current versions). */
+export async function roleOwnersOf(db: Executor, roleIds: readonly string[]): Promise<RoleOwners> {
+  const owners = new Map<string, string>();
+  if (roleIds.length > 0) {
+    const result = await db.raw<{ rows: { id: string; practitioner: string | null }[] }>(
+      `SELECT id, content->'practitioner'->>'reference' AS practitioner FROM resources WHERE resource_type = 'PractitionerRole' AND id = ANY(?::text[]) AND NOT deleted`,
+      [textArray([...new Set(roleIds)])],
+    );
+    for (const row of result.rows) {
+      const parsed = parseReference(row.practitioner);
+      if (parsed?.type === 'Practitioner') owners.set(row.id, parsed.id);
+    }
+  }
+  return (roleId) => owners.get(roleId);
+}
+
+/** Role ids a resource names where they matter to the rules (parties, consent actors). */
+function referencedRoles(row: StoredResource): string[] {
+  const content = row.content as FhirResource | null;
+  if (!content) return [];
+  const references = partyReferences(content);
+  if (content.resourceType === 'Consent') references.push(...(content.provision?.actor ?? []).map((actor) => actor.reference));
+  return roleIdsOf(references);
+}
+
+export class AccessIndexer implements ResourceIndexer {
+  constructor(private readonly grid: AuthorizationGrid = AuthorizationGrid.load()) {}
+
+  async index(trx: Knex.Transaction, row: StoredResource): Promise<void> {
+    if (!FACT_TYPES.includes(row.resourceType)) return;
+    if (row.resourceType === 'Consent') return this.indexConsent(trx, row);
+    await this.indexFacts(trx, row);
+  }
+
+  /** A Consent: its facts, its rules replaced, and the folded choices of every patient concerned. */
+  private async indexConsent(trx: Knex.Transaction, row: StoredResource): Promise<void> {
+    const removed = await trx.raw<{ rows: { patient_id: string }[] }>('DELETE FROM consent_rules WHERE consent_rid = ? RETURNING patient_id', [row.rid]);
+    const rules = await this.indexFacts(trx, row);
+    await foldPatientAccess(trx, [...removed.rows.map((r) => r.patient_id), ...rules.map((rule) => rule.patientId)]);
+  }
+
+  /** Facts (and links, rules) of a live row; returns the consent rules written. */
+  private async indexFacts(trx: Knex.Transaction, row: StoredResource): Promise<ConsentRule[]> {
+    if (row.deleted || !row.content) return []; // facts and links stay with the deleted resource
+    const owners = await roleOwnersOf(trx, referencedRoles(row));
+    const previous = row.versionId === 1 ? undefined : await previousFacts(trx, row.rid);
+    const facts = rowFactsOf(row, this.grid, owners, previous?.type_keys ?? []);
+    const legalLabelRemoved = (previous?.legal_label_removed ?? false) || ((previous?.labels.includes(INVISIBLE_REPRESENTANTS_LEGAUX) ?? false) && !facts.labels.includes(INVISIBLE_REPRESENTANTS_LEGAUX));
+    await writeFacts(trx, row.rid, facts, legalLabelRemoved);
+    const content = row.content as FhirResource;
+    if (content.resourceType === 'DocumentReference') await writeLinks(trx, row.rid, content, row.versionId > 1);
+    if (content.resourceType !== 'Consent') return [];
+    const rules = consentRulesOf(content, owners);
+    await writeRules(trx, row.rid, rules);
+    return rules;
+  }
+}
+
+/**
+ * Folds the active rules of these patients into their patient_access row.
+ * The row lock (taken first, in id order) serializes concurrent choices of
+ * one patient: the fold runs after the other writer committed, in a new
+ * statement that sees its rules, so no choice is ever lost.
+ */
+export async function foldPatientAccess(db: Executor, patientIds: readonly string[]): Promise<void> {
+  for (const patientId of [...new Set(patientIds)].sort()) {
+    await db.raw('INSERT INTO patient_access (patient_id) VALUES (?) ON CONFLICT (patient_id) DO NOTHING', [patientId]);
+    await db.raw('SELECT 1 FROM patient_access WHERE patient_id = ? FOR UPDATE', [patientId]);
+    await db.raw(`UPDATE patient_access pa SET ${FOLD} WHERE pa.patient_id = ?`, [patientId]);
+  }
+}
+
+/** patient_access columns from consent_rules (pa.patient_id in scope). */
+const FOLD = `
+  authorized = ARRAY(SELECT DISTINCT c.actor_ref FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'authorize' AND c.actor_ref IS NOT NULL ORDER BY 1),
+  blocked = ARRAY(SELECT DISTINCT c.actor_ref FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'block' AND c.actor_ref IS NOT NULL ORDER BY 1),
+  administrators = ARRAY(SELECT DISTINCT c.actor_ref FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'administrator' AND c.actor_ref IS NOT NULL ORDER BY 1),
+  hide_all = EXISTS (SELECT 1 FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'hide-all'),
+  etreat_denied = EXISTS (SELECT 1 FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'emergency' AND c.purpose = 'ETREAT' AND c.effect = 'deny'),
+  btg_denied = EXISTS (SELECT 1 FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'emergency' AND c.purpose = 'BTG' AND c.effect = 'deny'),
+  masked_permitted = EXISTS (SELECT 1 FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'emergency' AND c.purpose = 'MASKED' AND c.effect = 'permit')
+    AND NOT EXISTS (SELECT 1 FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'emergency' AND c.purpose = 'MASKED' AND c.effect = 'deny'),
+  hidden_documents = ARRAY(SELECT DISTINCT COALESCE(c.actor_ref, '*') || '|' || c.data_id FROM consent_rules c WHERE c.patient_id = pa.patient_id AND c.kind = 'hide-document' AND c.data_id IS NOT NULL ORDER BY 1)`;
+
+/** Folds every patient's rules at once (bulk loads, reindex). */
+export async function foldAllPatientAccess(db: Executor): Promise<void> {
+  await db.raw('DELETE FROM patient_access');
+  await db.raw('INSERT INTO patient_access (patient_id) SELECT DISTINCT patient_id FROM consent_rules');
+  await db.raw(`UPDATE patient_access pa SET ${FOLD}`);
+}
+
+async function previousFacts(db: Executor, rid: number): Promise<PreviousFacts | undefined> {
+  const result = await db.raw<{ rows: PreviousFacts[] }>('SELECT type_keys, labels, legal_label_removed FROM access_facts WHERE rid = ?', [rid]);
+  return result.rows[0];
+}
+
+async function writeFacts(db: Executor, rid: number, facts: RowFacts, legalLabelRemoved: boolean): Promise<void> {
+  await db.raw(
+    `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels, context_type, context_id, legal_label_removed)
+     VALUES (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?, ?, ?)
+     ON CONFLICT (rid) DO UPDATE SET patient_id = EXCLUDED.patient_id, parties = EXCLUDED.parties, type_keys = EXCLUDED.type_keys, labels = EXCLUDED.labels,
+       context_type = EXCLUDED.context_type, context_id = EXCLUDED.context_id, legal_label_removed = EXCLUDED.legal_label_removed`,
+    [rid, facts.resourceType, facts.id, facts.patientId, textArray(facts.parties), textArray(facts.typeKeys), textArray(facts.labels), facts.context?.type ?? null, facts.context?.id ?? null, legalLabelRemoved],
+  );
+}
+
+async function writeLinks(db: Executor, rid: number, document: DocumentReference, replace: boolean): Promise<void> {
+  if (replace) await db.raw('DELETE FROM attachment_links WHERE document_rid = ?', [rid]);
+  const targets = attachmentTargets(document);
+  if (targets.length === 0) return;
+  await db.raw(
+    `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, ? FROM json_to_recordset(?::json) AS t(type text, id text)`,
+    [rid, JSON.stringify(targets)],
+  );
+}
+
+async function writeRules(db: Executor, rid: number, rules: ConsentRule[]): Promise<void> {
+  if (rules.length === 0) return;
+  const records = rules.map((rule) => ({ consent_rid: rid, patient_id: rule.patientId, kind: rule.kind, effect: rule.effect, actor_ref: rule.actor, data_id: rule.dataId, purpose: rule.purpose }));
+  await db.raw(
+    `INSERT INTO consent_rules (consent_rid, patient_id, kind, effect, actor_ref, data_id, purpose)
+     SELECT consent_rid, patient_id, kind, effect, actor_ref, data_id, purpose
+     FROM json_to_recordset(?::json) AS x(consent_rid bigint, patient_id text, kind text, effect text, actor_ref text, data_id text, purpose text)`,
+    [JSON.stringify(records)],
+  );
+}
+
+/** The indexer the composition root adds next to the search indexer. */
+export const accessIndexer: ResourceIndexer = new AccessIndexer();
+
+/** Runs several indexers in order, in the same transaction. */
+export function composeIndexers(...indexers: ResourceIndexer[]): ResourceIndexer {
+  return {
+    async index(trx, row) {
+      for (const indexer of indexers) await indexer.index(trx, row);
+    },
+  };
+}
+
+/**
+ * Rebuilds every access table from `resources` (migration, repair): each
+ * rule-carrying row is indexed again, versions replayed so a document keeps
+ * the grid keys of every version it had.
+ */
+export async function reindexAccessFacts(db: Knex, grid: AuthorizationGrid = AuthorizationGrid.load()): Promise<number> {
+  const indexer = new AccessIndexer(grid);
+  await db.raw('TRUNCATE access_facts, attachment_links, consent_rules, patient_access');
+  let after = 0;
+  let count = 0;
+  for (;;) {
+    const batch = await db.raw<{ rows: Parameters<typeof fromRow>[0][] }>(
+      `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE resource_type = ANY(?::text[]) AND rid > ? ORDER BY rid LIMIT 500`,
+      [textArray(FACT_TYPES), after],
+    );
+    if (batch.rows.length === 0) return count;
+    await db.transaction(async (trx) => {
+      for (const raw of batch.rows) {
+        const row = fromRow(raw);
+        const versions = await trx.raw<{ rows: { content: Consent | DocumentReference | null; version_id: number }[] }>(
+          'SELECT version_id, content FROM resource_versions WHERE rid = ? AND content IS NOT NULL AND version_id < ? ORDER BY version_id',
+          [row.rid, row.versionId],
+        );
+        for (const version of versions.rows) await indexer.index(trx, { ...row, versionId: version.version_id, deleted: false, content: version.content });
+        await indexer.index(trx, row); // a deleted row keeps the facts of its last version and drops its consent rules
+        count++;
+      }
+    });
+    after = Number(batch.rows[batch.rows.length - 1].rid);
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The access decision's SQL form: compiles the rules of decision.ts, for one
+ * caller, into a RowPredicate over a `resources` or `resource_versions` row
+ * (columns rid, resource_type, id, patient_id, created_by). The store and the
+ * search engine AND it inside every query, so filtering happens before paging.
+ *
+ * Facts come from the tables the access indexer keeps (indexer.ts):
+ * `patient_access` (a patient's active choices folded into one row),
+ * `access_facts` (parties, grid keys, labels, securityContext per row) and
+ * `attachment_links`. A practitioner's check of a row is one EXISTS with two
+ * primary-key probes (the row's facts, its patient's choices); everything
+ * the practitioner brings (who they are, their organizations, what their
+ * professions may read) is bound as constants.
+ *
+ * Every fragment is TRUE or FALSE, never NULL (NOT of a NULL would widen).
+ * Never returns a predicate wider than the rules: the property test compares
+ * it with decide() on random worlds.
+ */
+import type { Caller, PractitionerCaller } from '../identity/caller';
+import { submitterOf } from '../identity/caller';
+import type { RowPredicate, SqlBinding } from '../store/predicate';
+import { actorsCovering, professionsOf, purposeOf } from './decision';
+import type { AuthorizationGrid } from './grid';
+import { INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS, ruleClassOf, type RuleClass } from './vocabulary';
+
+export interface SqlRulesContext {
+  grid: AuthorizationGrid;
+  /** Patient-compartment membership and the list of compartment types (PatientCompartment). */
+  compartment: { has(resourceType: string): boolean; types(): string[] };
+}
+
+interface Frag {
+  sql: string;
+  bindings: SqlBinding[];
+  /** Known to be TRUE or FALSE, never NULL (an EXISTS): needs no COALESCE and stays a plain conjunct PostgreSQL can turn into a semi-join. */
+  total?: boolean;
+}
+
+const f = (sql: string, bindings: SqlBinding[] = []): Frag => ({ sql, bindings });
+const TRUE = f('TRUE');
+const FALSE = f('FALSE');
+function join(parts: Frag[], operator: 'AND' | 'OR'): Frag {
+  if (parts.length === 0) return operator === 'AND' ? TRUE : FALSE;
+  if (parts.length === 1) return parts[0];
+  return f(parts.map((p) => `(${p.sql})`).join(` ${operator} `), parts.flatMap((p) => p.bindings));
+}
+const and = (...parts: Frag[]) => join(parts, 'AND');
+const or = (...parts: Frag[]) => join(parts, 'OR');
+const not = (part: Frag) => f(`NOT (${part.sql})`, part.bindings);
+
+/** A PostgreSQL text[] literal, bound as `?::text[]`. */
+export function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/** Fresh aliases derived from the row alias, so nested predicates never shadow each other. */
+class Aliases {
+  private count = 0;
+  constructor(private readonly base: string) {}
+  next(name: string): string {
+    return `${this.base}_${name}${++this.count}`;
+  }
+}
+
+/** Row-level pieces shared by every caller kind. */
+class RowSql {
+  constructor(readonly a: string, readonly names: Aliases) {}
+  get patient(): string {
+    return `${this.a}.patient_id`;
+  }
+  /** EXISTS over the row's access facts `F` (alias passed to `condition`). */
+  facts(condition: (F: string) => Frag): Frag {
+    const F = this.names.next('af');
+    const c = condition(F);
+    return f(`EXISTS (SELECT 1 FROM access_facts ${F} WHERE ${F}.rid = ${this.a}.rid AND (${c.sql}))`, c.bindings);
+  }
+  linked(): Frag {
+    const L = this.names.next('al');
+    return f(`EXISTS (SELECT 1 FROM attachment_links ${L} WHERE ${L}.target_type = ${this.a}.resource_type AND ${L}.target_id = ${this.a}.id)`);
+  }
+  /** Every document linking to this attachment passes `document` (rendered on the document's row). */
+  allLinkingVisible(document: (row: RowSql) => Frag): Frag {
+    const L = this.names.next('al');
+    const d = this.names.next('d');
+    const visible = document(new RowSql(d, new Aliases(d)));
+    return f(
+      `NOT EXISTS (SELECT 1 FROM attachment_links ${L} JOIN resources ${d} ON ${d}.rid = ${L}.document_rid WHERE ${L}.target_type = ${this.a}.resource_type AND ${L}.target_id = ${this.a}.id AND NOT COALESCE((${visible.sql}), FALSE))`,
+      visible.bindings,
+    );
+  }
+  /** The DocumentReference named by an SQL expression passes `document`. */
+  documentNamed(idSql: string, document: (row: RowSql) => Frag): Frag {
+    const d = this.names.next('d');
+    const visible = document(new RowSql(d, new Aliases(d)));
+    return f(`EXISTS (SELECT 1 FROM resources ${d} WHERE ${d}.resource_type = 'DocumentReference' AND ${d}.id = ${idSql} AND (${visible.sql}))`, visible.bindings);
+  }
+  /**
+   * Binary/Bundle (decision.ts followDocuments): linked → every linking
+   * document visible; else the securityContext document or patient; else `fallback`.
+   */
+  attachment(document: (row: RowSql) => Frag, profile: (patientSql: string) => Frag, fallback: Frag): Frag {
+    const context = this.facts((F) =>
+      or(
+        and(f(`${F}.context_type = 'DocumentReference'`), this.documentNamed(`${F}.context_id`, document)),
+        and(f(`${F}.context_type = 'Patient'`), profile(`${F}.context_id`)),
+      ),
+    );
+    const hasContext = this.facts((F) => f(`${F}.context_type IN ('DocumentReference', 'Patient')`));
+    return or(and(this.linked(), this.allLinkingVisible(document)), and(not(this.linked()), context), and(not(this.linked()), not(hasContext), fallback));
+  }
+}
+
+/**
+ * The practitioner's rules (CONTRACT §4.3). Patient-level facts come from
+ * the patient's `patient_access` row (LEFT JOINed: no row means no choice),
+ * document-level facts from `access_facts`: one probe each per row.
+ */
+class PractitionerSql {
+  private readonly me: string;
+  private readonly actors: string[];
+  private readonly mode: ReturnType<typeof purposeOf>;
+  private readonly samu: boolean;
+
+  constructor(private readonly caller: PractitionerCaller, private readonly grid: AuthorizationGrid) {
+    this.me = submitterOf(caller);
+    this.actors = actorsCovering(caller);
+    this.mode = purposeOf(caller);
+    this.samu = caller.roles.some((role) => role.samuRegulator);
+  }
+
+  // facts of the patient's row P (every column NULL when the patient made no choice)
+  private blocked(P: string): Frag {
+    return f(`COALESCE(${P}.blocked && ?::text[], FALSE)`, [textArray(this.actors)]);
+  }
+  private authorized(P: string): Frag {
+    return f(`COALESCE(${P}.authorized && ?::text[], FALSE)`, [textArray(this.actors)]);
+  }
+  private administered(P: string): Frag {
+    return f(`COALESCE(? = ANY(${P}.administrators), FALSE)`, [this.me]);
+  }
+  private hidesAll(P: string): Frag {
+    return f(`COALESCE(${P}.hide_all, FALSE)`);
+  }
+  private denied(P: string, purpose: 'ETREAT' | 'BTG'): Frag {
+    return f(`COALESCE(${P}.${purpose === 'ETREAT' ? 'etreat_denied' : 'btg_denied'}, FALSE)`);
+  }
+  private maskedPermitted(P: string): Frag {
+    return f(`COALESCE(${P}.masked_permitted, FALSE)`);
+  }
+  /** A hide-document choice covering P (or everyone): `*|id` or `actor|id` among the patient's hidden documents. */
+  private hiddenByChoice(P: string, idSql: string): Frag {
+    const keys = ['*', ...this.actors].map(() => `? || '|' || ${idSql}`).join(', ');
+    return f(`COALESCE(${P}.hidden_documents && ARRAY[${keys}], FALSE)`, ['*', ...this.actors]);
+  }
+  /** Step 2 (step 1 is `blocked`). */
+  private step2(P: string): Frag {
+    switch (this.mode) {
+      case 'TREAT':
+        return this.authorized(P);
+      case 'ETREAT':
+        return this.samu ? not(this.denied(P, 'ETREAT')) : FALSE;
+      case 'BTG':
+        return not(this.denied(P, 'BTG'));
+    }
+  }
+  private space(P: string): Frag {
+    return and(not(this.blocked(P)), this.step2(P));
+  }
+  private own(P: string): Frag {
+    return this.mode === 'TREAT' ? not(this.blocked(P)) : this.space(P);
+  }
+  private gridAllows(F: string): Frag {
+    const right = this.grid.rightOf(professionsOf(this.caller));
+    const keys = `${F}.type_keys`;
+    if (right.readsUnlisted) return f(`cardinality(${keys}) > 0 AND NOT (${keys} && ?::text[])`, [textArray([...right.forbidden])]);
+    return f(`cardinality(${keys}) > 0 AND ${keys} <@ ?::text[]`, [textArray([...right.allowed])]);
+  }
+  private takesPart(F: string): Frag {
+    return f(`? = ANY(${F}.parties)`, [this.me]);
+  }
+
+  /** EXISTS over the patient's choices row (LEFT JOIN: a patient without choices still has a row of NULLs). */
+  private withPatient(row: RowSql, patientSql: string, condition: (P: string) => Frag): Frag {
+    const P = row.names.next('pa');
+    const c = condition(P);
+    return { sql: `EXISTS (SELECT 1 FROM (VALUES (1)) ${P}_one LEFT JOIN patient_access ${P} ON ${P}.patient_id = ${patientSql} WHERE ${c.sql})`, bindings: c.bindings, total: true };
+  }
+  /** EXISTS over the row's access facts F and its patient's choices P. */
+  private withFacts(row: RowSql, condition: (F: string, P: string) => Frag): Frag {
+    const F = row.names.next('af');
+    const P = row.names.next('pa');
+    const c = condition(F, P);
+    return { sql: `EXISTS (SELECT 1 FROM access_facts ${F} LEFT JOIN patient_access ${P} ON ${P}.patient_id = ${row.patient} WHERE ${F}.rid = ${row.a}.rid AND (${c.sql}))`, bindings: c.bindings, total: true };
+  }
+  /** A row about no patient is its submitter's; a row about X follows the rule. */
+  private aboutPatient(row: RowSql, rule: Frag): Frag {
+    return or(f(`${row.patient} IS NULL AND ${row.a}.created_by = ?`, [this.me]), and(f(`${row.patient} IS NOT NULL`), rule));
+  }
+
+  /** Step 3 (decision.ts decideDocument). */
+  document(row: RowSql): Frag {
+    return this.withFacts(row, (F, P) => this.documentRule(row, F, P));
+  }
+
+  /**
+   * The whole of step 3 for the row's facts F and its patient's choices P,
+   * ordered so the common case (an authorized practitioner, an unlabelled
+   * document, a patient hiding nothing) short-circuits on the cheapest tests.
+   */
+  private documentRule(row: RowSql, F: string, P: string): Frag {
+    const emergency = this.mode !== 'TREAT';
+    const unlabelled = f(`(cardinality(${F}.labels) = 0 OR NOT (${F}.labels && ?::text[]))`, [textArray([MASQUE_PS])]);
+    const notHiddenByChoice = or(f(`COALESCE(cardinality(${P}.hidden_documents), 0) = 0`), not(this.hiddenByChoice(P, `${row.a}.id`)));
+    const underGrid = and(
+      this.mode === 'TREAT' ? this.authorized(P) : TRUE, // own() already holds the rest of step 2
+      this.gridAllows(F),
+      or(and(unlabelled, notHiddenByChoice), this.administered(P), emergency ? this.maskedPermitted(P) : FALSE),
+    );
+    return this.aboutPatient(row, and(this.own(P), or(not(this.hidesAll(P)), this.administered(P)), or(underGrid, this.takesPart(F))));
+  }
+
+  forClass(ruleClass: RuleClass, row: RowSql): Frag {
+    const x = row.patient;
+    switch (ruleClass) {
+      case 'shared':
+        return TRUE;
+      case 'audit':
+        return FALSE;
+      case 'record':
+        return this.withPatient(row, x, (P) => this.aboutPatient(row, this.space(P)));
+      case 'immunization':
+        return this.withFacts(row, (F, P) => this.aboutPatient(row, or(this.space(P), and(this.own(P), this.takesPart(F)))));
+      case 'participation':
+      case 'consent':
+        return this.withFacts(row, (F, P) => this.aboutPatient(row, and(this.own(P), this.takesPart(F))));
+      case 'document':
+        return this.document(row);
+      case 'attachment':
+        return row.attachment((d) => this.document(d), (p) => this.withPatient(row, p, (P) => this.space(P)), f(`${row.a}.created_by = ?`, [this.me]));
+    }
+  }
+}
+
+/** A patient or legal representative: X's own data, minus the labels that hide documents from them. */
+function patientClass(caller: Caller & { patientId: string }, ruleClass: RuleClass, row: RowSql): Frag {
+  const me = submitterOf(caller);
+  const own = f(`(${row.patient} = ? OR ${row.a}.created_by = ?)`, [caller.patientId, me]);
+  const hiddenLabels = caller.kind === 'related-person' ? [INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX] : [INVISIBLE_PATIENT];
+  const document = (d: RowSql) =>
+    and(f(`(${d.patient} = ? OR ${d.a}.created_by = ?)`, [caller.patientId, me]), d.facts((F) => f(`NOT (${F}.labels && ?::text[])`, [textArray(hiddenLabels)])));
+  switch (ruleClass) {
+    case 'shared':
+      return TRUE;
+    case 'audit':
+      return f(`${row.patient} = ?`, [caller.patientId]);
+    case 'document':
+      return document(row);
+    case 'attachment':
+      return or(f(`${row.a}.created_by = ?`, [me]), row.attachment(document, (p) => f(`${p} = ?`, [caller.patientId]), FALSE));
+    default:
+      return own;
+  }
+}
+
+function systemClass(caller: Caller, ruleClass: RuleClass, row: RowSql): Frag {
+  if (ruleClass === 'shared') return TRUE;
+  if (ruleClass === 'audit') return FALSE;
+  return f(`${row.a}.created_by = ?`, [submitterOf(caller)]);
+}
+
+const CLASSES: readonly RuleClass[] = ['document', 'attachment', 'immunization', 'participation', 'consent', 'audit', 'record', 'shared'];
+
+/** The caller's predicate for rows of `resourceType` (or of any type, testing resource_type itself). */
+export function compileReadable(caller: Caller, resourceType: string | undefined, context: SqlRulesContext): RowPredicate {
+  const inCompartment = (type: string) => context.compartment.has(type);
+  const practitioner = caller.kind === 'practitioner' ? new PractitionerSql(caller, context.grid) : undefined;
+  const forClass = (ruleClass: RuleClass, row: RowSql): Frag => {
+    switch (caller.kind) {
+      case 'practitioner':
+        return (practitioner as PractitionerSql).forClass(ruleClass, row);
+      case 'patient':
+      case 'related-person':
+        return patientClass(caller, ruleClass, row);
+      case 'system':
+        return systemClass(caller, ruleClass, row);
+    }
+  };
+  return {
+    render(alias: string) {
+      const row = new RowSql(alias, new Aliases(alias));
+      const frag = resourceType !== undefined ? forClass(ruleClassOf(resourceType, inCompartment), row) : anyType(row, forClass, context);
+      return frag.total ? { sql: frag.sql, bindings: frag.bindings } : { sql: `COALESCE((${frag.sql}), FALSE)`, bindings: frag.bindings };
+    },
+  };
+}
+
+/** System-level history/search: one branch per rule class, each testing resource_type. */
+function anyType(row: RowSql, forClass: (ruleClass: RuleClass, row: RowSql) => Frag, context: SqlRulesContext): Frag {
+  const inCompartment = (type: string) => context.compartment.has(type);
+  const byClass = new Map<RuleClass, string[]>();
+  const special = ['DocumentReference', 'Binary', 'Bundle', 'Immunization', 'Appointment', 'Communication', 'Consent', 'AuditEvent'];
+  for (const type of [...special, ...context.compartment.types()]) {
+    const ruleClass = ruleClassOf(type, inCompartment);
+    const list = byClass.get(ruleClass) ?? [];
+    if (!list.includes(type)) list.push(type);
+    byClass.set(ruleClass, list);
+  }
+  const named = [...byClass.values()].flat();
+  const branches = CLASSES.map((ruleClass) => {
+    const predicate = forClass(ruleClass, row);
+    if (predicate === FALSE) return FALSE;
+    const typeTest =
+      ruleClass === 'shared'
+        ? f(`${row.a}.resource_type <> ALL(?::text[])`, [textArray(named)])
+        : f(`${row.a}.resource_type = ANY(?::text[])`, [textArray(byClass.get(ruleClass) ?? [])]);
+    return and(typeTest, predicate);
+  });
+  return or(...branches.filter((branch) => branch !== FALSE));
+}
