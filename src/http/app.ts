@@ -101,7 +101,19 @@ function flattenHeaders(headers: Request['headers']): Record<string, string | un
 
 function sendJson(res: Response, body: Resource): void {
   res.setHeader('Content-Type', FHIR_JSON);
-  res.end(JSON.stringify(body));
+  res.end(JSON.stringify(resourceTypeFirst(body)));
+}
+
+/**
+ * PostgreSQL's jsonb does not keep key order; readers expect `resourceType`
+ * first. Reorders the resource and, in a Bundle, each entry's resource.
+ */
+function resourceTypeFirst(resource: Resource): Resource {
+  const ordered = { resourceType: resource.resourceType, ...resource } as Resource;
+  if (ordered.resourceType === 'Bundle' && Array.isArray(ordered.entry)) {
+    ordered.entry = ordered.entry.map((entry) => (entry.resource ? { ...entry, resource: resourceTypeFirst(entry.resource) } : entry));
+  }
+  return ordered;
 }
 
 /** The one place an error becomes an OperationOutcome. */
