@@ -7,7 +7,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import type { Resource } from 'fhir/r4';
+import type { Bundle, Resource } from 'fhir/r4';
 import { FhirError, toOperationOutcome } from '../fhir/errors';
 import type { FhirContext } from '../fhir/context';
 import type { FhirRouter } from '../fhir/router';
@@ -109,9 +109,11 @@ function sendJson(res: Response, body: Resource): void {
  * first. Reorders the resource and, in a Bundle, each entry's resource.
  */
 function resourceTypeFirst(resource: Resource): Resource {
-  const ordered = { resourceType: resource.resourceType, ...resource } as Resource;
-  if (ordered.resourceType === 'Bundle' && Array.isArray(ordered.entry)) {
-    ordered.entry = ordered.entry.map((entry) => (entry.resource ? { ...entry, resource: resourceTypeFirst(entry.resource) } : entry));
+  const { resourceType, ...rest } = resource;
+  const ordered = { resourceType, ...rest } as Resource;
+  if (ordered.resourceType === 'Bundle') {
+    const bundle = ordered as Bundle;
+    bundle.entry = bundle.entry?.map((entry) => (entry.resource ? { ...entry, resource: resourceTypeFirst(entry.resource) } : entry));
   }
   return ordered;
 }
