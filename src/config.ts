@@ -3,6 +3,7 @@
  * Owns defaults and validation of settings; never reads process.env elsewhere.
  */
 import path from 'node:path';
+import { parseNotifySettings, type NotifySettings } from './notify/settings';
 
 export interface Config {
   port: number;
@@ -17,6 +18,8 @@ export interface Config {
   authAudience?: string;
   devKeyDir: string;
   logLevel: string;
+  /** SMTP_URL, NOTIFY_FROM, NOTIFY_DIGEST_MINUTES, NOTIFY_WORKER (src/notify/settings.ts). */
+  notify: NotifySettings;
 }
 
 /** Parses sizes such as `10mb`, `512kb` or a plain byte count. */
@@ -44,5 +47,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authAudience: env.AUTH_AUDIENCE || undefined,
     devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
     logLevel: env.LOG_LEVEL ?? 'info',
+    notify: parseNotifySettings(env),
   };
 }

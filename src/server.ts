@@ -23,12 +23,18 @@ import { CarnetAccessPolicy } from './access/policy';
 import { accessIndexer, composeIndexers } from './access/indexer';
 import { createValidator } from './validation';
 import { createIdentity } from './identity/authenticate';
+import { AuditTrail } from './audit/trail';
+import { AuditLog } from './audit/audit-log';
+import { AuditedRouter } from './audit/audited';
+import { AuditAccessHistory } from './audit/access-history';
+import { NotificationWorker } from './notify/worker';
 import { createSearchEngine } from './search';
 
 export interface Carnet {
   app: express.Express;
   ctx: FhirContext;
   db: Db;
+  audit: { trail: AuditTrail; log: AuditLog; worker: NotificationWorker };
   close: () => Promise<void>;
 }
 
@@ -43,7 +49,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
   const compartment = new PatientCompartment(engine.registry);
   const store = new ResourceStore(db, composeIndexers(engine.indexer, accessIndexer));
-  const access = new CarnetAccessPolicy({ db, compartment, validator });
+  const access = new CarnetAccessPolicy({ db, compartment, validator, accessHistory: new AuditAccessHistory(db) });
   const contextFor = (boundStore: ResourceStore): FhirContext => ({
     baseUrl,
     store: boundStore,
@@ -72,12 +78,22 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     features: { batch: true, transaction: true, search: true },
   });
   catalogue.add(capability);
-  const router: FhirRouter = buildRouter({
-    catalogue,
-    capabilityStatement: () => capability,
-    bundle: bundleInteraction((request, context) => router.route(request, context)),
-    everything: everythingInteraction,
-  });
+  const worker = new NotificationWorker({ db, settings: config.notify, logger });
+  const trail = new AuditTrail(db, { digestMinutes: config.notify.digestMinutes, onStored: () => worker.wake() });
+  const auditLog = new AuditLog(db);
+  // Every request, and every entry of a batch or transaction, goes through the audited router.
+  const router: FhirRouter = new AuditedRouter(
+    buildRouter({
+      catalogue,
+      capabilityStatement: () => capability,
+      auditLog,
+      bundle: bundleInteraction((request, context) => router.route(request, context)),
+      everything: everythingInteraction,
+    }),
+    trail,
+    { observer: baseUrl },
+  );
+  if (config.notify.worker) worker.start();
 
   const identity = await createIdentity(config, db);
   const app = createApp({
@@ -91,5 +107,10 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       return true;
     },
   });
-  return { app, ctx, db, close: () => db.destroy() };
+  const close = async () => {
+    await worker.stop();
+    await trail.close();
+    await db.destroy();
+  };
+  return { app, ctx, db, audit: { trail, log: auditLog, worker }, close };
 }

@@ -12,6 +12,8 @@ import { validateInteraction } from './interactions/validate';
 import { searchInteraction } from './interactions/search';
 import { isConformanceType, requireKnownType } from './resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
+import type { AuditLog } from '../audit/audit-log';
+import { addAuditRoutes } from '../audit/history';
 import type { CapabilityStatement } from 'fhir/r4';
 
 export interface RouteOptions {
@@ -19,6 +21,7 @@ export interface RouteOptions {
   capabilityStatement: () => CapabilityStatement;
   bundle?: Handler; // batch/transaction
   everything?: Handler; // Patient/$everything
+  auditLog?: AuditLog; // AuditEvent history, 405 on AuditEvent writes, Patient/$verify-audit
 }
 
 export function buildRouter(options: RouteOptions): FhirRouter {
@@ -28,8 +31,9 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(ctx.baseUrl, catalogue.search(params.type, request.query)) };
     return searchInteraction(request, ctx, params.type);
   };
-  const router = new FhirRouter()
-    .add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }))
+  const router = new FhirRouter().add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }));
+  if (options.auditLog) addAuditRoutes(router, options.auditLog); // before the generic :type routes
+  router
     .add('GET', '', (request, ctx) => searchInteraction(request, ctx))
     .add('GET', '_history', historyInteraction)
     .add('GET', ':type', typeSearch)

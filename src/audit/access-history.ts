@@ -1,0 +1,25 @@
+/**
+ * "P has accessed X's space" (CONTRACT §4.2, the administrator precondition):
+ * P has had a successful read of any of X's data — an AuditEvent about X with
+ * P as agent, outcome 0, and a reading interaction (read, vread, history,
+ * search, operation). Answers from the audit tables; never writes.
+ */
+import type { Db } from '../store/db';
+
+export interface AccessHistory {
+  hasAccessed(practitionerId: string, patientId: string): Promise<boolean>;
+}
+
+export const READING_SUBTYPES: readonly string[] = ['read', 'vread', 'history-instance', 'history-type', 'history-system', 'search-type', 'search-system', 'operation'];
+
+export class AuditAccessHistory implements AccessHistory {
+  constructor(private readonly db: Db) {}
+
+  async hasAccessed(practitionerId: string, patientId: string): Promise<boolean> {
+    const result = await this.db.raw<{ rows: unknown[] }>(
+      'SELECT 1 FROM audit_events WHERE patient_id = ? AND agent = ? AND outcome = 0 AND subtype = ANY(?) LIMIT 1',
+      [patientId, `Practitioner/${practitionerId}`, [...READING_SUBTYPES]],
+    );
+    return result.rows.length > 0;
+  }
+}

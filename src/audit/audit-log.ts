@@ -1,0 +1,108 @@
+/**
+ * Reads of the stored activity history: one AuditEvent by id, a patient's
+ * history page (filters, keyset paging on (recorded, seq)), a patient's chain
+ * in position order and its head. Read-only; the trail is the only writer.
+ * Never decides who may read: history.ts checks the caller first.
+ */
+import type { AuditEvent } from 'fhir/r4';
+import type { Knex } from 'knex';
+import type { Db } from '../store/db';
+import type { ChainLink } from './chain';
+import type { Cursor, HistoryQuery } from './history-query';
+
+export interface StoredAuditEvent {
+  seq: number;
+  patientId: string;
+  recorded: Date;
+  content: AuditEvent;
+}
+
+interface EventRow {
+  seq: string;
+  patient_id: string;
+  recorded: Date;
+  content: AuditEvent;
+}
+
+const fromRow = (row: EventRow): StoredAuditEvent => ({ seq: Number(row.seq), patientId: row.patient_id, recorded: row.recorded, content: row.content });
+
+/** `Practitioner/P`, `P` (any agent type) or a client id, matched against the stored agent column. */
+function agentKeys(value: string): string[] {
+  if (value.includes('/')) return [value.replace(/^.*\/([A-Za-z]+\/[^/]+)$/, '$1')];
+  return [value, `Practitioner/${value}`, `RelatedPerson/${value}`, `Patient/${value}`, `client:${value}`];
+}
+
+export interface HistoryPage {
+  events: StoredAuditEvent[];
+  next?: Cursor;
+  total?: number;
+}
+
+export class AuditLog {
+  constructor(private readonly db: Db) {}
+
+  async read(id: string): Promise<StoredAuditEvent | undefined> {
+    const result = await this.db.raw<{ rows: EventRow[] }>('SELECT seq, patient_id, recorded, content FROM audit_events WHERE id = ?', [id]);
+    return result.rows[0] ? fromRow(result.rows[0]) : undefined;
+  }
+
+  /** One page of patient X's history, newest first unless `descending` is false. */
+  async history(patientId: string, query: HistoryQuery): Promise<HistoryPage> {
+    const where: string[] = ['patient_id = ?'];
+    const bindings: Knex.Value[] = [patientId];
+    for (const bound of query.dates) {
+      if (bound.op === 'ne') {
+        where.push('NOT (recorded >= ? AND recorded < ?)');
+        bindings.push(bound.lo, bound.hi ?? bound.lo);
+      } else {
+        where.push(`recorded ${bound.op} ?`);
+        bindings.push(bound.lo);
+      }
+    }
+    const anyOf = (column: string, groups: (string[] | number[])[]) => {
+      for (const values of groups) {
+        where.push(`${column} = ANY(?)`);
+        bindings.push(values);
+      }
+    };
+    anyOf('agent', query.agents.map((values) => values.flatMap(agentKeys)));
+    anyOf('action', query.actions);
+    anyOf('subtype', query.subtypes);
+    anyOf('outcome', query.outcomes.map((values) => values.map(Number)));
+    const filter = where.join(' AND ');
+    const filterBindings = [...bindings];
+    const order = query.descending ? 'DESC' : 'ASC';
+    if (query.cursor) {
+      where.push(`(recorded, seq) ${query.descending ? '<' : '>'} (?, ?)`);
+      bindings.push(query.cursor.recorded, query.cursor.seq);
+    }
+    const result = await this.db.raw<{ rows: EventRow[] }>(
+      `SELECT seq, patient_id, recorded, content FROM audit_events WHERE ${where.join(' AND ')} ORDER BY recorded ${order}, seq ${order} LIMIT ?`,
+      [...bindings, query.count + 1],
+    );
+    const events = result.rows.slice(0, query.count).map(fromRow);
+    const last = events[events.length - 1];
+    const page: HistoryPage = { events };
+    if (result.rows.length > query.count && last) page.next = { recorded: last.recorded, seq: last.seq };
+    if (query.total) {
+      const counted = await this.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM audit_events WHERE ${filter}`, filterBindings);
+      page.total = Number(counted.rows[0].n);
+    }
+    return page;
+  }
+
+  /** Up to `limit` links of X's chain after `afterPosition`, in position order. */
+  async chain(patientId: string, afterPosition: number, limit: number): Promise<ChainLink[]> {
+    const result = await this.db.raw<{ rows: { id: string; position: string; prev_hash: string; hash: string; content: string }[] }>(
+      'SELECT id, position, prev_hash, hash, content::text AS content FROM audit_events WHERE patient_id = ? AND position > ? ORDER BY position LIMIT ?',
+      [patientId, afterPosition, limit],
+    );
+    return result.rows.map((row) => ({ id: row.id, position: Number(row.position), prevHash: row.prev_hash, hash: row.hash, content: row.content }));
+  }
+
+  async head(patientId: string): Promise<{ position: number; hash: string } | undefined> {
+    const result = await this.db.raw<{ rows: { position: string; hash: string }[] }>('SELECT position, hash FROM audit_heads WHERE patient_id = ?', [patientId]);
+    const row = result.rows[0];
+    return row ? { position: Number(row.position), hash: row.hash } : undefined;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The activity history through the API (CONTRACT §6, §4.3): `GET
+ * /fhir/AuditEvent?patient=Patient/X` (also `POST AuditEvent/_search`), a read
+ * and vread by id, and 405 for every write. Only patient X and X's legal
+ * representatives read X's history: anyone else is 403 on the search and 404
+ * on a read (practitioners never see an AuditEvent).
+ */
+import type { AuditEvent, Bundle, BundleLink } from 'fhir/r4';
+import { forbidden, notAllowed, notFound } from '../fhir/errors';
+import type { FhirContext } from '../fhir/context';
+import type { FhirRouter, Handler } from '../fhir/router';
+import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request';
+import { requireValidId } from '../fhir/resource-types';
+import type { Caller } from '../identity/caller';
+import type { AuditLog, StoredAuditEvent } from './audit-log';
+import { cursorParam, parseHistoryQuery } from './history-query';
+import { verifyAuditHandler } from './verify';
+
+/** The patient whose history this caller reads: X for patient X and X's legal representatives, else none. */
+export function historyOwnerOf(caller: Caller): string | undefined {
+  return caller.kind === 'patient' || caller.kind === 'related-person' ? caller.patientId : undefined;
+}
+
+export const HISTORY_FORBIDDEN = "only the patient and the patient's legal representatives read the patient's activity history";
+
+/** The patient searched: the caller's own (named or implied); 403 for anyone else or another patient. */
+function searchedPatient(caller: Caller, named: string[]): string {
+  const own = historyOwnerOf(caller);
+  if (own === undefined || named.some((id) => id !== own)) throw forbidden(HISTORY_FORBIDDEN);
+  return own;
+}
+
+function link(ctx: FhirContext, relation: string, params: QueryParams): BundleLink {
+  const search = new URLSearchParams(params).toString();
+  return { relation, url: `${ctx.baseUrl}/AuditEvent${search ? `?${search}` : ''}` };
+}
+
+function entryOf(ctx: FhirContext, stored: StoredAuditEvent) {
+  return { fullUrl: `${ctx.baseUrl}/AuditEvent/${stored.content.id}`, resource: stored.content, search: { mode: 'match' as const } };
+}
+
+export function historySearchHandler(log: AuditLog): Handler {
+  return async (request, ctx) => {
+    const query = parseHistoryQuery(request);
+    const patientId = searchedPatient(request.caller, query.patientIds);
+    ctx.access.checkScope(request.caller, 'AuditEvent', 's');
+    const page = await log.history(patientId, query);
+    const echo: QueryParams = query.echo.some(([name]) => name === 'patient' || name === 'patient:Patient') ? query.echo : [['patient', `Patient/${patientId}`], ...query.echo];
+    const links: BundleLink[] = [link(ctx, 'self', query.cursor ? [...echo, cursorParam(query.cursor)] : echo)];
+    if (page.next) links.push(link(ctx, 'next', [...echo, cursorParam(page.next)]));
+    const body: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      ...(page.total !== undefined ? { total: page.total } : {}),
+      link: links,
+      entry: page.events.map((stored) => entryOf(ctx, stored)),
+    };
+    return { status: 200, body };
+  };
+}
+
+/** The stored event when this caller may read it; 404 otherwise, exactly like an unknown id. */
+async function readable(log: AuditLog, request: FhirRequest, ctx: FhirContext, id: string): Promise<StoredAuditEvent> {
+  requireValidId(id);
+  ctx.access.checkScope(request.caller, 'AuditEvent', 'r');
+  const stored = await log.read(id);
+  if (!stored || historyOwnerOf(request.caller) !== stored.patientId) throw notFound(`AuditEvent/${id} is not known`);
+  return stored;
+}
+
+function versionHeaders(ctx: FhirContext, event: AuditEvent): Record<string, string> {
+  return { ETag: 'W/"1"', 'Last-Modified': new Date(event.recorded).toUTCString(), 'Content-Location': `${ctx.baseUrl}/AuditEvent/${event.id}/_history/1` };
+}
+
+export function historyReadHandler(log: AuditLog): Handler {
+  return async (request, ctx, params) => {
+    const stored = await readable(log, request, ctx, params.id);
+    return { status: 200, body: stored.content, headers: versionHeaders(ctx, stored.content) };
+  };
+}
+
+export function historyVreadHandler(log: AuditLog): Handler {
+  return async (request, ctx, params) => {
+    const stored = await readable(log, request, ctx, params.id);
+    if (params.vid !== '1') throw notFound(`AuditEvent/${params.id}/_history/${params.vid.slice(0, 20)} is not known`);
+    return { status: 200, body: stored.content, headers: versionHeaders(ctx, stored.content) };
+  };
+}
+
+export function historyInstanceHandler(log: AuditLog): Handler {
+  return async (request, ctx, params) => {
+    const stored = await readable(log, request, ctx, params.id);
+    const body: Bundle = { resourceType: 'Bundle', type: 'history', total: 1, entry: [{ ...entryOf(ctx, stored), search: undefined, request: { method: 'POST', url: 'AuditEvent' }, response: { status: '201' } }] };
+    return { status: 200, body };
+  };
+}
+
+export const refuseAuditWrite: Handler = async (request: FhirRequest): Promise<FhirResponse> => {
+  throw notAllowed(`AuditEvents are recorded by the server and cannot be created, changed or deleted (${request.method} refused)`);
+};
+
+/**
+ * Adds the activity history routes to a router. They must come before the
+ * generic `:type` routes, so call this on a fresh router before adding those.
+ */
+export function addAuditRoutes(router: FhirRouter, log: AuditLog): FhirRouter {
+  const search = historySearchHandler(log);
+  router
+    .add('GET', 'AuditEvent', search)
+    .add('POST', 'AuditEvent/_search', search)
+    .add('GET', 'AuditEvent/:id', historyReadHandler(log))
+    .add('GET', 'AuditEvent/:id/_history', historyInstanceHandler(log))
+    .add('GET', 'AuditEvent/:id/_history/:vid', historyVreadHandler(log))
+    .add('GET', 'Patient/:id/$verify-audit', verifyAuditHandler(log));
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) router.add(method, 'AuditEvent', refuseAuditWrite);
+  for (const method of ['PUT', 'PATCH', 'DELETE'] as const) router.add(method, 'AuditEvent/:id', refuseAuditWrite);
+  return router;
+}
