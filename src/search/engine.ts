@@ -33,11 +33,6 @@ export interface SearchEngineOptions {
   orderedScan?: OrderedScanOptions;
 }
 
-/** A SearchRequest that may also say how to treat unknown parameters (default lenient). */
-export interface HandlingSearchRequest extends SearchRequest {
-  handling?: Handling;
-}
-
 const COLUMNS = RESOURCE_COLUMNS.split(', ').map((column) => `r.${column}`).join(', ');
 
 export class SqlSearchEngine implements SearchEngine {
@@ -52,7 +47,7 @@ export class SqlSearchEngine implements SearchEngine {
   }
 
   private async run(request: SearchRequest): Promise<SearchResult> {
-    const handling: Handling = (request as HandlingSearchRequest).handling === 'strict' ? 'strict' : 'lenient';
+    const handling: Handling = request.handling === 'strict' ? 'strict' : 'lenient';
     const parsed = parseQuery(this.registry, request.resourceType, request.query, handling);
     const db = request.trx ?? this.db;
     const types = request.resourceType ? [request.resourceType] : parsed.types?.length ? parsed.types : await presentTypes(db);

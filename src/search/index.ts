@@ -36,6 +36,6 @@ export function createSearchEngine(setup: SearchEngineSetup = {}): SearchCompone
   };
 }
 
-export { SqlSearchEngine, type HandlingSearchRequest } from './engine';
+export { SqlSearchEngine } from './engine';
 export { SearchIndexer, writeIndexRows } from './indexer';
 export { createRegistry, loadSearchParameters, readSearchParameters, SearchParameterRegistry, baseRegistry } from './parameters';

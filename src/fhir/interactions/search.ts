@@ -8,12 +8,11 @@
  * checkPatientSpace first; never returns a resource the caller may not see.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
-import type { FhirContext, SearchResult } from '../context';
+import type { FhirContext, SearchRequest, SearchResult } from '../context';
 import { FhirError } from '../errors';
 import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
 import { denyAll, type RowPredicate } from '../../store/predicate';
 import type { StoredResource } from '../../store/resources';
-import type { HandlingSearchRequest } from '../../search/engine';
 import type { Handling, SummaryMode } from '../../search/query';
 import { selectElements, summarize } from '../../search/summary';
 import { namedPatients } from '../../search/patients';
@@ -106,7 +105,7 @@ function searchsetBundle(ctx: FhirContext, resourceType: string | undefined, que
 export async function searchInteraction(request: FhirRequest, ctx: FhirContext, resourceType?: string): Promise<FhirResponse> {
   const query = searchQuery(request);
   await checkEntry(request, ctx, resourceType, query);
-  const searchRequest: HandlingSearchRequest = { resourceType, query, access: accessFor(request, ctx, resourceType), handling: handlingOf(request) };
+  const searchRequest: SearchRequest = { resourceType, query, access: accessFor(request, ctx, resourceType), handling: handlingOf(request) };
   const result = await ctx.search.search(searchRequest);
   return { status: 200, body: searchsetBundle(ctx, resourceType, query, result) };
 }
