@@ -1,7 +1,8 @@
 /**
  * Benchmarks run the server as its own process (as in production), so the
  * load generator does not share its event loop. Starts `src/main.ts` and
- * resolves once it listens; stop() sends SIGTERM.
+ * resolves once it listens; stop() sends SIGTERM. BENCH_SERVER_NODE_ARGS adds
+ * node options to the server only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -15,7 +16,7 @@ export interface ServerProcess {
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export function startServerProcess(script: string, env: NodeJS.ProcessEnv, readyLine: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let buffer = '';

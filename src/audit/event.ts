@@ -116,7 +116,12 @@ export function queryText(request: FhirRequest): string {
 export interface AuditFacts {
   id: string;
   recorded: Date;
+  /** Who asked and in which mode (for a Bundle's entries, the Bundle's request). */
   request: FhirRequest;
+  /** What was done; default interactionOf(request, status). */
+  interaction?: Interaction;
+  /** Recorded queries (base64, queryText); default the request's own when the interaction is a query. */
+  queries?: string[];
   status: number;
   patientId: string;
   /** References (`Type/id` or `Type/id/_history/n`) of the patient's resources the request touched. */
@@ -136,7 +141,8 @@ export interface AuditColumns {
 
 export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns: AuditColumns } {
   const { request, status, patientId } = facts;
-  const interaction = interactionOf(request, status);
+  const interaction = facts.interaction ?? interactionOf(request, status);
+  const queries = facts.queries ?? (interaction.query ? [queryText(request)] : []);
   const purpose = purposeOfUseOf(request);
   const outcome = outcomeOf(status);
   const recorded = facts.recorded.toISOString();
@@ -148,8 +154,8 @@ export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns
       role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
     })),
   ];
-  if (interaction.query) {
-    entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, query: queryText(request) });
+  for (const query of queries) {
+    entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, query });
   }
   const event: AuditEvent = {
     resourceType: 'AuditEvent',

@@ -1,6 +1,7 @@
 /**
  * Which patients a request touched, and which of their resources: from the
- * response (each resource's Patient compartment) and, for refused or bodiless
+ * response (each resource's Patient compartment; a write's stored resource
+ * even when `Prefer: return=minimal` leaves the body out) and, for refused or bodiless
  * answers, from the request itself (Patient/X paths, `patient`/`subject`
  * parameters, the body of a write, the stored row of the target `Type/id`).
  * Owns that determination only; never filters by who asked (audited.ts does).
@@ -102,10 +103,10 @@ export async function touchedPatients(request: FhirRequest, ctx: FhirContext, re
   const segments = request.path === '' ? [] : request.path.split('/');
   const [type, id] = segments;
   const succeeded = status < 400 && response !== undefined;
-  if (succeeded) fromBody(ctx, response.body, touched);
+  if (succeeded) fromBody(ctx, response.written ?? response.body, touched);
   if (type === 'Patient' && id && ID.test(id)) add(named, id);
   fromQuery(type, searchParameters(request), named);
-  const answeredWithData = succeeded && response.body !== undefined && !NOT_DATA.has(response.body.resourceType);
+  const answeredWithData = succeeded && (response.written !== undefined || (response.body !== undefined && !NOT_DATA.has(response.body.resourceType)));
   if (!answeredWithData) {
     const writesBody = request.method === 'POST' || request.method === 'PUT';
     if (writesBody && isResource(request.body) && request.body.resourceType !== 'Bundle' && !segments.some((s) => s.startsWith('$'))) {

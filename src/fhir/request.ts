@@ -19,8 +19,8 @@ export interface FhirRequest {
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
   caller: Caller;
-  /** Set when the request is an entry of a batch or transaction. */
-  bundleEntry?: boolean;
+  /** Set when the request is an entry of a batch or transaction: that Bundle's request. */
+  bundle?: FhirRequest;
   /** A POST entry of a transaction is created with the id the transaction assigned (its urn:uuid target). */
   assignedId?: string;
 }
@@ -28,6 +28,8 @@ export interface FhirRequest {
 export interface FhirResponse {
   status: number;
   body?: Resource;
+  /** A write's resource as stored, whatever the body (`Prefer: return=minimal` has none): the audit reads its patients from it. */
+  written?: Resource;
   headers?: Record<string, string>;
 }
 

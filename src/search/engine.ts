@@ -56,7 +56,8 @@ export class SqlSearchEngine implements SearchEngine {
     const keys = sortKeys(this.registry, types, parsed.sort, 'r');
     const cursor = parsed.cursor ? decodeCursor(parsed.cursor, parsed.sort ?? '', keys.length) : undefined;
     const count = parsed.summary === 'count' ? 0 : parsed.count;
-    const page: Page = count > 0 ? await readPage(db, { where, types, keys, cursor, count, ordered: this.options.orderedScan }) : { rows: [], keys: [], more: false };
+    const withTotal = parsed.total === 'accurate';
+    const page: Page = count > 0 ? await readPage(db, { where, types, keys, cursor, count, ordered: this.options.orderedScan, withTotal }) : { rows: [], keys: [], more: false };
     const total = await this.total(db, where, parsed, page, cursor, count);
     const { included, truncated } = parsed.includes.length > 0 && page.rows.length > 0 ? await resolveIncludes(db, parsed.includes, page.rows, request.access) : { included: [], truncated: false };
     const links = count > 0 ? pageLinks(parsed, page, cursor) : {};
@@ -78,6 +79,7 @@ export class SqlSearchEngine implements SearchEngine {
 
   private async total(db: Executor, where: Sql, parsed: ParsedQuery, page: Page, cursor: Cursor | undefined, count: number): Promise<number | undefined> {
     if (parsed.total === 'none') return undefined;
+    if (parsed.total === 'accurate' && page.total !== undefined) return page.total; // counted with the page
     if (parsed.total === 'accurate' && !cursor && count > 0 && !page.more) return page.rows.length; // the first page holds everything
     if (parsed.total === 'estimate') return estimateMatches(db, where);
     const result = await run<{ rows: { count: string }[] }>(db, sql(`SELECT count(*) AS count FROM resources r WHERE ${where.sql}`, where.bindings));

@@ -28,6 +28,8 @@ export interface Page {
   rows: StoredResource[];
   keys: string[][]; // sort key texts per row
   more: boolean; // rows beyond the page in the direction read
+  /** Every match, counted by the statement that found the page (asked with `withTotal`, and known when the page is not empty). */
+  total?: number;
 }
 
 export interface PageRequest {
@@ -37,6 +39,13 @@ export interface PageRequest {
   cursor?: Cursor;
   count: number;
   ordered?: OrderedScanOptions;
+  /**
+   * Count every match in the statement that finds the page (filter first
+   * only): it reads them all to sort them anyway, so the total costs one
+   * window aggregate instead of a second pass of the filters and the access
+   * predicate.
+   */
+  withTotal?: boolean;
 }
 
 /** Tuning of the order-first way (tests make the chunks tiny to walk every branch). */
@@ -52,6 +61,7 @@ export interface OrderedScanOptions {
 interface Position {
   rid: number;
   keys: string[];
+  total?: number;
 }
 
 const COLUMNS = RESOURCE_COLUMNS.split(', ').map((column) => `r.${column}`).join(', ');
@@ -64,7 +74,11 @@ export async function estimateMatches(db: Executor, where: Sql): Promise<number>
 
 async function positions(db: Executor, statement: Sql, keyCount: number): Promise<Position[]> {
   const result = await run<{ rows: Record<string, unknown>[] }>(db, statement);
-  return result.rows.map((row) => ({ rid: Number(row.rid), keys: Array.from({ length: keyCount }, (_, i) => String(row[`t${i}`])) }));
+  return result.rows.map((row) => ({
+    rid: Number(row.rid),
+    keys: Array.from({ length: keyCount }, (_, i) => String(row[`t${i}`])),
+    ...(row.total !== undefined ? { total: Number(row.total) } : {}),
+  }));
 }
 
 /** Every match, sorted by its keys: filter first. */
@@ -74,10 +88,11 @@ async function filterFirst(db: Executor, request: PageRequest, limit: number): P
   const select = [sql('r.rid'), ...keys.map((key, i) => ({ sql: `${key.expression.sql} AS k${i}`, bindings: key.expression.bindings }))];
   const keyset = cursor ? keysetCondition(columns, 'm.rid', cursor) : sql('TRUE');
   const texts = keys.map((_, i) => `, m.k${i}::text AS t${i}`).join('');
+  if (request.withTotal) select.push(sql('count(*) OVER () AS total'));
   return positions(
     db,
     sql(
-      `SELECT m.rid${texts} FROM (SELECT ${select.map((s) => s.sql).join(', ')} FROM resources r WHERE ${where.sql}) m` +
+      `SELECT m.rid${texts}${request.withTotal ? ', m.total' : ''} FROM (SELECT ${select.map((s) => s.sql).join(', ')} FROM resources r WHERE ${where.sql}) m` +
         ` WHERE ${keyset.sql} ORDER BY ${orderBy(columns, 'm.rid', cursor?.direction === 'previous')} LIMIT ?`,
       [...select.flatMap((s) => s.bindings), ...where.bindings, ...keyset.bindings, limit],
     ),
@@ -199,5 +214,5 @@ export async function readPage(db: Executor, request: PageRequest): Promise<Page
   const page = found.slice(0, count);
   if (request.cursor?.direction === 'previous') page.reverse();
   const rows = await rowsOf(db, page.map((p) => p.rid));
-  return { rows, keys: page.map((p) => p.keys), more: found.length > count };
+  return { rows, keys: page.map((p) => p.keys), more: found.length > count, ...(found[0]?.total !== undefined ? { total: found[0].total } : {}) };
 }

@@ -170,7 +170,7 @@ describe('what each AuditEvent names', () => {
     expect(events.map((e) => [e.patient_id, e.content.outcome, e.content.outcomeDesc])).toEqual([[alice, '8', 'HTTP 500']]);
   });
 
-  it('batch and transaction Bundles are audited per entry, not as a whole', async () => {
+  it('a Bundle is not audited as such: with no entry touching a patient, no AuditEvent', async () => {
     const before = (await storedEvents(h)).length;
     const bundle = { resourceType: 'Bundle', type: 'batch', entry: [] } as Resource;
     await h.call(pratique, 'POST', '', { body: bundle });

@@ -2,8 +2,8 @@
  * CONTRACT §6 over HTTP: requests about X
  * by others are audited before the response, X reads the history with a
  * token, others get 403, AuditEvent writes are 405, $verify-audit answers,
- * concurrent requests keep the chain, a rolled-back transaction's entries stay
- * audited, and the in-process worker mails X through a loopback SMTP server.
+ * concurrent requests keep the chain, a Bundle is one event per patient and
+ * kind of entry (a rolled-back transaction's entries stay audited, as failed), and the in-process worker mails X through a loopback SMTP server.
  */
 import type { AuditEvent, Bundle, Parameters } from 'fhir/r4';
 import { get, send, startTestServer, type TestServer } from '../support/server';
@@ -83,7 +83,7 @@ describe('the activity history over HTTP', () => {
     expect((await get(server, `Patient/${alice}/$verify-audit`, tokens.practitioner)).status).toBe(403);
   });
 
-  it('a rolled-back transaction: its entries stay audited', async () => {
+  it('a rolled-back transaction: its entries stay audited, with the transaction\'s failure', async () => {
     const bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
@@ -96,7 +96,51 @@ describe('the activity history over HTTP', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect((await get(server, 'Observation/tx-kept', tokens.lab)).status).toBe(404); // rolled back
     const updates = await history('&subtype=update');
-    expect(updates.map((e) => [e.action, e.outcome]).sort()).toEqual([['C', '0'], ['U', '4']]);
+    expect(updates.map((e) => [e.action, e.outcome]).sort()).toEqual([['C', '4'], ['U', '4']]);
+    const references = updates.flatMap((e) => (e.entity ?? []).map((x) => x.what?.reference));
+    expect(references).toEqual(expect.arrayContaining([expect.stringMatching(/^Observation\/tx-kept/), expect.stringMatching(/^Observation\/tx-bad/)]));
+  });
+
+  it('a transaction is one AuditEvent per patient and kind of entry, listing every resource touched', async () => {
+    const bob = (await send(server, 'post', 'Patient', tokens.lab, { resourceType: 'Patient', name: [{ family: 'Bob' }] })).body.id as string;
+    const observation = (patient: string, n: number) => ({
+      fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      resource: { resourceType: 'Observation', status: 'final', code: { text: `mesure ${n}` }, subject: { reference: `Patient/${patient}` } },
+      request: { method: 'POST', url: 'Observation' },
+    });
+    const before = await history('&_total=accurate&_count=1000');
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...[1, 2, 3, 4, 5].map((n) => observation(alice, n)), observation(bob, 6), { request: { method: 'GET', url: `Observation?subject=Patient/${alice}` } }] };
+    const res = await send(server, 'post', '', tokens.lab, bundle).set('Prefer', 'return=minimal');
+    expect(res.status).toBe(200);
+    const created = ((res.body as Bundle).entry ?? []).slice(0, 5).map((e) => /Observation\/[^/]+/.exec(e.response?.location ?? '')?.[0]);
+    const added = (await history('&_total=accurate&_count=1000')).slice(0, -before.length || undefined);
+    expect(added.map((e) => [e.subtype?.[0].code, e.action, e.outcome]).sort()).toEqual([['create', 'C', '0'], ['search-type', 'E', '0']]);
+    const create = added.find((e) => e.subtype?.[0].code === 'create') as AuditEvent;
+    const references = (create.entity ?? []).map((x) => x.what?.reference?.replace(/\/_history\/.*$/, ''));
+    expect(references).toEqual([`Patient/${alice}`, ...created]);
+    const search = added.find((e) => e.subtype?.[0].code === 'search-type') as AuditEvent;
+    const query = (search.entity ?? []).find((x) => x.query)?.query as string;
+    expect(Buffer.from(query, 'base64').toString()).toBe(`Observation?subject=Patient%2F${alice}`);
+    const bobsToken = await server.patientToken(bob);
+    const bobs = ((await get(server, `AuditEvent?patient=Patient/${bob}`, bobsToken)).body as Bundle).entry ?? [];
+    expect(bobs.map((e) => (e.resource as AuditEvent).subtype?.[0].code)).toEqual(['create', 'create']); // his Patient, then the transaction
+  });
+
+  it('a batch: entries that succeed and fail for one patient are two events, with their own outcomes', async () => {
+    const before = await history('&_total=accurate&_count=1000');
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'a' }, subject: { reference: `Patient/${alice}` } }, request: { method: 'POST', url: 'Observation' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'b' }, subject: { reference: `Patient/${alice}` } }, request: { method: 'POST', url: 'Observation' } },
+        { resource: { resourceType: 'Observation', status: 'bogus', code: { text: 'c' }, subject: { reference: `Patient/${alice}` } }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    };
+    const res = await send(server, 'post', '', tokens.lab, bundle);
+    expect(res.status).toBe(200);
+    const added = (await history('&_total=accurate&_count=1000')).slice(0, -before.length || undefined);
+    expect(added.map((e) => [e.subtype?.[0].code, e.outcome, (e.entity ?? []).length]).sort()).toEqual([['create', '0', 3], ['create', '4', 1]]);
   });
 
   it('the in-process worker mails X', async () => {

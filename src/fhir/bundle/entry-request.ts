@@ -1,8 +1,8 @@
 /**
  * Builds the FhirRequest of one Bundle entry, as if the caller had sent it
  * alone: same caller, the outer request's Prefer and purpose-of-use headers,
- * the entry's conditional headers, its resource as body, and `bundleEntry`
- * set. A PATCH entry carries either a Binary holding a JSON Patch or a
+ * the entry's conditional headers, its resource as body, and `bundle`
+ * naming the outer request. A PATCH entry carries either a Binary holding a JSON Patch or a
  * FHIRPath Patch Parameters. Never decides anything about the entry itself.
  */
 import type { Binary, Resource } from 'fhir/r4';
@@ -25,7 +25,7 @@ export function entryRequest(plan: EntryPlan, outer: FhirRequest, query: QueryPa
   const headers: Record<string, string | undefined> = {};
   for (const name of INHERITED) if (outer.headers[name] !== undefined) headers[name] = outer.headers[name];
   Object.assign(headers, plan.headers);
-  const request: EntryRequest = { method: plan.method, path: plan.path, query, headers, caller: outer.caller, bundleEntry: true };
+  const request: EntryRequest = { method: plan.method, path: plan.path, query, headers, caller: outer.caller, bundle: outer };
   if (plan.resource) {
     const { body, contentType } = plan.method === 'PATCH' ? patchBody(plan.resource, plan.index) : { body: plan.resource, contentType: FHIR_JSON };
     request.body = body;

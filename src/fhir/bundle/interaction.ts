@@ -17,7 +17,7 @@ export type { Route } from './entry-request';
 /** The batch/transaction handler; `route` is `(request, ctx) => router.route(request, ctx)`. */
 export function bundleInteraction(route: Route): Handler {
   return async (request, ctx) => {
-    if (request.bundleEntry) throw badRequest('a batch or transaction cannot be an entry of another one');
+    if (request.bundle) throw badRequest('a batch or transaction cannot be an entry of another one');
     const { bundle, kind } = requireBundleKind(request.body);
     const body = kind === 'batch' ? await processBatch(bundle, request, ctx, route) : await processTransaction(bundle, request, ctx, route);
     return { status: 200, body };

@@ -30,12 +30,13 @@ export function returnPreference(request: FhirRequest): ReturnPreference {
 /** The response to a create/update/patch: status, version headers and the preferred body. */
 export function writeResponse(request: FhirRequest, ctx: FhirContext, stored: StoredResource, status: number, message: string): FhirResponse {
   const headers = versionHeaders(ctx, stored, true);
+  const written = stored.content as Resource;
   switch (returnPreference(request)) {
     case 'minimal':
-      return { status, headers };
+      return { status, headers, written };
     case 'OperationOutcome':
-      return { status, headers, body: informational(message) };
+      return { status, headers, body: informational(message), written };
     default:
-      return { status, headers, body: stored.content as Resource };
+      return { status, headers, body: written, written };
   }
 }
