@@ -10,9 +10,15 @@
  *   rule (the policy's predicate, plus checkPatientSpace as the search
  *   interaction does) against the same search with no rules (allowAll);
  * - a single authorized read against an unrestricted one.
+ * Then the same comparisons as a client sees them, through HTTP on a Carnet
+ * server process over the same database (auth, caller resolution, the
+ * patient-space check, audit, serialization): the practitioner's token
+ * against a system client's (the one that created the data, so it reads
+ * every row under its only rule). `--no-http` skips that part.
  * Prints p50/p95 and the ratios (target ≤ 1.3). DATABASE_URL, or the embedded
  * PostgreSQL in DATA_DIR (default ./data/bench-access, port ACCESS_BENCH_PG_PORT or 54353).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Consent, DocumentReference, Resource } from 'fhir/r4';
 import { openDb, migrate, type Db } from '../../src/store/db';
@@ -30,6 +36,8 @@ import { foldAllPatientAccess } from '../../src/access/indexer';
 import { textArray } from '../../src/access/sql';
 import type { PractitionerCaller } from '../../src/identity/caller';
 import { parseScopes } from '../../src/identity/scopes';
+import { loadLocalKeys } from '../../src/identity/local-keys';
+import { startServerProcess } from './server-process';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -171,6 +179,8 @@ function practitionerCaller(p: number): PractitionerCaller {
   return { kind: 'practitioner', sub: prac(p), scopes: parseScopes('user/*.*'), practitionerId: prac(p), roles: [{ roleId: `${prac(p)}-role`, professions: [professionOf(p)], specialties: [], samuRegulator: false }] };
 }
 
+const HEADER = (runs: number) => `\n| measure (${runs} runs) | rules p50 ms | rules p95 ms | no rules p50 ms | no rules p95 ms | ratio p50 | ratio p95 (target ≤ 1.3) |\n|---|---:|---:|---:|---:|---:|---:|`;
+
 /** Runs `a` and `b` interleaved (same patient each round), after warm-up; returns their timings. */
 async function compare(name: string, a: (round: number) => Promise<unknown>, b: (round: number) => Promise<unknown>): Promise<void> {
   const ta: number[] = [];
@@ -200,7 +210,7 @@ async function measure(db: Db): Promise<void> {
   const pair = (list: Array<[number, string]>, round: number) => list[(round * 7919) % list.length];
   const search = async (patient: string, access: (type: string) => RowPredicate, count = '20') =>
     engine.search({ resourceType: 'DocumentReference', query: [['patient', patient], ['_count', count]], access });
-  console.log(`\n| measure (${RUNS} runs) | rules p50 ms | rules p95 ms | no rules p50 ms | no rules p95 ms | ratio p50 | ratio p95 (target ≤ 1.3) |\n|---|---:|---:|---:|---:|---:|---:|`);
+  console.log(HEADER(RUNS));
   for (const [label, list] of [['médecin', pairs], ['pharmacien', pharmaPairs]] as const) {
     await compare(
       `DocumentReference?patient=X (${label}, with checkPatientSpace)`,
@@ -239,12 +249,70 @@ async function measure(db: Db): Promise<void> {
     },
     async (round) => store.read('DocumentReference', `doc-${pair(pairs, round)[1].slice(4)}-${round % DOCS}`, allowAll),
   );
-  if (!args.includes('--explain')) return;
+  if (args.includes('--explain')) await explain(db, policy, pairs);
+}
+
+async function explain(db: Db, policy: CarnetAccessPolicy, pairs: Array<[number, string]>): Promise<void> {
   const explain = await db.raw<{ rows: { 'QUERY PLAN': string }[] }>(
     `EXPLAIN (ANALYZE, BUFFERS) SELECT r.rid FROM resources r WHERE r.resource_type = 'DocumentReference' AND r.patient_id = ? AND (${policy.readable(practitionerCaller(pairs[0][0]), 'DocumentReference').render('r').sql})`,
     [pairs[0][1], ...policy.readable(practitionerCaller(pairs[0][0]), 'DocumentReference').render('r').bindings],
   );
   console.log(explain.rows.map((row) => row['QUERY PLAN']).join('\n'));
+}
+
+/**
+ * Through HTTP: a practitioner's token (rules, caller resolution, the
+ * patient-space check) against the system client that created every row.
+ */
+async function measureHttp(url: string): Promise<void> {
+  const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench-access');
+  const keyDir = path.join(dataDir, 'keys');
+  fs.mkdirSync(keyDir, { recursive: true });
+  const BASE_URL = 'http://bench.carnet.local';
+  const carnet = await startServerProcess('src/main.ts', { DATABASE_URL: url, BASE_URL, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'info' }, 'Carnet listening');
+  try {
+    const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE_URL });
+    const system = await keys.issueToken({ sub: 'bench', scope: 'system/*.*' }, { expiresIn: '2h' });
+    const practitionerTokens = new Map<number, string>();
+    const practitioner = async (p: number) => {
+      let token = practitionerTokens.get(p);
+      if (!token) practitionerTokens.set(p, (token = await keys.issueToken({ sub: `prac-${p}`, fhirUser: `Practitioner/${prac(p)}`, scope: 'user/*.*' }, { expiresIn: '2h' })));
+      return token;
+    };
+    const base = `http://127.0.0.1:${carnet.port}/fhir`;
+    const get = async (path: string, token: string) => {
+      const res = await fetch(`${base}/${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    };
+    const pairs = authorizations.filter(([p]) => professionOf(p) === '10');
+    const pair = (round: number) => pairs[(round * 7919) % pairs.length];
+    for (const [p] of pairs) await practitioner(p); // tokens signed before timing
+    console.log(`\nThrough HTTP (a server process on the same database, audit on):${HEADER(RUNS)}`);
+    await compare(
+      'GET DocumentReference?patient=X (médecin vs system client)',
+      async (round) => get(`DocumentReference?patient=${pair(round)[1]}`, await practitioner(pair(round)[0])),
+      async (round) => get(`DocumentReference?patient=${pair(round)[1]}`, system),
+    );
+    const documentOf = (round: number) => `DocumentReference/doc-${pair(round)[1].slice(4)}-${round % DOCS}`;
+    const readable = new Map<number, boolean>();
+    await compare(
+      'GET DocumentReference/id (médecin, authorized, vs system client)',
+      async (round) => {
+        // a document the grid lets a médecin read (most are; hidden ones are skipped)
+        const [p] = pair(round);
+        const token = await practitioner(p);
+        const res = await fetch(`${base}/${documentOf(round)}`, { headers: { authorization: `Bearer ${token}` } });
+        await res.arrayBuffer();
+        readable.set(round, res.status === 200);
+      },
+      async (round) => get(documentOf(round), system),
+    );
+    const refused = [...readable.values()].filter((ok) => !ok).length;
+    console.log(`  (${refused} of ${readable.size} practitioner reads were 404: hidden documents, timed alike)`);
+  } finally {
+    await carnet.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -268,6 +336,7 @@ async function main(): Promise<void> {
     const size = (await db.raw<{ rows: { docs: string; rules: string }[] }>(`SELECT (SELECT count(*) FROM access_facts) AS docs, (SELECT count(*) FROM consent_rules) AS rules`)).rows[0];
     console.log(`  ${PATIENTS} patients, ${size.docs} access_facts rows, ${size.rules} consent rules`);
     await measure(db);
+    if (!args.includes('--no-http')) await measureHttp(url);
   } finally {
     await db.destroy();
     await embedded?.stop();

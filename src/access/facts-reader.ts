@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { parseReference } from '../identity/resolve';
 import type { ConsentRule, RoleOwners } from './facts';
 import { roleOwnersOf } from './indexer';
+import { query } from '../store/prepared';
 import type { ConsentKind, EmergencyPurpose } from './vocabulary';
 
 type Executor = Knex | Knex.Transaction;
@@ -35,7 +36,7 @@ export class AccessFactsReader {
 
   /** Active consent rules of the patient (optionally without those of one Consent, being rewritten). */
   async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
-    const result = await this.db.raw<{ rows: RuleRow[] }>('SELECT * FROM consent_rules WHERE patient_id = ?', [patientId]);
+    const result = await query<RuleRow>(this.db, 'SELECT * FROM consent_rules WHERE patient_id = ?', [patientId]);
     return result.rows
       .filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid)
       .map((row) => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose }));

@@ -7,10 +7,12 @@
  * they serve resolveCaller only and must never be used to answer a client.
  * The role lookup is served by the expression index of migration
  * 20261126000100_identity_indexes. Resolution happens once per HTTP request;
- * nothing is cached across requests (a withdrawn role stops counting at once).
+ * nothing is cached across requests (a withdrawn role stops counting at once);
+ * the role read is a prepared statement (store/prepared.ts).
  */
 import type { PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { Db } from '../store/db';
+import { query } from '../store/prepared';
 import type { CallerLookup } from './resolve';
 
 export function createCallerLookup(db: Db): CallerLookup {
@@ -25,12 +27,12 @@ export function createCallerLookup(db: Db): CallerLookup {
 
     async activeRoles(practitionerId: string): Promise<PractitionerRole[]> {
       // The literal type and `NOT deleted` repeat the partial index predicate, so any plan can use it.
-      const rows = await db('resources')
-        .select<{ content: PractitionerRole | null }[]>('content')
-        .whereRaw(`resource_type = 'PractitionerRole' AND NOT deleted`)
-        .andWhereRaw(`content->'practitioner'->>'reference' = ?`, [`Practitioner/${practitionerId}`])
-        .andWhereRaw(`(content->>'active') IS DISTINCT FROM 'false'`)
-        .orderBy('id');
+      const { rows } = await query<{ content: PractitionerRole | null }>(
+        db,
+        `SELECT content FROM resources WHERE resource_type = 'PractitionerRole' AND NOT deleted
+         AND content->'practitioner'->>'reference' = ? AND (content->>'active') IS DISTINCT FROM 'false' ORDER BY id`,
+        [`Practitioner/${practitionerId}`],
+      );
       return rows.flatMap((row) => (row.content ? [row.content] : []));
     },
   };

@@ -4,6 +4,8 @@
  * Owns composition and the one place a fragment is handed to knex.
  */
 import type { Knex } from 'knex';
+import { query } from '../store/prepared';
+import type { SqlBinding } from '../store/predicate';
 
 export interface Sql {
   sql: string;
@@ -45,7 +47,7 @@ export function list(values: unknown[]): Sql {
   return { sql: `(${values.map(() => '?').join(', ')})`, bindings: values };
 }
 
-/** Runs a fragment on a connection or transaction. */
+/** Runs a fragment on a connection (as a prepared statement once its shape repeats, store/prepared.ts) or in a transaction. */
 export function run<T>(db: Knex | Knex.Transaction, fragment: Sql): Promise<T> {
-  return db.raw(fragment.sql, fragment.bindings as Knex.RawBinding[]) as unknown as Promise<T>;
+  return query(db, fragment.sql, fragment.bindings as SqlBinding[]) as unknown as Promise<T>;
 }

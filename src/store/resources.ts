@@ -5,16 +5,11 @@
  * Versioning (versionId, lastUpdated) is assigned here, under a row lock, so
  * concurrent writers never lose an update.
  */
-import { createHash } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
 import type { Knex } from 'knex';
 import type { Db } from './db';
 import type { RowPredicate, SqlBinding } from './predicate';
-
-/** The part of a `pg` client the prepared read path uses. */
-interface PgConnection {
-  query<T>(config: { name: string; text: string; values: SqlBinding[] }): Promise<{ rows: T[] }>;
-}
+import { query } from './prepared';
 
 export interface StoredResource {
   rid: number;
@@ -127,23 +122,9 @@ export class ResourceStore {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-  /**
-   * The hot read path as a named prepared statement on a pooled connection:
-   * PostgreSQL parses and plans it once per connection, not once per request.
-   * Inside a transaction it goes through knex on that transaction.
-   */
+  /** The hot read path as a named prepared statement (prepared.ts); in a transaction, through it. */
   private async prepared<T>(sql: string, bindings: SqlBinding[], trx?: Knex.Transaction): Promise<T[]> {
-    const db = trx ?? this.db;
-    if (db.isTransaction) return (await db.raw<{ rows: T[] }>(sql, bindings)).rows;
-    let position = 0;
-    const text = sql.replace(/\?/g, () => `$${++position}`);
-    const name = `carnet_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-    const connection = (await this.db.client.acquireConnection()) as PgConnection;
-    try {
-      return (await connection.query<T>({ name, text, values: bindings })).rows;
-    } finally {
-      await this.db.client.releaseConnection(connection);
-    }
+    return (await query<T>(trx ?? this.db, sql, bindings)).rows;
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {
@@ -157,7 +138,7 @@ export class ResourceStore {
 
   /** Locks the current row for the rest of the transaction (no access check: callers decide on the row). */
   async lock(trx: Knex.Transaction, resourceType: string, id: string): Promise<StoredResource | undefined> {
-    const result = await trx.raw<{ rows: Row[] }>(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE resource_type = ? AND id = ? FOR UPDATE`, [resourceType, id]);
+    const result = await query<Row>(trx, `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE resource_type = ? AND id = ? FOR UPDATE`, [resourceType, id]);
     return result.rows[0] ? fromRow(result.rows[0]) : undefined;
   }
 
@@ -180,7 +161,8 @@ export class ResourceStore {
       createdBy: input.createdBy,
       content,
     };
-    const result = await trx.raw<{ rows: { rid: string }[] }>(
+    const result = await query<{ rid: string }>(
+      trx,
       `WITH row AS (
          INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
          VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content)
@@ -207,7 +189,8 @@ export class ResourceStore {
       patientId: content === null ? current.patientId : input.patientId,
       content,
     };
-    await trx.raw(
+    await query(
+      trx,
       `WITH row AS (
          UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, patient_id = ?, content = ?::jsonb
          WHERE rid = ? RETURNING rid, content)

@@ -5,7 +5,8 @@
  * search.mode (match, include, outcome), `_summary`/`_elements` applied.
  * Every type the search touches is read through the caller's access
  * predicate (and scopes), and every patient it names goes through
- * checkPatientSpace first; never returns a resource the caller may not see.
+ * checkPatientSpace (alongside the search, which it must pass before
+ * anything is answered); never returns a resource the caller may not see.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import type { FhirContext, SearchRequest, SearchResult } from '../context';
@@ -63,11 +64,15 @@ function searchQuery(request: FhirRequest): QueryParams {
   return request.method === 'POST' ? [...request.query, ...formParameters(request.body)] : request.query;
 }
 
-/** Scopes of the searched type(s) and the patient spaces the search names: refused before anything is read. */
-async function checkEntry(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined, query: QueryParams): Promise<void> {
+/** Scopes of the searched type(s): refused before anything is read. */
+function checkScopes(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined, query: QueryParams): void {
   const types = resourceType ? [resourceType] : query.filter(([key]) => key === '_type').flatMap(([, value]) => value.split(',').map((t) => t.trim()).filter((t) => t !== ''));
   for (const type of types) ctx.access.checkScope(request.caller, type, 's');
-  for (const patientId of namedPatients(resourceType, query, ctx.baseUrl)) await ctx.access.checkPatientSpace(request.caller, patientId);
+}
+
+/** The patient spaces the search names (403 for one the caller may not enter). */
+async function checkSpaces(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined, query: QueryParams): Promise<void> {
+  await Promise.all(namedPatients(resourceType, query, ctx.baseUrl).map((patientId) => ctx.access.checkPatientSpace(request.caller, patientId)));
 }
 
 /** The access predicate per type touched; a type outside the caller's scopes contributes nothing. */
@@ -104,8 +109,13 @@ function searchsetBundle(ctx: FhirContext, resourceType: string | undefined, que
 
 export async function searchInteraction(request: FhirRequest, ctx: FhirContext, resourceType?: string): Promise<FhirResponse> {
   const query = searchQuery(request);
-  await checkEntry(request, ctx, resourceType, query);
+  checkScopes(request, ctx, resourceType, query);
   const searchRequest: SearchRequest = { resourceType, query, access: accessFor(request, ctx, resourceType), handling: handlingOf(request) };
-  const result = await ctx.search.search(searchRequest);
+  // The space check and the search run side by side (the search is filtered by the same rules
+  // anyway); the check's 403 wins, and nothing of the search is answered before it passed.
+  const searching = ctx.search.search(searchRequest);
+  searching.catch(() => {});
+  await checkSpaces(request, ctx, resourceType, query);
+  const result = await searching;
   return { status: 200, body: searchsetBundle(ctx, resourceType, query, result) };
 }

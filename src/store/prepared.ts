@@ -1,0 +1,78 @@
+/**
+ * Statements sent as named prepared statements, so PostgreSQL parses and
+ * plans a statement shape once per connection (and, after five runs, may
+ * keep a generic plan) instead of once per request: for a search with the
+ * access predicate, planning costs as much as running it.
+ *
+ * A text is named once it has been seen `after` times (a shape the traffic
+ * repeats, not a one-off search), and at most `limit` texts per process are
+ * ever named, so every connection's plan cache stays bounded; the rest run
+ * unnamed. Inside a transaction a statement goes to the transaction's own
+ * connection (never once the transaction has ended). Bindings are positional `?` (knex raw style);
+ * fragments never hold a literal `?`.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { SqlBinding } from './predicate';
+
+/** The part of a `pg` client used here. */
+interface PgConnection {
+  query<T>(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+}
+
+export interface StatementCacheOptions {
+  /** Runs of a text before it is named (default 2). */
+  after?: number;
+  /** Most texts named per process (default 500). */
+  limit?: number;
+}
+
+export class StatementCache {
+  private readonly named = new Map<string, { name: string; text: string }>();
+  private seen = new Map<string, number>();
+  private readonly after: number;
+  private readonly limit: number;
+
+  constructor(options: StatementCacheOptions = {}) {
+    this.after = options.after ?? 2;
+    this.limit = options.limit ?? 500;
+  }
+
+  /** The name and `$n` text of a statement, or just its text while it is not (yet) named. */
+  statement(sql: string): { name?: string; text: string } {
+    const known = this.named.get(sql);
+    if (known) return known;
+    const text = positional(sql);
+    if (this.named.size >= this.limit) return { text };
+    const runs = (this.seen.get(sql) ?? 0) + 1;
+    if (runs <= this.after) {
+      if (this.seen.size >= 10 * this.limit) this.seen = new Map(); // forget one-off shapes
+      this.seen.set(sql, runs);
+      return { text };
+    }
+    this.seen.delete(sql);
+    const statement = { name: `carnet_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
+    this.named.set(sql, statement);
+    return statement;
+  }
+}
+
+function positional(sql: string): string {
+  let position = 0;
+  return sql.replace(/\?/g, () => `$${++position}`);
+}
+
+const processCache = new StatementCache();
+
+/** Runs `sql` with its bindings on a pooled connection (named when its shape repeats) or in the transaction. */
+export async function query<T>(db: Knex | Knex.Transaction, sql: string, bindings: readonly SqlBinding[], cache: StatementCache = processCache): Promise<{ rows: T[] }> {
+  if (db.isTransaction && (db as Knex.Transaction).isCompleted()) throw new Error('query on a transaction that has ended');
+  const statement = cache.statement(sql);
+  db.client.emit('query', { method: 'raw', sql: statement.text, bindings }); // knex's 'query' event, as for its own statements
+  const connection = (await db.client.acquireConnection()) as PgConnection;
+  try {
+    return await connection.query<T>({ ...statement, values: bindings as unknown[] });
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}
