@@ -21,6 +21,7 @@ import { sortKeys } from './sort';
 import { decodeCursor, encodeCursor, type Cursor } from './paging';
 import { estimateMatches, readPage, type OrderedScanOptions, type Page } from './page';
 import { resolveIncludes } from './include';
+import { namedPatients } from './patients';
 import { and, or, run, sql, type Sql } from './sql';
 
 type Executor = Knex | Knex.Transaction;
@@ -56,7 +57,10 @@ export class SqlSearchEngine implements SearchEngine {
     const keys = sortKeys(this.registry, types, parsed.sort, 'r');
     const cursor = parsed.cursor ? decodeCursor(parsed.cursor, parsed.sort ?? '', keys.length) : undefined;
     const count = parsed.summary === 'count' ? 0 : parsed.count;
-    const withTotal = parsed.total === 'accurate';
+    // A patient's compartment is bounded: its matches are counted by the page's own statement (one
+    // pass of the filters and the access predicate instead of two). An open search may match
+    // millions; its count streams in a statement of its own (a window would hold every match).
+    const withTotal = parsed.total === 'accurate' && namedPatients(request.resourceType, request.query, this.options.baseUrl).length > 0;
     const page: Page = count > 0 ? await readPage(db, { where, types, keys, cursor, count, ordered: this.options.orderedScan, withTotal }) : { rows: [], keys: [], more: false };
     const total = await this.total(db, where, parsed, page, cursor, count);
     const { included, truncated } = parsed.includes.length > 0 && page.rows.length > 0 ? await resolveIncludes(db, parsed.includes, page.rows, request.access) : { included: [], truncated: false };

@@ -12,6 +12,7 @@ import type { SearchParameterRegistry } from './parameters';
 import { extractRows } from './extract';
 import { INDEX_TABLES, type IndexRows, type IndexTable } from './tables';
 import { run, sql } from './sql';
+import { namedWhenRepeated } from '../store/prepared';
 
 export interface IndexerOptions {
   /** FHIR base of this server: absolute references on it are indexed as local ones. */
@@ -71,5 +72,5 @@ export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: 
     bindings.push(JSON.stringify(records));
   }
   if (ctes.length === 0) return;
-  await run(db, sql(`WITH ${ctes.join(', ')} SELECT 1`, bindings));
+  await run(db, sql(`WITH ${ctes.join(', ')} SELECT 1`, bindings), namedWhenRepeated);
 }

@@ -41,9 +41,9 @@ export interface PageRequest {
   ordered?: OrderedScanOptions;
   /**
    * Count every match in the statement that finds the page (filter first
-   * only): it reads them all to sort them anyway, so the total costs one
-   * window aggregate instead of a second pass of the filters and the access
-   * predicate.
+   * only), as a window aggregate: one pass of the filters and the access
+   * predicate instead of two. For bounded result sets (a patient's): the
+   * window holds every match until the page is sorted.
    */
   withTotal?: boolean;
 }

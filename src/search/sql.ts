@@ -4,7 +4,7 @@
  * Owns composition and the one place a fragment is handed to knex.
  */
 import type { Knex } from 'knex';
-import { query } from '../store/prepared';
+import { planEachTime, query, type StatementCache } from '../store/prepared';
 import type { SqlBinding } from '../store/predicate';
 
 export interface Sql {
@@ -47,7 +47,11 @@ export function list(values: unknown[]): Sql {
   return { sql: `(${values.map(() => '?').join(', ')})`, bindings: values };
 }
 
-/** Runs a fragment on a connection (as a prepared statement once its shape repeats, store/prepared.ts) or in a transaction. */
-export function run<T>(db: Knex | Knex.Transaction, fragment: Sql): Promise<T> {
-  return query(db, fragment.sql, fragment.bindings as SqlBinding[]) as unknown as Promise<T>;
+/**
+ * Runs a fragment on a connection or in a transaction (store/prepared.ts):
+ * planned at every run by default (search statements: their best plan
+ * depends on the values), or named once its shape repeats.
+ */
+export function run<T>(db: Knex | Knex.Transaction, fragment: Sql, statements: StatementCache = planEachTime): Promise<T> {
+  return query(db, fragment.sql, fragment.bindings as SqlBinding[], statements) as unknown as Promise<T>;
 }
