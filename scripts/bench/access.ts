@@ -26,7 +26,10 @@ import { startEmbedded, type EmbeddedDatabase } from '../../src/store/embedded';
 import { ResourceStore } from '../../src/store/resources';
 import { allowAll, type RowPredicate } from '../../src/store/predicate';
 import { baseRegistry } from '../../src/search/parameters';
-import { SearchIndexer, writeIndexRows, type RowsOf } from '../../src/search/indexer';
+import type { Knex } from 'knex';
+import type { StoredResource } from '../../src/store/resources';
+import { SearchIndexer } from '../../src/search/indexer';
+import { insertBatch, type BulkItem } from './bulk-insert';
 import { SqlSearchEngine } from '../../src/search/engine';
 import { PatientCompartment } from '../../src/fhir/compartment';
 import { CarnetAccessPolicy } from '../../src/access/policy';
@@ -70,10 +73,7 @@ const TYPES = grid.listedKeys();
 const prac = (i: number) => `prac-${i}`;
 const professionOf = (i: number) => PROFESSIONS[i % PROFESSIONS.length];
 
-interface Item {
-  resource: Resource;
-  patientId: string | null;
-}
+type Item = BulkItem;
 
 function choice(kind: string, patientId: string, id: string, provision: Consent['provision']): Consent {
   const permit = provision?.type === 'permit';
@@ -125,31 +125,19 @@ function* generate(): Generator<Item> {
 
 const roleOwner = (roleId: string) => (roleId.endsWith('-role') ? roleId.slice(0, -'-role'.length) : undefined);
 
-async function insertBatch(db: Db, indexer: SearchIndexer, batch: Item[], now: string): Promise<void> {
-  const records = batch.map(({ resource, patientId }) => ({ resource_type: resource.resourceType, id: resource.id, patient_id: patientId, content: { ...resource, meta: { versionId: '1', lastUpdated: now } } }));
-  await db.transaction(async (trx) => {
-    const inserted = await trx.raw<{ rows: { rid: string; resource_type: string; id: string }[] }>(
-      `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
-       SELECT x.resource_type, x.id, 1, ?::timestamptz, false, x.patient_id, 'client:bench', x.content
-       FROM json_to_recordset(?::json) AS x(resource_type text, id text, patient_id text, content jsonb) RETURNING rid, resource_type, id`,
-      [now, JSON.stringify(records)],
-    );
-    const ridOf = new Map(inserted.rows.map((row) => [`${row.resource_type}/${row.id}`, Number(row.rid)]));
-    const stored = batch.map(({ resource, patientId }) => ({ rid: ridOf.get(`${resource.resourceType}/${resource.id}`) as number, resourceType: resource.resourceType, id: resource.id as string, versionId: 1, lastUpdated: new Date(now), deleted: false, patientId, createdBy: 'client:bench', content: resource }));
-    const rows: RowsOf[] = stored.map((row) => indexer.rowsOf(row));
-    await writeIndexRows(trx, rows, []);
-    const facts = stored.filter((row) => ['DocumentReference', 'Consent'].includes(row.resourceType)).map((row) => ({ rid: row.rid, ...rowFactsOf(row, grid, roleOwner) }));
-    await trx.raw(
-      `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels)
-       SELECT x.rid, x.resource_type, x.id, x.patient_id, x.parties::text[], x.type_keys::text[], x.labels::text[]
-       FROM json_to_recordset(?::json) AS x(rid bigint, resource_type text, id text, patient_id text, parties text, type_keys text, labels text)`,
-      [JSON.stringify(facts.map((f) => ({ rid: f.rid, resource_type: f.resourceType, id: f.id, patient_id: f.patientId, parties: textArray(f.parties), type_keys: textArray(f.typeKeys), labels: textArray(f.labels) })))],
-    );
-    const links = stored.filter((row) => row.resourceType === 'DocumentReference').flatMap((row) => attachmentTargets(row.content as DocumentReference).map((t) => ({ target_type: t.type, target_id: t.id, document_rid: row.rid })));
-    if (links.length) await trx.raw(`INSERT INTO attachment_links SELECT * FROM json_to_recordset(?::json) AS x(target_type text, target_id text, document_rid bigint)`, [JSON.stringify(links)]);
-    const rules = stored.filter((row) => row.resourceType === 'Consent').flatMap((row) => consentRulesOf(row.content as Consent, roleOwner).map((r) => ({ consent_rid: row.rid, patient_id: r.patientId, kind: r.kind, effect: r.effect, actor_ref: r.actor, data_id: r.dataId, purpose: r.purpose })));
-    if (rules.length) await trx.raw(`INSERT INTO consent_rules SELECT * FROM json_to_recordset(?::json) AS x(consent_rid bigint, patient_id text, kind text, effect text, actor_ref text, data_id text, purpose text)`, [JSON.stringify(rules)]);
-  });
+/** The access tables' rows of a loaded batch, written as the access indexer would (same extraction code). */
+async function accessRows(trx: Knex.Transaction, stored: StoredResource[]): Promise<void> {
+  const facts = stored.filter((row) => ['DocumentReference', 'Consent'].includes(row.resourceType)).map((row) => ({ rid: row.rid, ...rowFactsOf(row, grid, roleOwner) }));
+  await trx.raw(
+    `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels)
+     SELECT x.rid, x.resource_type, x.id, x.patient_id, x.parties::text[], x.type_keys::text[], x.labels::text[]
+     FROM json_to_recordset(?::json) AS x(rid bigint, resource_type text, id text, patient_id text, parties text, type_keys text, labels text)`,
+    [JSON.stringify(facts.map((f) => ({ rid: f.rid, resource_type: f.resourceType, id: f.id, patient_id: f.patientId, parties: textArray(f.parties), type_keys: textArray(f.typeKeys), labels: textArray(f.labels) })))],
+  );
+  const links = stored.filter((row) => row.resourceType === 'DocumentReference').flatMap((row) => attachmentTargets(row.content as DocumentReference).map((t) => ({ target_type: t.type, target_id: t.id, document_rid: row.rid })));
+  if (links.length) await trx.raw(`INSERT INTO attachment_links SELECT * FROM json_to_recordset(?::json) AS x(target_type text, target_id text, document_rid bigint)`, [JSON.stringify(links)]);
+  const rules = stored.filter((row) => row.resourceType === 'Consent').flatMap((row) => consentRulesOf(row.content as Consent, roleOwner).map((r) => ({ consent_rid: row.rid, patient_id: r.patientId, kind: r.kind, effect: r.effect, actor_ref: r.actor, data_id: r.dataId, purpose: r.purpose })));
+  if (rules.length) await trx.raw(`INSERT INTO consent_rules SELECT * FROM json_to_recordset(?::json) AS x(consent_rid bigint, patient_id text, kind text, effect text, actor_ref text, data_id text, purpose text)`, [JSON.stringify(rules)]);
 }
 
 async function load(db: Db): Promise<void> {
@@ -160,10 +148,10 @@ async function load(db: Db): Promise<void> {
   for (const item of generate()) {
     batch.push(item);
     if (batch.length < BATCH) continue;
-    await insertBatch(db, indexer, batch, now);
+    await insertBatch(db, indexer, batch, now, accessRows);
     batch = [];
   }
-  if (batch.length > 0) await insertBatch(db, indexer, batch, now);
+  if (batch.length > 0) await insertBatch(db, indexer, batch, now, accessRows);
   await foldAllPatientAccess(db);
   console.log(`  loaded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await db.raw('VACUUM ANALYZE');

@@ -15,7 +15,8 @@ import { startEmbedded, type EmbeddedDatabase } from '../../src/store/embedded';
 import { allowAll } from '../../src/store/predicate';
 import type { QueryParams } from '../../src/fhir/request';
 import { baseRegistry } from '../../src/search/parameters';
-import { SearchIndexer, writeIndexRows, type RowsOf } from '../../src/search/indexer';
+import { SearchIndexer } from '../../src/search/indexer';
+import { insertBatch, type BulkItem } from './bulk-insert';
 import { SqlSearchEngine } from '../../src/search/engine';
 
 const args = process.argv.slice(2);
@@ -57,10 +58,7 @@ const family = (i: number) => `${FAMILY_A[i % 20]}${FAMILY_B[Math.floor(i / 20) 
 const day = (from: number, span: number) => new Date(Date.UTC(from, 0, 1) + Math.floor(rand() * span * 365) * 86400000).toISOString().slice(0, 10);
 const instant = (from: number, span: number) => new Date(Date.UTC(from, 0, 1) + Math.floor(rand() * span * 365 * 86400) * 1000).toISOString();
 
-interface Generated {
-  resource: Resource;
-  patientId: string | null;
-}
+type Generated = BulkItem;
 
 function* generate(): Generator<Generated> {
   for (let o = 0; o < 20; o++) yield { resource: { resourceType: 'Organization', id: `org-${o}`, name: `Centre hospitalier ${o}` } as Resource, patientId: null };
@@ -115,26 +113,6 @@ function* generate(): Generator<Generated> {
       };
     }
   }
-}
-
-async function insertBatch(db: Db, indexer: SearchIndexer, batch: Generated[], now: string): Promise<void> {
-  const records = batch.map(({ resource, patientId }) => ({
-    resource_type: resource.resourceType, id: resource.id, patient_id: patientId,
-    content: { ...resource, meta: { versionId: '1', lastUpdated: now } },
-  }));
-  await db.transaction(async (trx) => {
-    const inserted = await trx.raw<{ rows: { rid: string; resource_type: string; id: string }[] }>(
-      `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
-       SELECT x.resource_type, x.id, 1, ?::timestamptz, false, x.patient_id, 'client:bench', x.content
-       FROM json_to_recordset(?::json) AS x(resource_type text, id text, patient_id text, content jsonb) RETURNING rid, resource_type, id`,
-      [now, JSON.stringify(records)],
-    );
-    const ridOf = new Map(inserted.rows.map((row) => [`${row.resource_type}/${row.id}`, Number(row.rid)]));
-    const rows: RowsOf[] = batch.map(({ resource, patientId }) =>
-      indexer.rowsOf({ rid: ridOf.get(`${resource.resourceType}/${resource.id}`) as number, resourceType: resource.resourceType, id: resource.id as string, versionId: 1, lastUpdated: new Date(now), deleted: false, patientId, createdBy: 'client:bench', content: resource }),
-    );
-    await writeIndexRows(trx, rows, []);
-  });
 }
 
 async function load(db: Db): Promise<void> {
