@@ -25,7 +25,6 @@ import { requireScope } from './scope-check';
 import { compileReadable } from './sql';
 import { checkWriteRules, everySpaceOpen, type PatientSpaces } from './write-rules';
 
-export { FoundationPolicy } from './foundation-policy';
 
 export interface CarnetPolicyOptions {
   db: Db;

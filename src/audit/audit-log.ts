@@ -65,6 +65,7 @@ export class AuditLog {
         bindings.push(values);
       }
     };
+    anyOf('id', query.ids);
     anyOf('agent', query.agents.map((values) => values.flatMap(agentKeys)));
     anyOf('action', query.actions);
     anyOf('subtype', query.subtypes);

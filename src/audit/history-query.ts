@@ -1,6 +1,6 @@
 /**
  * The parameters of the activity history search (`GET /fhir/AuditEvent`):
- * `patient`, `date` (eq ne gt lt ge le, with precision ranges), `agent`,
+ * `patient`, `_id`, `date` (eq ne gt lt ge le, with precision ranges), `agent`,
  * `action`, `subtype`, `outcome`, `_sort` (date, -date), `_count`, `_total`
  * and the keyset cursor `_page`. Parses and validates them into a HistoryQuery
  * (400 naming the parameter); never reads the database.
@@ -21,6 +21,7 @@ export interface Cursor {
 
 export interface HistoryQuery {
   patientIds: string[]; // every value of `patient` (the caller must own all of them)
+  ids: string[][]; // `_id`: AND of ORs
   dates: DateBound[];
   agents: string[][]; // AND of ORs
   actions: string[][];
@@ -125,7 +126,7 @@ function countOf(value: string): number {
 export function parseHistoryQuery(request: FhirRequest): HistoryQuery {
   const strict = /handling=strict/i.test(header(request, 'prefer') ?? '');
   const params: QueryParams = typeof request.body === 'string' ? [...request.query, ...new URLSearchParams(request.body)] : request.query;
-  const query: HistoryQuery = { patientIds: [], dates: [], agents: [], actions: [], subtypes: [], outcomes: [], descending: true, count: DEFAULT_COUNT, total: false, echo: [] };
+  const query: HistoryQuery = { patientIds: [], ids: [], dates: [], agents: [], actions: [], subtypes: [], outcomes: [], descending: true, count: DEFAULT_COUNT, total: false, echo: [] };
   for (const [name, value] of params) {
     const [base, modifier] = name.split(':', 2);
     const keep = () => query.echo.push([name, value]);
@@ -136,6 +137,10 @@ export function parseHistoryQuery(request: FhirRequest): HistoryQuery {
     switch (base) {
       case 'patient':
         query.patientIds.push(...list(value, 'patient', (item) => PATIENT.test(item)).map((item) => PATIENT.exec(item)?.[1] as string));
+        keep();
+        break;
+      case '_id':
+        query.ids.push(list(value, '_id', (item) => /^[A-Za-z0-9\-.]{1,64}$/.test(item)));
         keep();
         break;
       case 'date':

@@ -3,21 +3,27 @@
  * (directory and patients by an operator, documents by a laboratory and by
  * practitioners, choices by the patients), then the same visibility table as
  * contract.test.ts on read, search and history, the spaces a request may
- * name (403), the purpose-of-use headers (400) and a few writes.
- * Runs on test/access/http-server.ts until src/server.ts is wired.
+ * name (403), the purpose-of-use headers (400) and a few writes, on the
+ * server as src/server.ts composes it (audit included).
  */
-import type { Resource } from 'fhir/r4';
+import type { AuditEvent, Resource } from 'fhir/r4';
 import type supertest from 'supertest';
-import { startAccessServer, type AccessServer } from './http-server';
 import { scenarioWrites, spaceCases, visibilityCases, cast } from './scenario';
 import { choice, documentReference } from './builders';
-import { FHIR_JSON } from '../support/server';
+import { FHIR_JSON, startTestServer, type TestServer } from '../support/server';
 
-/** Written through the store: the rules would (rightly) refuse these submitters over HTTP, or the server writes them. */
-const SERVER_SIDE = new Set(['Immunization/x-imm', 'Consent/x-plain-consent', 'AuditEvent/x-audit', 'AuditEvent/y-audit']);
+/** Written through the store: the rules would (rightly) refuse these submitters over HTTP. */
+const THROUGH_STORE = new Set(['Immunization/x-imm', 'Consent/x-plain-consent']);
+
+/** A scenario AuditEvent (an administrator's earlier read) goes to the activity history, as the server records it. */
+async function recordAudit(server: TestServer, event: AuditEvent): Promise<void> {
+  const patientId = (event.entity?.[0]?.what?.reference ?? '').replace(/^Patient\//, '');
+  const agent = event.agent[0]?.who?.reference as string;
+  await server.carnet.audit.trail.record([{ patientId, event, columns: { agent, action: 'R', subtype: 'read', outcome: Number(event.outcome), purpose: 'TREAT' } }]);
+}
 
 describe('CONTRACT §4 over HTTP', () => {
-  let server: AccessServer;
+  let server: TestServer;
   const tokens = new Map<string, string>();
 
   async function tokenFor(who: string): Promise<string> {
@@ -44,11 +50,16 @@ describe('CONTRACT §4 over HTTP', () => {
   const submitterName = (by: string) => (by.startsWith('client:') ? by.slice('client:'.length) : by.split('/')[1]);
 
   beforeAll(async () => {
-    server = await startAccessServer();
+    server = await startTestServer();
+    const { ctx } = server.carnet;
     for (const [resource, by] of scenarioWrites()) {
       const key = `${resource.resourceType}/${resource.id}`;
-      if (SERVER_SIDE.has(key)) {
-        await server.ctx.store.transaction((trx) => server.ctx.store.insert(trx, { resource, patientId: server.ctx.compartment.patientsOf(resource)[0] ?? null, createdBy: by, method: 'POST' }));
+      if (resource.resourceType === 'AuditEvent') {
+        await recordAudit(server, resource as AuditEvent);
+        continue;
+      }
+      if (THROUGH_STORE.has(key)) {
+        await ctx.store.transaction((trx) => ctx.store.insert(trx, { resource, patientId: ctx.compartment.patientsOf(resource)[0] ?? null, createdBy: by, method: 'POST' }));
         continue;
       }
       const res = await as(submitterName(by), server.request.put(`/fhir/${key}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(resource)));
@@ -65,7 +76,7 @@ describe('CONTRACT §4 over HTTP', () => {
     const hidden = namesSpace && isPractitioner(who) ? 403 : 404;
     const read = await as(who, server.request.get(`/fhir/${key}`));
     const history = await as(who, server.request.get(`/fhir/${key}/_history`));
-    const search = await as(who, server.request.get(`/fhir/${type}?_id=${id}`));
+    const search = await as(who, server.request.get(`/fhir/${type}?_id=${id}&_total=accurate`));
     expect(read.status).toBe(visible ? 200 : hidden);
     expect(history.status).toBe(visible ? 200 : hidden);
     if (visible) expect(history.body.entry.length).toBeGreaterThan(0);
@@ -106,9 +117,11 @@ describe('CONTRACT §4 over HTTP', () => {
 
   it('a practitioner searching AuditEvents gets 403; the patient reads their activity history', async () => {
     expect((await as('gp', server.request.get('/fhir/AuditEvent?patient=px'))).status).toBe(403);
-    const own = await as('px', server.request.get('/fhir/AuditEvent?patient=px'));
+    const own = await as('px', server.request.get('/fhir/AuditEvent?patient=px&_count=1000'));
     expect(own.status).toBe(200);
-    expect(own.body.total).toBe(1);
+    const events = (own.body.entry as Array<{ resource: AuditEvent }>).map((e) => e.resource);
+    expect(events.map((e) => e.id)).toContain('x-audit');
+    expect(events.every((e) => e.entity?.[0]?.what?.reference === 'Patient/px')).toBe(true);
   });
 
   it.each([

@@ -5,13 +5,12 @@
  * she never authorized breaks the glass. Everything goes through the API.
  */
 import type { Bundle, Resource } from 'fhir/r4';
-import { startAccessServer, type AccessServer } from './http-server';
 import { choice, documentReference } from './builders';
 import { TREG15 } from './bed';
-import { FHIR_JSON } from '../support/server';
+import { FHIR_JSON, startTestServer, type TestServer } from '../support/server';
 
 describe('walk-through: a patient decides who sees what', () => {
-  let server: AccessServer;
+  let server: TestServer;
   let tokens: Record<string, string>;
   const put = (token: string, resource: Resource, headers: Record<string, string> = {}) => {
     const req = server.request.put(`/fhir/${resource.resourceType}/${resource.id}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON);
@@ -27,7 +26,7 @@ describe('walk-through: a patient decides who sees what', () => {
     ({ resourceType: 'PractitionerRole', id, active: true, practitioner: { reference: `Practitioner/${practitioner}` }, code: [{ coding: [{ system: TREG15, code: profession }] }] }) as Resource;
 
   beforeAll(async () => {
-    server = await startAccessServer();
+    server = await startTestServer();
     tokens = {
       operator: await server.systemToken('directory', 'system/*.*'),
       hospital: await server.systemToken('hospital', 'system/DocumentReference.cruds system/Binary.cruds'),

@@ -1,10 +1,10 @@
 /**
  * The audit test harness: a Carnet on its own database (test/support/server),
  * and next to it the audited route built from the audit modules directly, so
- * these tests run before the lead wires the wrapper into src/server.ts.
+ * the audit is tested apart from the HTTP adapter.
  * Callers are built as objects (no tokens); practitioners pass through a
- * stand-in policy (anyone but Practitioner/blocked reads and writes), since
- * the real access rules are another issue's.
+ * stand-in policy (anyone but Practitioner/blocked reads and writes), so the
+ * audit tests need no authorizations; everyone else gets Carnet's rules.
  */
 import type { Resource } from 'fhir/r4';
 import { ConformanceCatalogue } from '../../src/conformance/catalogue';
@@ -13,7 +13,6 @@ import { forbidden } from '../../src/fhir/errors';
 import { FhirRouter } from '../../src/fhir/router';
 import { buildRouter } from '../../src/fhir/routes';
 import type { FhirRequest, FhirResponse, Method, QueryParams } from '../../src/fhir/request';
-import { FoundationPolicy } from '../../src/access/policy';
 import { requireScope } from '../../src/access/scope-check';
 import type { Caller } from '../../src/identity/caller';
 import { parseScopes } from '../../src/identity/scopes';
@@ -32,9 +31,9 @@ export const callers = {
   system: (clientId: string, scope = 'system/*.cruds'): Caller => ({ kind: 'system', sub: clientId, scopes: parseScopes(scope), clientId, operator: scope.includes('*.') }),
 };
 
-/** Foundation rules for everyone but practitioners, who get everything unless they are Practitioner/blocked. */
+/** Carnet's rules for everyone but practitioners, who get everything unless they are Practitioner/blocked. */
 export function standInPolicy(ctx: FhirContext): AccessPolicy {
-  const foundation = new FoundationPolicy(ctx.compartment);
+  const foundation = ctx.access;
   const isPractitioner = (caller: Caller) => caller.kind === 'practitioner';
   const isBlocked = (caller: Caller) => caller.kind === 'practitioner' && caller.practitionerId === 'blocked';
   return {

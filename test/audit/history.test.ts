@@ -146,6 +146,15 @@ describe('X\'s activity history: filters, order, paging', () => {
     expect(seen).toEqual(all);
   });
 
+  it('_id finds one event of the history (OR-lists too); an id of another patient\'s event finds nothing', async () => {
+    const all = eventsOf(await search([['patient', carol]]));
+    const [first, second] = all.map((e) => e.id as string);
+    expect(eventsOf(await search([['patient', carol], ['_id', first]])).map((e) => e.id)).toEqual([first]);
+    expect(eventsOf(await search([['patient', carol], ['_id', `${second},${first}`]])).map((e) => e.id).sort()).toEqual([first, second].sort());
+    expect(eventsOf(await search([['patient', carol], ['_id', firstEvent.id as string]]))).toHaveLength(0); // Alice's
+    expect(statusOf(await search([['patient', carol], ['_id', 'bad id!']]))).toBe(400);
+  });
+
   it('_total=accurate counts the filtered history', async () => {
     const bundle = bundleOf(await search([['patient', carol], ['agent', 'p1'], ['_total', 'accurate'], ['_count', '1']]));
     expect(bundle.total).toBe(4);
