@@ -137,11 +137,18 @@ function uriParts(value: TypedValue): IndexRows['uri'] {
   return typeof value.value === 'string' && value.value.length > 0 ? [{ param: '', uri: truncate(value.value) }] : [];
 }
 
+/** Identity of an index row within one parameter (rows of one table share their key order). */
+function rowKey(row: object): string {
+  let key = '';
+  for (const value of Object.values(row)) key += value === null ? '\u0002\u0001' : `${String(value)}\u0001`;
+  return key;
+}
+
 /** Adds the rows of one parameter's values, once each. */
 function addRows(rows: IndexRows, def: SearchParamDef, values: TypedValue[], baseUrl?: string): void {
   const seen = new Set<string>();
   const push = <T extends { param: string }>(target: T[], row: T) => {
-    const key = JSON.stringify(row);
+    const key = rowKey(row);
     if (seen.has(key)) return;
     seen.add(key);
     target.push({ ...row, param: def.code });
