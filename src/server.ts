@@ -23,6 +23,7 @@ import { CarnetAccessPolicy } from './access/policy';
 import { accessIndexer, composeIndexers } from './access/indexer';
 import { createValidator } from './validation';
 import { createIdentity } from './identity/authenticate';
+import { RoleCache } from './identity/role-cache';
 import { AuditTrail } from './audit/trail';
 import { AuditLog } from './audit/audit-log';
 import { AuditedRouter } from './audit/audited';
@@ -48,7 +49,9 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const baseUrl = `${config.baseUrl}/fhir`;
   const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
   const compartment = new PatientCompartment(engine.registry);
-  const store = new ResourceStore(db, composeIndexers(engine.indexer, accessIndexer));
+  const roles = new RoleCache(databaseUrl);
+  await roles.start();
+  const store = new ResourceStore(db, composeIndexers(engine.indexer, accessIndexer, roles.notifier));
   const access = new CarnetAccessPolicy({ db, compartment, validator, accessHistory: new AuditAccessHistory(db) });
   const contextFor = (boundStore: ResourceStore): FhirContext => ({
     baseUrl,
@@ -95,7 +98,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   );
   if (config.notify.worker) worker.start();
 
-  const identity = await createIdentity(config, db);
+  const identity = await createIdentity(config, db, roles);
   const app = createApp({
     ctx,
     router,
@@ -109,6 +112,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   });
   const close = async () => {
     await worker.stop();
+    await roles.close();
     await trail.close();
     await db.destroy();
   };

@@ -14,6 +14,7 @@ import type { Db } from '../store/db';
 import type { Caller } from './caller';
 import { loadLocalKeys, localIssuerOf, type LocalKeys } from './local-keys';
 import { createCallerLookup } from './lookup';
+import type { RoleCache } from './role-cache';
 import { resolveCaller, type CallerLookup } from './resolve';
 import { createTokenVerifier, type TokenVerifier } from './tokens';
 
@@ -34,7 +35,8 @@ export function identityFrom(verifier: TokenVerifier, lookup: CallerLookup, loca
   };
 }
 
-export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir' | 'authIssuer' | 'authJwks' | 'authAudience'>, db: Db): Promise<Identity> {
+/** `roles` caches practitioners' roles across requests (role-cache.ts); without it every request reads them. */
+export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir' | 'authIssuer' | 'authJwks' | 'authAudience'>, db: Db, roles?: RoleCache): Promise<Identity> {
   const localKeys = await loadLocalKeys({ dir: config.devKeyDir, issuer: localIssuerOf(config) });
   const verifier = createTokenVerifier({
     issuer: config.authIssuer,
@@ -43,5 +45,6 @@ export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir
     localIssuer: localKeys.issuer,
     localKeys: localKeys.publicJwks,
   });
-  return identityFrom(verifier, createCallerLookup(db), localKeys);
+  const lookup = createCallerLookup(db);
+  return identityFrom(verifier, roles ? roles.wrap(lookup) : lookup, localKeys);
 }

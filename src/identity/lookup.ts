@@ -7,8 +7,9 @@
  * they serve resolveCaller only and must never be used to answer a client.
  * The role lookup is served by the expression index of migration
  * 20261126000100_identity_indexes. Resolution happens once per HTTP request;
- * nothing is cached across requests (a withdrawn role stops counting at once);
- * the role read is a prepared statement (store/prepared.ts).
+ * the server caches the roles across requests with RoleCache (role-cache.ts),
+ * which drops them whenever a PractitionerRole is written; the role read is a
+ * prepared statement (store/prepared.ts).
  */
 import type { PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { Db } from '../store/db';

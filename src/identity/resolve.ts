@@ -14,9 +14,10 @@
  * `callerAllows` (scopes.ts), which only counts scopes of the caller's context.
  *
  * Resolution happens once per HTTP request (the http layer calls it after
- * verifying the token and keeps the Caller on the request). There is no
- * cross-request cache on purpose: a withdrawn role or representative must stop
- * counting at the next request.
+ * verifying the token and keeps the Caller on the request). A withdrawn role
+ * or representative must stop counting at the next request: the roles the
+ * server caches (role-cache.ts) are dropped as soon as any PractitionerRole is
+ * written, and a representative is read every time.
  */
 import type { Coding, PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { JWTPayload } from 'jose';
