@@ -2,6 +2,7 @@
  * Configuration: every setting Carnet reads from the environment, parsed once.
  * Owns defaults and validation of settings; never reads process.env elsewhere.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { parseNotifySettings, type NotifySettings } from './notify/settings';
 
@@ -18,6 +19,8 @@ export interface Config {
   authAudience?: string;
   devKeyDir: string;
   logLevel: string;
+  /** WORKERS: server processes sharing the port (node:cluster); `auto` = one per core. Default 1. */
+  workers: number;
   /** SMTP_URL, NOTIFY_FROM, NOTIFY_DIGEST_MINUTES, NOTIFY_WORKER (src/notify/settings.ts). */
   notify: NotifySettings;
 }
@@ -34,7 +37,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid PORT: ${env.PORT}`);
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
+  const workers = env.WORKERS === 'auto' ? os.availableParallelism() : Number(env.WORKERS ?? 1);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`invalid WORKERS: ${env.WORKERS} (1 to 64, or auto)`);
   return {
+    workers,
     port,
     host: env.HOST ?? '127.0.0.1',
     baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),

@@ -1,7 +1,9 @@
 /**
  * CONTRACT §1 as a user sees it: `npm start`'s process with the embedded
  * PostgreSQL starts, answers /readyz, survives a kill -9 of a previous run
- * (stale postmaster), and exits 0 on SIGTERM, stopping the database.
+ * (stale postmaster), and exits 0 on SIGTERM, stopping the database; with
+ * WORKERS=2, two server processes share the port, one that dies is replaced,
+ * and SIGTERM to the primary stops them all and the database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,21 +18,32 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function start(dataDir: string, pgPort: number): Promise<Running> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' };
+interface Started extends Running {
+  /** Every `Carnet listening` line so far (one per server process). */
+  listening: Array<{ pid: number; port: number }>;
+}
+
+function start(dataDir: string, pgPort: number, extra: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', ...extra };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const listening: Started['listening'] = [];
   return new Promise((resolve, reject) => {
     let buffer = '';
+    let pending = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${buffer.slice(-2000)}`)), 60000);
     child.stderr?.on('data', (chunk) => (buffer += chunk.toString()));
     child.stdout?.on('data', (chunk) => {
       buffer += chunk.toString();
-      const line = buffer.split('\n').find((l) => l.includes('Carnet listening'));
-      if (line) {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines.filter((l) => l.includes('Carnet listening'))) {
+        const parsed = JSON.parse(line) as { pid: number; port: number };
+        listening.push({ pid: parsed.pid, port: parsed.port });
         clearTimeout(timer);
-        resolve({ child, port: JSON.parse(line).port, exited });
+        resolve({ child, port: parsed.port, exited, listening });
       }
     });
     void exited.then((code) => reject(new Error(`server exited with ${code}: ${buffer.slice(-2000)}`)));
@@ -76,4 +89,35 @@ describe('server process with the embedded PostgreSQL', () => {
     expect(await second.exited).toBe(0);
     expect(pid && alive(pid)).toBe(false);
   }, 120000);
+
+  it('WORKERS=2: two server processes share the port, a dead one is replaced, SIGTERM stops everything', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-cluster-'));
+    const running = await start(dir, pgPort + 1, { WORKERS: '2' });
+    try {
+      await until(() => running.listening.length >= 2);
+      const [a, b] = running.listening;
+      expect(a.port).toBe(b.port);
+      expect(a.pid).not.toBe(b.pid);
+      expect((await fetch(`http://127.0.0.1:${a.port}/fhir/metadata`)).status).toBe(200);
+      process.kill(a.pid, 'SIGKILL');
+      await until(() => running.listening.length >= 3); // its replacement
+      for (let i = 0; i < 4; i++) expect((await fetch(`http://127.0.0.1:${a.port}/readyz`)).status).toBe(200);
+      const postmaster = postmasterPid(dir);
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+      expect(running.listening.every(({ pid }) => !alive(pid))).toBe(true);
+      expect(postmaster && alive(postmaster)).toBe(false);
+    } finally {
+      if (running.child.exitCode === null) running.child.kill('SIGKILL');
+      const pid = postmasterPid(dir);
+      if (pid && alive(pid)) process.kill(pid, 'SIGQUIT');
+    }
+  }, 120000);
 });
+
+async function until(condition: () => boolean, ms = 60000): Promise<void> {
+  for (const started = Date.now(); !condition(); ) {
+    if (Date.now() - started > ms) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
