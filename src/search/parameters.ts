@@ -11,6 +11,7 @@ import type { Bundle, Resource, SearchParameter } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { allResourceTypes, baseSearchParameters } from '../fhir/definitions';
+import { compileFastPath } from './fast-path';
 
 export type SearchParamType = SearchParameter['type'];
 
@@ -61,7 +62,8 @@ export function rewriteResolve(expression: string): string {
   return expression.replace(/resolve\(\)\s+is\s+([A-Za-z]+)/g, "(reference.startsWith('$1/') or reference.contains('/$1/'))");
 }
 
-function typedEvaluator(expression: string): (resource: Resource) => TypedValue[] {
+/** The typed evaluation through fhirpath.js (compiled at first use). */
+export function fhirpathTypedEvaluator(expression: string): (resource: Resource) => TypedValue[] {
   let compiled: ((resource: never) => unknown) | undefined;
   return (resource) => {
     compiled ??= fhirpath.compile(expression, r4Model, { resolveInternalTypes: false }) as (resource: never) => unknown;
@@ -105,7 +107,8 @@ export class SearchParameterRegistry {
         targets: definition.target ?? [],
         definition,
         evaluate: compiled ? (resource) => compiled(resource as never) as unknown[] : () => [],
-        evaluateTyped: expression ? typedEvaluator(expression) : () => [],
+        // plain paths walk the JSON directly (fast-path.ts); the rest runs through fhirpath.js
+        evaluateTyped: expression ? (compileFastPath(expression, base, splitUnion) ?? fhirpathTypedEvaluator(expression)) : () => [],
       };
       let map = this.byType.get(base);
       if (!map) this.byType.set(base, (map = new Map()));

@@ -1,0 +1,77 @@
+/**
+ * The direct evaluator of plain-path search expressions (src/search/fast-path.ts)
+ * against fhirpath.js: for every search parameter of every type it covers,
+ * over the HL7 R4 examples and every resource of the Synthea fixtures, the
+ * same typed values in the same order. Also: which shapes it takes and which
+ * it leaves to fhirpath.js.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { Bundle, Resource } from 'fhir/r4';
+import { compileFastPath } from '../../src/search/fast-path';
+import { baseRegistry, fhirpathTypedEvaluator, splitUnion } from '../../src/search/parameters';
+import { indexedParameters } from '../../src/search/extract';
+import { FIXTURES } from '../support/fixtures-dir';
+
+function read(file: string): unknown {
+  const raw = fs.readFileSync(file);
+  return JSON.parse((file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8'));
+}
+
+function corpus(): Resource[] {
+  const resources: Resource[] = [];
+  const examples = path.join(FIXTURES, 'hl7-r4-examples', 'resources');
+  for (const name of fs.readdirSync(examples).filter((n) => n.endsWith('.json'))) resources.push(read(path.join(examples, name)) as Resource);
+  for (const set of ['hiv-2021', 'smart-2019']) {
+    const dir = path.join(FIXTURES, 'synthea', set);
+    for (const name of fs.readdirSync(dir).filter((n) => /\.json(\.gz)?$/.test(n))) {
+      for (const entry of (read(path.join(dir, name)) as Bundle).entry ?? []) if (entry.resource) resources.push(entry.resource);
+    }
+  }
+  return resources;
+}
+
+describe('fast-path evaluation of search expressions', () => {
+  const registry = baseRegistry();
+  const resources = corpus();
+  const types = [...new Set(resources.map((r) => r.resourceType))].sort();
+
+  it('covers most parameters of the types the fixtures hold', () => {
+    const defs = types.flatMap((type) => indexedParameters(registry, type));
+    const fast = defs.filter((def) => compileFastPath(def.expression as string, def.base, splitUnion));
+    expect(resources.length).toBeGreaterThan(10000);
+    expect(fast.length / defs.length).toBeGreaterThan(0.8);
+  });
+
+  it.each(types)('%s: every covered parameter gives what fhirpath.js gives', (type) => {
+    const ofType = resources.filter((r) => r.resourceType === type);
+    const mismatches: string[] = [];
+    for (const def of indexedParameters(registry, type)) {
+      const fast = compileFastPath(def.expression as string, def.base, splitUnion);
+      if (!fast) continue;
+      const slow = fhirpathTypedEvaluator(def.expression as string);
+      for (const resource of ofType) {
+        const expected = JSON.stringify(slow(resource));
+        const actual = JSON.stringify(fast(resource));
+        if (actual !== expected) mismatches.push(`${def.code} on ${type}/${resource.id}: ${actual.slice(0, 200)} ≠ ${expected.slice(0, 200)}`);
+      }
+    }
+    expect(mismatches.slice(0, 5)).toEqual([]);
+  });
+
+  it.each([
+    ['Observation.code', 'Observation', true],
+    ['(Observation.value.ofType(Quantity)) | (Observation.component.value.ofType(Quantity))', 'Observation', true],
+    ["Patient.telecom.where(system='email')", 'Patient', true],
+    ["Observation.subject.where((reference.startsWith('Patient/') or reference.contains('/Patient/')))", 'Observation', true],
+    ['Observation.effective', 'Observation', true], // a choice ending the path
+    ['Observation.value.code', 'Observation', false], // a choice followed by a member
+    ['Patient.name.first()', 'Patient', false],
+    ["Observation.code.coding.where(code.startsWith('1'))", 'Observation', false],
+    ['Observation.nope', 'Observation', false],
+    ['Patient.name', 'Observation', false],
+  ])('%s on %s → fast path %s', (expression, base, covered) => {
+    expect(compileFastPath(expression, base, splitUnion) !== undefined).toBe(covered);
+  });
+});
