@@ -12,9 +12,10 @@ import type { FhirRouter, Handler } from '../fhir/router';
 import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request';
 import { requireValidId } from '../fhir/resource-types';
 import type { Caller } from '../identity/caller';
-import type { AuditLog, StoredAuditEvent } from './audit-log';
+import type { AuditLog } from './audit-log';
 import { cursorParam, parseHistoryQuery } from './history-query';
 import { verifyAuditHandler } from './verify';
+import { redactForReader } from './redact';
 
 /** The patient whose history this caller reads: X for patient X and X's legal representatives, else none. */
 export function historyOwnerOf(caller: Caller): string | undefined {
@@ -35,8 +36,8 @@ function link(ctx: FhirContext, relation: string, params: QueryParams): BundleLi
   return { relation, url: `${ctx.baseUrl}/AuditEvent${search ? `?${search}` : ''}` };
 }
 
-function entryOf(ctx: FhirContext, stored: StoredAuditEvent) {
-  return { fullUrl: `${ctx.baseUrl}/AuditEvent/${stored.content.id}`, resource: stored.content, search: { mode: 'match' as const } };
+function entryOf(ctx: FhirContext, event: AuditEvent) {
+  return { fullUrl: `${ctx.baseUrl}/AuditEvent/${event.id}`, resource: event, search: { mode: 'match' as const } };
 }
 
 export function historySearchHandler(log: AuditLog): Handler {
@@ -53,19 +54,20 @@ export function historySearchHandler(log: AuditLog): Handler {
       type: 'searchset',
       ...(page.total !== undefined ? { total: page.total } : {}),
       link: links,
-      entry: page.events.map((stored) => entryOf(ctx, stored)),
+      entry: (await redactForReader(ctx, request.caller, page.events.map((stored) => stored.content))).map((event) => entryOf(ctx, event)),
     };
     return { status: 200, body };
   };
 }
 
-/** The stored event when this caller may read it; 404 otherwise, exactly like an unknown id. */
-async function readable(log: AuditLog, request: FhirRequest, ctx: FhirContext, id: string): Promise<StoredAuditEvent> {
+/** The event as this caller may read it (redact.ts); 404 when it may not, exactly like an unknown id. */
+async function readable(log: AuditLog, request: FhirRequest, ctx: FhirContext, id: string): Promise<AuditEvent> {
   requireValidId(id);
   ctx.access.checkScope(request.caller, 'AuditEvent', 'r');
   const stored = await log.read(id);
   if (!stored || historyOwnerOf(request.caller) !== stored.patientId) throw notFound(`AuditEvent/${id} is not known`);
-  return stored;
+  const [event] = await redactForReader(ctx, request.caller, [stored.content]);
+  return event;
 }
 
 function versionHeaders(ctx: FhirContext, event: AuditEvent): Record<string, string> {
@@ -74,23 +76,23 @@ function versionHeaders(ctx: FhirContext, event: AuditEvent): Record<string, str
 
 export function historyReadHandler(log: AuditLog): Handler {
   return async (request, ctx, params) => {
-    const stored = await readable(log, request, ctx, params.id);
-    return { status: 200, body: stored.content, headers: versionHeaders(ctx, stored.content) };
+    const event = await readable(log, request, ctx, params.id);
+    return { status: 200, body: event, headers: versionHeaders(ctx, event) };
   };
 }
 
 export function historyVreadHandler(log: AuditLog): Handler {
   return async (request, ctx, params) => {
-    const stored = await readable(log, request, ctx, params.id);
+    const event = await readable(log, request, ctx, params.id);
     if (params.vid !== '1') throw notFound(`AuditEvent/${params.id}/_history/${params.vid.slice(0, 20)} is not known`);
-    return { status: 200, body: stored.content, headers: versionHeaders(ctx, stored.content) };
+    return { status: 200, body: event, headers: versionHeaders(ctx, event) };
   };
 }
 
 export function historyInstanceHandler(log: AuditLog): Handler {
   return async (request, ctx, params) => {
-    const stored = await readable(log, request, ctx, params.id);
-    const body: Bundle = { resourceType: 'Bundle', type: 'history', total: 1, entry: [{ ...entryOf(ctx, stored), search: undefined, request: { method: 'POST', url: 'AuditEvent' }, response: { status: '201' } }] };
+    const event = await readable(log, request, ctx, params.id);
+    const body: Bundle = { resourceType: 'Bundle', type: 'history', total: 1, entry: [{ ...entryOf(ctx, event), search: undefined, request: { method: 'POST', url: 'AuditEvent' }, response: { status: '201' } }] };
     return { status: 200, body };
   };
 }
