@@ -25,6 +25,7 @@ import type { FhirRequest, FhirResponse } from '../fhir/request';
 import type { Caller } from '../identity/caller';
 import { buildAuditEvent, interactionOf, queryText, type Interaction } from './event';
 import { touchedPatients } from './patients';
+import { applyPurposeOfUse } from '../access/purpose-of-use';
 import type { AuditRecord, AuditTrail } from './trail';
 
 export type RouteFn = (request: FhirRequest, ctx: FhirContext) => Promise<FhirResponse>;
@@ -126,10 +127,22 @@ export function audited(route: RouteFn, trail: AuditTrail, options: AuditedOptio
     return response as FhirResponse;
   };
 
-  return async (request, ctx) => {
-    if (!request.caller) return route(request, ctx);
+  return async (received, ctx) => {
+    if (!received.caller) return route(received, ctx);
     let response: FhirResponse | undefined;
     let failure: unknown;
+    // The practitioner's mode (X-Purpose-Of-Use) is read here, once, so a refused mode (400) is audited like any refusal.
+    let request = received;
+    try {
+      const decided = received.caller.kind === 'practitioner' && received.caller.purposeOfUse !== undefined;
+      if (!decided) request = { ...received, caller: applyPurposeOfUse(received.caller, received.headers) };
+    } catch (error) {
+      failure = error;
+    }
+    if (failure !== undefined) {
+      await record(request, () => touchesOf(request, ctx, undefined, statusOf(failure)));
+      throw failure;
+    }
     if (isBundleRequest(request)) {
       const entries: Touch[] = [];
       bundles.set(request, { ctx, touches: entries });

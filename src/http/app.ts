@@ -13,7 +13,6 @@ import type { FhirContext } from '../fhir/context';
 import type { FhirRouter } from '../fhir/router';
 import type { FhirRequest, Method, QueryParams } from '../fhir/request';
 import type { Caller } from '../identity/caller';
-import { applyPurposeOfUse } from '../access/purpose-of-use';
 import { parseBody } from './body';
 import { FHIR_JSON, requireJsonResponse } from './negotiation';
 import { requestLogger } from './logging';
@@ -63,7 +62,7 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
   requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);
   const path = req.path.replace(/^\/+|\/+$/g, '');
   const isMetadata = path === 'metadata' && (req.method === 'GET' || req.method === 'HEAD');
-  const caller = isMetadata ? undefined : applyPurposeOfUse(await deps.authenticate(req.headers.authorization), req.headers);
+  const caller = isMetadata ? undefined : await deps.authenticate(req.headers.authorization); // its purpose of use is read by the audited route (audit/audited.ts)
   const body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, req.headers['content-type']);
   const request: FhirRequest = {
     method: req.method as Method,

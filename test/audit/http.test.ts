@@ -53,6 +53,18 @@ describe('the activity history over HTTP', () => {
     expect(latest).toMatchObject({ outcome: '4', agent: [{ who: { reference: 'Practitioner/p1' } }] });
   });
 
+  it.each([
+    ['an unknown X-Purpose-Of-Use', { 'X-Purpose-Of-Use': 'RESEARCH' }],
+    ['break-glass without a reason', { 'X-Purpose-Of-Use': 'BTG' }],
+  ])('%s: 400, and the refused attempt is in X\'s history', async (_name, headers) => {
+    const before = (await history('&_total=accurate&_count=1000')).length;
+    const res = await get(server, `Observation/${obs}`, tokens.practitioner).set(headers);
+    expect(res.status).toBe(400);
+    const [latest, ...rest] = await history('&_total=accurate&_count=1000');
+    expect(rest.length).toBe(before);
+    expect(latest).toMatchObject({ outcome: '4', outcomeDesc: 'HTTP 400', agent: [{ who: { reference: 'Practitioner/p1' } }] });
+  });
+
   it('X\'s own requests are not in X\'s history', async () => {
     const before = (await history('&_total=accurate')).length;
     await get(server, `Observation/${obs}`, tokens.alice);
