@@ -90,6 +90,16 @@ function merge(touches: Touch[]): Touch[] {
   return [...merged.values()];
 }
 
+/**
+ * The request with the practitioner's mode (X-Purpose-Of-Use) read from its
+ * headers, once: read here, inside the audit, so a refused mode (400) is
+ * audited like any other refusal.
+ */
+function withMode(request: FhirRequest): FhirRequest {
+  const decided = request.caller.kind === 'practitioner' && request.caller.purposeOfUse !== undefined;
+  return decided ? request : { ...request, caller: applyPurposeOfUse(request.caller, request.headers) };
+}
+
 export function audited(route: RouteFn, trail: AuditTrail, options: AuditedOptions): RouteFn {
   const now = options.now ?? (() => new Date());
   /**
@@ -129,20 +139,15 @@ export function audited(route: RouteFn, trail: AuditTrail, options: AuditedOptio
 
   return async (received, ctx) => {
     if (!received.caller) return route(received, ctx);
+    let request: FhirRequest;
+    try {
+      request = withMode(received);
+    } catch (refused) {
+      await record(received, () => touchesOf(received, ctx, undefined, statusOf(refused)));
+      throw refused;
+    }
     let response: FhirResponse | undefined;
     let failure: unknown;
-    // The practitioner's mode (X-Purpose-Of-Use) is read here, once, so a refused mode (400) is audited like any refusal.
-    let request = received;
-    try {
-      const decided = received.caller.kind === 'practitioner' && received.caller.purposeOfUse !== undefined;
-      if (!decided) request = { ...received, caller: applyPurposeOfUse(received.caller, received.headers) };
-    } catch (error) {
-      failure = error;
-    }
-    if (failure !== undefined) {
-      await record(request, () => touchesOf(request, ctx, undefined, statusOf(failure)));
-      throw failure;
-    }
     if (isBundleRequest(request)) {
       const entries: Touch[] = [];
       bundles.set(request, { ctx, touches: entries });
