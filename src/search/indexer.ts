@@ -60,12 +60,26 @@ export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: 
       bindings.push(rids);
     }
   }
+  // One resource (the write path): its rid, type and patient are bound once, the rows carry only their values.
+  const single = batch.length === 1 ? batch[0] : undefined;
   for (const key of Object.keys(INDEX_TABLES) as IndexTable[]) {
+    const { name, columns } = INDEX_TABLES[key];
+    const values = ['param', ...Object.keys(columns)];
+    const valueTypes = ['text', ...Object.values(columns)];
+    if (single) {
+      const rows = single.rows[key] as object[];
+      if (rows.length === 0) continue;
+      ctes.push(
+        `i_${name} AS (INSERT INTO ${name} (rid, resource_type, patient_id, ${values.join(', ')}) SELECT ?::bigint, ?::text, ?::text, ${values.join(', ')}` +
+          ` FROM json_to_recordset(?::json) AS x(${values.map((n, i) => `${n} ${valueTypes[i]}`).join(', ')}))`,
+      );
+      bindings.push(single.rid, single.resourceType, single.patientId, JSON.stringify(rows));
+      continue;
+    }
     const records = batch.flatMap((item) => (item.rows[key] as object[]).map((row) => ({ ...row, rid: item.rid, resource_type: item.resourceType, patient_id: item.patientId })));
     if (records.length === 0) continue;
-    const { name, columns } = INDEX_TABLES[key];
-    const names = ['rid', 'resource_type', 'param', 'patient_id', ...Object.keys(columns)];
-    const types = ['bigint', 'text', 'text', 'text', ...Object.values(columns)];
+    const names = ['rid', 'resource_type', 'patient_id', ...values];
+    const types = ['bigint', 'text', 'text', ...valueTypes];
     ctes.push(
       `i_${name} AS (INSERT INTO ${name} (${names.join(', ')}) SELECT ${names.join(', ')} FROM json_to_recordset(?::json) AS x(${names.map((n, i) => `${n} ${types[i]}`).join(', ')}))`,
     );

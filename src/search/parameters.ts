@@ -98,7 +98,8 @@ export class SearchParameterRegistry {
     const bases = (definition.base ?? []).flatMap((base) => (base === 'Resource' || base === 'DomainResource' ? [...allResourceTypes()] : [base]));
     for (const base of bases) {
       const expression = definition.expression ? narrow(rewriteResolve(definition.expression), base) : undefined;
-      const compiled = expression ? fhirpath.compile(expression, r4Model) : undefined;
+      const fast = expression ? compileFastPath(expression, base, splitUnion) : undefined;
+      const compiled = expression && !fast ? fhirpath.compile(expression, r4Model) : undefined;
       const def: SearchParamDef = {
         code: definition.code,
         type: definition.type,
@@ -106,9 +107,9 @@ export class SearchParameterRegistry {
         expression,
         targets: definition.target ?? [],
         definition,
-        evaluate: compiled ? (resource) => compiled(resource as never) as unknown[] : () => [],
         // plain paths walk the JSON directly (fast-path.ts); the rest runs through fhirpath.js
-        evaluateTyped: expression ? (compileFastPath(expression, base, splitUnion) ?? fhirpathTypedEvaluator(expression)) : () => [],
+        evaluate: fast ? (resource) => fast(resource).map((v) => v.value) : compiled ? (resource) => compiled(resource as never) as unknown[] : () => [],
+        evaluateTyped: fast ?? (expression ? fhirpathTypedEvaluator(expression) : () => []),
       };
       let map = this.byType.get(base);
       if (!map) this.byType.set(base, (map = new Map()));

@@ -2,13 +2,15 @@
  * The direct evaluator of plain-path search expressions (src/search/fast-path.ts)
  * against fhirpath.js: for every search parameter of every type it covers,
  * over the HL7 R4 examples and every resource of the Synthea fixtures, the
- * same typed values in the same order. Also: which shapes it takes and which
+ * same typed values in the same order (and the same values untyped). Also: which shapes it takes and which
  * it leaves to fhirpath.js.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Bundle, Resource } from 'fhir/r4';
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
 import { compileFastPath } from '../../src/search/fast-path';
 import { baseRegistry, fhirpathTypedEvaluator, splitUnion } from '../../src/search/parameters';
 import { indexedParameters } from '../../src/search/extract';
@@ -51,10 +53,15 @@ describe('fast-path evaluation of search expressions', () => {
       const fast = compileFastPath(def.expression as string, def.base, splitUnion);
       if (!fast) continue;
       const slow = fhirpathTypedEvaluator(def.expression as string);
+      const untyped = fhirpath.compile(def.expression as string, r4Model);
       for (const resource of ofType) {
         const expected = JSON.stringify(slow(resource));
         const actual = JSON.stringify(fast(resource));
         if (actual !== expected) mismatches.push(`${def.code} on ${type}/${resource.id}: ${actual.slice(0, 200)} ≠ ${expected.slice(0, 200)}`);
+        // the untyped evaluation (Patient compartment membership) is the same walk, values only
+        const values = JSON.stringify(def.evaluate(resource));
+        const fhirpathValues = JSON.stringify(untyped(resource as never));
+        if (values !== fhirpathValues) mismatches.push(`${def.code} (untyped) on ${type}/${resource.id}: ${values.slice(0, 200)} ≠ ${fhirpathValues.slice(0, 200)}`);
       }
     }
     expect(mismatches.slice(0, 5)).toEqual([]);
