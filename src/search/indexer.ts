@@ -3,16 +3,23 @@
  * the write's transaction (ResourceIndexer). One statement per write: the old
  * rows of the resource are deleted and the new ones inserted, each table fed
  * from one JSON array (json_to_recordset), so a write costs one round trip
- * whatever the number of values. `writeMany` does the same for a batch of
+ * whatever the number of values. `writeIndexRows` does the same for a batch of
  * resources (bulk loads). Never indexes a deleted resource; never reads rows.
+ *
+ * Within `batch(trx, work)` (a transaction Bundle) the rows of every write are
+ * held back and written together, in one statement, before the first search
+ * statement of that transaction (`flushDeferredIndexRows`, called by the one
+ * door search SQL goes through, sql.ts `run`) and before `work` returns: the
+ * transaction reads its own writes as before, with one statement for many
+ * writes instead of one each.
  */
 import type { Knex } from 'knex';
 import type { StoredResource, ResourceIndexer } from '../store/resources';
 import type { SearchParameterRegistry } from './parameters';
 import { extractRows } from './extract';
 import { INDEX_TABLES, type IndexRows, type IndexTable } from './tables';
-import { run, sql } from './sql';
-import { namedWhenRepeated } from '../store/prepared';
+import { namedWhenRepeated, query } from '../store/prepared';
+import type { SqlBinding } from '../store/predicate';
 
 export interface IndexerOptions {
   /** FHIR base of this server: absolute references on it are indexed as local ones. */
@@ -29,6 +36,30 @@ export interface RowsOf {
 
 type Executor = Knex | Knex.Transaction;
 
+/** Index writes held back in a transaction: rows to insert, rids whose old rows go. */
+interface Deferred {
+  batch: RowsOf[];
+  deleteRids: number[];
+  rids: Set<number>;
+}
+
+/** Held back writes per open transaction (an entry exists only inside `batch`). */
+const deferred = new WeakMap<Executor, Deferred>();
+
+/** Written at once past this many resources, so one statement stays a few MB at most. */
+const MAX_DEFERRED = 500;
+
+/** Writes the rows held back in this transaction, if any: search SQL calls it before reading. */
+export async function flushDeferredIndexRows(db: Executor): Promise<void> {
+  const held = deferred.get(db);
+  if (!held || held.rids.size === 0) return;
+  const { batch, deleteRids } = held;
+  held.batch = [];
+  held.deleteRids = [];
+  held.rids = new Set();
+  await writeIndexRows(db, batch, deleteRids);
+}
+
 export class SearchIndexer implements ResourceIndexer {
   constructor(private readonly registry: SearchParameterRegistry, private readonly options: IndexerOptions = {}) {}
 
@@ -40,7 +71,26 @@ export class SearchIndexer implements ResourceIndexer {
 
   async index(trx: Knex.Transaction, row: StoredResource): Promise<void> {
     const fresh = row.versionId === 1 && !row.deleted; // a new rid has no rows yet
-    await writeIndexRows(trx, [this.rowsOf(row)], fresh ? [] : [row.rid]);
+    const held = deferred.get(trx);
+    if (!held) return writeIndexRows(trx, [this.rowsOf(row)], fresh ? [] : [row.rid]);
+    if (held.rids.has(row.rid)) await flushDeferredIndexRows(trx); // a second write of one resource: the first goes in first
+    held.batch.push(this.rowsOf(row));
+    if (!fresh) held.deleteRids.push(row.rid);
+    held.rids.add(row.rid);
+    if (held.rids.size >= MAX_DEFERRED) await flushDeferredIndexRows(trx);
+  }
+
+  /** Runs `work` with this transaction's index writes held back and written together (see above). */
+  async batch<T>(trx: Knex.Transaction, work: () => Promise<T>): Promise<T> {
+    if (deferred.has(trx)) return work();
+    deferred.set(trx, { batch: [], deleteRids: [], rids: new Set() });
+    try {
+      const result = await work();
+      await flushDeferredIndexRows(trx);
+      return result;
+    } finally {
+      deferred.delete(trx);
+    }
   }
 }
 
@@ -86,5 +136,5 @@ export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: 
     bindings.push(JSON.stringify(records));
   }
   if (ctes.length === 0) return;
-  await run(db, sql(`WITH ${ctes.join(', ')} SELECT 1`, bindings), namedWhenRepeated);
+  await query(db, `WITH ${ctes.join(', ')} SELECT 1`, bindings as SqlBinding[], namedWhenRepeated);
 }

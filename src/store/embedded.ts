@@ -17,6 +17,8 @@ export interface EmbeddedDatabase {
 }
 
 const USER = 'postgres';
+/** sockaddr_un.sun_path holds 108 bytes, its terminating NUL included. */
+const MAX_SOCKET_PATH = 107;
 const PASSWORD = 'carnet-embedded';
 
 function isAlive(pid: number): boolean {
@@ -53,9 +55,12 @@ async function stopStalePostmaster(clusterDir: string): Promise<void> {
 }
 
 export async function startEmbedded(dataDir: string, port: number, log: (message: string) => void = () => {}): Promise<EmbeddedDatabase> {
-  const clusterDir = path.join(dataDir, 'pg');
+  const clusterDir = path.resolve(dataDir, 'pg');
   fs.mkdirSync(dataDir, { recursive: true });
   const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  // Connections go through a Unix socket in the cluster directory when its path fits (no TCP stack on
+  // either side of every statement); TCP on 127.0.0.1 stays open for tools and is the fallback.
+  const socketDir = `${clusterDir}/.s.PGSQL.${port}`.length <= MAX_SOCKET_PATH ? clusterDir : undefined;
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -64,7 +69,7 @@ export async function startEmbedded(dataDir: string, port: number, log: (message
     persistent: true,
     createPostgresUser: runningAsRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=256MB'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir ?? ''}`, '-c', 'max_connections=200', '-c', 'shared_buffers=256MB'],
     onLog: log,
     onError: (error: unknown) => log(String(error)),
   });
@@ -78,7 +83,8 @@ export async function startEmbedded(dataDir: string, port: number, log: (message
     await server.initialise();
   }
   await server.start();
-  const url = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  const host = socketDir ? encodeURIComponent(socketDir) : '127.0.0.1';
+  const url = (database: string) => `postgres://${USER}:${PASSWORD}@${host}:${port}/${database}`;
   return {
     url,
     ensureDatabase: async (database) => {

@@ -31,6 +31,11 @@ export interface StoredVersion extends StoredResource {
 /** Keeps search indexes in step with writes, inside the write's transaction. */
 export interface ResourceIndexer {
   index(trx: Knex.Transaction, row: StoredResource): Promise<void>;
+  /**
+   * Runs `work`, a series of writes in `trx`, letting the indexer gather its
+   * writes (reads in `trx` still see them); absent: each write indexed at once.
+   */
+  batch?<T>(trx: Knex.Transaction, work: () => Promise<T>): Promise<T>;
 }
 
 export const noIndexer: ResourceIndexer = { index: async () => {} };
@@ -104,6 +109,11 @@ export class ResourceStore {
   /** Runs `work` in a transaction (a savepoint when this store is already bound to one). */
   transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
+  }
+
+  /** Runs a series of writes in `trx` with their indexing gathered where the indexer can (a transaction Bundle). */
+  batchIndexing<T>(trx: Knex.Transaction, work: () => Promise<T>): Promise<T> {
+    return this.indexer.batch ? this.indexer.batch(trx, work) : work();
   }
 
   /** The same store inside an open transaction: every read and write goes through `trx`. */

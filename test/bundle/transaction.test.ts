@@ -33,6 +33,8 @@ describe('transaction', () => {
   let server: TestServer;
   let op: string;
   const rowCount = async () => Number((await server.carnet.db.raw<{ rows: { n: string }[] }>('SELECT count(*) AS n FROM resource_versions')).rows[0].n);
+  const indexRowCount = async () =>
+    Number((await server.carnet.db.raw<{ rows: { n: string }[] }>('SELECT (SELECT count(*) FROM search_string) + (SELECT count(*) FROM search_token) + (SELECT count(*) FROM search_reference) AS n')).rows[0].n);
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -62,12 +64,27 @@ describe('transaction', () => {
       await send(server, 'post', 'Patient', op, patient('Twin'));
       await send(server, 'post', 'Patient', op, patient('Twin'));
       const before = await rowCount();
+      const indexBefore = await indexRowCount();
       const res = await postBundle(server, op, transaction(...entries()));
       expect(res.status).toBe(status);
       expect(res.body.resourceType).toBe('OperationOutcome');
       expect(res.body.issue[0].expression).toContain(expression);
       expect(res.body.issue[0].diagnostics).toMatch(/Bundle\.entry\[\d\]/);
       expect(await rowCount()).toBe(before);
+      expect(await indexRowCount()).toBe(indexBefore);
+    });
+
+    it('after 700 good entries (index rows already written once) → nothing persisted, no index row left', async () => {
+      const entries = [post(uuid(80), patient('Many'))];
+      for (let i = 0; i < 700; i++) entries.push(post(undefined, observation(uuid(80), { valueString: `kept ${i}` })));
+      entries.push(post(undefined, { resourceType: 'Patient', birthDate: 'not-a-date' }));
+      const before = await rowCount();
+      const indexBefore = await indexRowCount();
+      const res = await postBundle(server, op, transaction(...entries), 'return=minimal');
+      expect(res.status).toBe(422);
+      expect(res.body.issue[0].expression).toContain('Bundle.entry[701]');
+      expect(await rowCount()).toBe(before);
+      expect(await indexRowCount()).toBe(indexBefore);
     });
   });
 
@@ -172,6 +189,32 @@ describe('transaction', () => {
     expect(search.response.status).toBe('200 OK');
     expect((search.resource as unknown as Bundle).entry ?? []).toHaveLength(0); // the GET ran after the DELETE
     expect((await get(server, `Patient/${id}`, op)).status).toBe(410);
+  });
+
+  it('its searches find its own writes, and after it commits so does everyone (index rows gathered per transaction)', async () => {
+    const id = `seen-${unique()}`;
+    const system = `urn:carnet:test:${unique()}`;
+    await send(server, 'put', `Patient/${id}`, op, { ...patient('OldFamily'), id });
+    const bundle = transaction(
+      { request: { method: 'GET', url: `Patient?identifier=${encodeURIComponent(system)}|a` } },
+      { request: { method: 'GET', url: `Patient?_id=${id}&family=NewFamily${id.replace(/-/g, '')}` } },
+      { request: { method: 'GET', url: `Observation?subject=${uuid(90)}` } },
+      { resource: { ...patient(`NewFamily${id.replace(/-/g, '')}`), id }, request: { method: 'PUT', url: `Patient/${id}` } },
+      post(uuid(90), patient('Created', { identifier: [{ system, value: 'a' }] })),
+      post(undefined, observation(uuid(90))),
+      post(undefined, observation(uuid(90))),
+    );
+    const res = await postBundle(server, op, bundle);
+    expect(res.status).toBe(200);
+    const [byIdentifier, byNewFamily, observations] = (res.body.entry as Entry[]).map((entry) => entry.resource as unknown as Bundle);
+    expect(byIdentifier.entry).toHaveLength(1);
+    expect(byNewFamily.entry?.map((e) => e.resource?.id)).toEqual([id]);
+    expect(observations.entry).toHaveLength(2);
+    const created = idOf(res.body.entry[4]);
+    expect((await get(server, `Patient?identifier=${encodeURIComponent(system)}|a`, op)).body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([created]);
+    expect((await get(server, `Observation?subject=Patient/${created}&_summary=count`, op)).body.total).toBe(2);
+    expect((await get(server, `Patient?_id=${id}&family=OldFamily`, op)).body.entry ?? []).toHaveLength(0);
+    expect((await get(server, `Patient?_id=${id}&family=NewFamily${id.replace(/-/g, '')}`, op)).body.entry).toHaveLength(1);
   });
 
   it.each<[string, (body: Entry) => void]>([

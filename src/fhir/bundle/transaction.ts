@@ -11,7 +11,9 @@
  *     updates (under their advisory locks, so they are the ones the entries
  *     will find); then one walk per resource rewriting references to fullUrls
  *     and resolving conditional references (cached per criteria); then POSTs,
- *     PUT/PATCHes and GET/HEADs, in the spec's processing order.
+ *     PUT/PATCHes and GET/HEADs, in the spec's processing order. The search
+ *     index rows of all writes are written together (ResourceStore.batchIndexing),
+ *     before any search in the transaction and before it commits.
  * Never writes anything itself: every write is an entry sent to the router.
  */
 import { randomUUID } from 'node:crypto';
@@ -43,18 +45,20 @@ export async function processTransaction(bundle: Bundle, outer: FhirRequest, ctx
   assignIds(state);
   const responses: BundleEntry[] = new Array<BundleEntry>(plans.length);
   const order = processingOrder(plans);
-  await ctx.store.transaction(async (trx) => {
-    const inTrx = entryContext(ctx, trx);
-    const resolver = new ConditionalResolver(inTrx, outer.caller, trx);
-    const run = async (plan: EntryPlan) => {
-      responses[plan.index] = await runEntry(plan, state, outer, inTrx, route);
-    };
-    await claimConditionalDeletes(state, resolver);
-    for (const plan of order) if (plan.method === 'DELETE') await run(plan);
-    await assignConditionalTargets(state, resolver);
-    await rewriteResources(state, resolver, ctx.baseUrl);
-    for (const plan of order) if (plan.method !== 'DELETE') await run(plan);
-  });
+  await ctx.store.transaction((trx) =>
+    ctx.store.batchIndexing(trx, async () => {
+      const inTrx = entryContext(ctx, trx);
+      const resolver = new ConditionalResolver(inTrx, outer.caller, trx);
+      const run = async (plan: EntryPlan) => {
+        responses[plan.index] = await runEntry(plan, state, outer, inTrx, route);
+      };
+      await claimConditionalDeletes(state, resolver);
+      for (const plan of order) if (plan.method === 'DELETE') await run(plan);
+      await assignConditionalTargets(state, resolver);
+      await rewriteResources(state, resolver, ctx.baseUrl);
+      for (const plan of order) if (plan.method !== 'DELETE') await run(plan);
+    }),
+  );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
 }
 

@@ -29,6 +29,7 @@ import { allResourceTypes, patientCompartment } from '../definitions';
 import { fromRow, RESOURCE_COLUMNS, type StoredResource } from '../../store/resources';
 import type { SqlBinding } from '../../store/predicate';
 import type { Caller } from '../../identity/caller';
+import { run } from '../../search/sql';
 import { parseHistoryParams } from './history';
 
 const DEFAULT_COUNT = 100;
@@ -124,7 +125,7 @@ async function everythingPage(ctx: FhirContext, caller: Caller, query: PageQuery
     bindings.push(query.after);
   }
   bindings.push(query.limit);
-  const sql = `
+  const text = `
     WITH members AS (
       SELECT rid FROM resources WHERE patient_id = ?
       UNION
@@ -145,7 +146,7 @@ async function everythingPage(ctx: FhirContext, caller: Caller, query: PageQuery
     SELECT ${COLUMNS}, e.member FROM resources r JOIN everything e ON e.rid = r.rid
      WHERE ${where.join(' AND ')}
      ORDER BY r.rid LIMIT ?`;
-  const result = await ctx.store.db.raw<{ rows: (Parameters<typeof fromRow>[0] & { member: boolean })[] }>(sql, bindings);
+  const result = await run<{ rows: (Parameters<typeof fromRow>[0] & { member: boolean })[] }>(ctx.store.db, { sql: text, bindings });
   return result.rows.map((row) => ({ row: fromRow(row), member: row.member }));
 }
 
