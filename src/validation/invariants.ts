@@ -90,7 +90,14 @@ const NATIVE: Record<string, Evaluator> = { 'ref-1': localReferenceResolves, 'do
 
 const noTrace = () => undefined;
 
+export interface InvariantEngineOptions {
+  /** Skip constraints on nodes holding none of their path roots (default true; false to cross-check it). */
+  guard?: boolean;
+}
+
 export class InvariantEngine {
+  constructor(private readonly options: InvariantEngineOptions = {}) {}
+
   private readonly compiled = new Map<string, Evaluator | null>();
   private readonly byDefinition = new WeakMap<ConstraintDef, Evaluator | null>();
   private readonly skips = new Map<string, SkippedInvariant>();
@@ -136,6 +143,7 @@ export class InvariantEngine {
         return true;
       }
     };
+    if (this.options.guard === false) return run;
     const names = referencedNames(constraint.expression);
     const satisfiedWhenEmpty = names !== undefined && run({}, { resource: {}, rootResource: {} });
     if (!names || !satisfiedWhenEmpty) return run;
