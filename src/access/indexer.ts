@@ -156,14 +156,11 @@ async function writeRules(db: Executor, rid: number, rules: ConsentRule[]): Prom
 /** The indexer the composition root adds next to the search indexer. */
 export const accessIndexer: ResourceIndexer = new AccessIndexer();
 
-/** Runs several indexers in order, in the same transaction; a batch is offered to each. */
+/** Runs several indexers in order, in the same transaction. */
 export function composeIndexers(...indexers: ResourceIndexer[]): ResourceIndexer {
   return {
     async index(trx, row) {
       for (const indexer of indexers) await indexer.index(trx, row);
-    },
-    batch(trx, work) {
-      return indexers.reduce<typeof work>((inner, indexer) => (indexer.batch ? () => indexer.batch!(trx, inner) : inner), work)();
     },
   };
 }

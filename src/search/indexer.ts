@@ -6,12 +6,10 @@
  * whatever the number of values. `writeIndexRows` does the same for a batch of
  * resources (bulk loads). Never indexes a deleted resource; never reads rows.
  *
- * Within `batch(trx, work)` (a transaction Bundle) the rows of every write are
- * held back and written together, in one statement, before the first search
- * statement of that transaction (`flushDeferredIndexRows`, called by the one
- * door search SQL goes through, sql.ts `run`) and before `work` returns: the
- * transaction reads its own writes as before, with one statement for many
- * writes instead of one each.
+ * In a transaction with write-behind (store/write-behind.ts: a transaction
+ * Bundle) the rows of every write are held and written together, in one
+ * statement, ahead of the transaction's next statement: it reads its own
+ * writes as before, with one statement for many writes instead of one each.
  */
 import type { Knex } from 'knex';
 import type { StoredResource, ResourceIndexer } from '../store/resources';
@@ -19,6 +17,7 @@ import type { SearchParameterRegistry } from './parameters';
 import { extractRows } from './extract';
 import { INDEX_TABLES, type IndexRows, type IndexTable } from './tables';
 import { namedWhenRepeated, query } from '../store/prepared';
+import { flushHeld, heldPart, type HeldPart, type HeldStatement } from '../store/write-behind';
 import type { SqlBinding } from '../store/predicate';
 
 export interface IndexerOptions {
@@ -37,28 +36,23 @@ export interface RowsOf {
 type Executor = Knex | Knex.Transaction;
 
 /** Index writes held back in a transaction: rows to insert, rids whose old rows go. */
-interface Deferred {
-  batch: RowsOf[];
-  deleteRids: number[];
-  rids: Set<number>;
+class HeldIndexRows implements HeldPart {
+  batch: RowsOf[] = [];
+  deleteRids: number[] = [];
+  rids = new Set<number>();
+
+  take(): HeldStatement | undefined {
+    if (this.rids.size === 0) return undefined;
+    const statement = indexStatement(this.batch, this.deleteRids);
+    this.batch = [];
+    this.deleteRids = [];
+    this.rids = new Set();
+    return statement;
+  }
 }
 
-/** Held back writes per open transaction (an entry exists only inside `batch`). */
-const deferred = new WeakMap<Executor, Deferred>();
-
-/** Written at once past this many resources, so one statement stays a few MB at most. */
-const MAX_DEFERRED = 500;
-
-/** Writes the rows held back in this transaction, if any: search SQL calls it before reading. */
-export async function flushDeferredIndexRows(db: Executor): Promise<void> {
-  const held = deferred.get(db);
-  if (!held || held.rids.size === 0) return;
-  const { batch, deleteRids } = held;
-  held.batch = [];
-  held.deleteRids = [];
-  held.rids = new Set();
-  await writeIndexRows(db, batch, deleteRids);
-}
+/** Written at once past this many held resources, so one statement stays a few MB at most. */
+const MAX_HELD = 500;
 
 export class SearchIndexer implements ResourceIndexer {
   constructor(private readonly registry: SearchParameterRegistry, private readonly options: IndexerOptions = {}) {}
@@ -71,26 +65,13 @@ export class SearchIndexer implements ResourceIndexer {
 
   async index(trx: Knex.Transaction, row: StoredResource): Promise<void> {
     const fresh = row.versionId === 1 && !row.deleted; // a new rid has no rows yet
-    const held = deferred.get(trx);
+    const held = heldPart(trx, HeldIndexRows, () => new HeldIndexRows());
     if (!held) return writeIndexRows(trx, [this.rowsOf(row)], fresh ? [] : [row.rid]);
-    if (held.rids.has(row.rid)) await flushDeferredIndexRows(trx); // a second write of one resource: the first goes in first
+    if (held.rids.has(row.rid)) await flushHeld(trx); // a second write of one resource: the first goes in first
     held.batch.push(this.rowsOf(row));
     if (!fresh) held.deleteRids.push(row.rid);
     held.rids.add(row.rid);
-    if (held.rids.size >= MAX_DEFERRED) await flushDeferredIndexRows(trx);
-  }
-
-  /** Runs `work` with this transaction's index writes held back and written together (see above). */
-  async batch<T>(trx: Knex.Transaction, work: () => Promise<T>): Promise<T> {
-    if (deferred.has(trx)) return work();
-    deferred.set(trx, { batch: [], deleteRids: [], rids: new Set() });
-    try {
-      const result = await work();
-      await flushDeferredIndexRows(trx);
-      return result;
-    } finally {
-      deferred.delete(trx);
-    }
+    if (held.rids.size >= MAX_HELD) await flushHeld(trx);
   }
 }
 
@@ -101,6 +82,12 @@ const emptyIndexRows: IndexRows = Object.freeze({ string: [], token: [], referen
  * statement. Used by the indexer (one resource) and bulk loaders (many).
  */
 export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: number[]): Promise<void> {
+  const built = indexSql(batch, deleteRids);
+  if (built) await query(db, built.sql, built.bindings as SqlBinding[], namedWhenRepeated);
+}
+
+/** The statement of writeIndexRows (knex `?` bindings), or undefined when there is nothing to write. */
+function indexSql(batch: RowsOf[], deleteRids: number[]): { sql: string; bindings: unknown[] } | undefined {
   const ctes: string[] = [];
   const bindings: unknown[] = [];
   if (deleteRids.length > 0) {
@@ -135,6 +122,12 @@ export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: 
     );
     bindings.push(JSON.stringify(records));
   }
-  if (ctes.length === 0) return;
-  await query(db, `WITH ${ctes.join(', ')} SELECT 1`, bindings as SqlBinding[], namedWhenRepeated);
+  if (ctes.length === 0) return undefined;
+  return { sql: `WITH ${ctes.join(', ')} SELECT 1`, bindings };
+}
+
+/** The same as a statement for the pg client (write-behind). */
+function indexStatement(batch: RowsOf[], deleteRids: number[]): HeldStatement | undefined {
+  const built = indexSql(batch, deleteRids);
+  return built && { ...namedWhenRepeated.statement(built.sql), values: built.bindings };
 }

@@ -6,7 +6,6 @@
 import type { Knex } from 'knex';
 import { planEachTime, query, type StatementCache } from '../store/prepared';
 import type { SqlBinding } from '../store/predicate';
-import { flushDeferredIndexRows } from './indexer';
 
 export interface Sql {
   sql: string;
@@ -51,10 +50,8 @@ export function list(values: unknown[]): Sql {
 /**
  * Runs a fragment on a connection or in a transaction (store/prepared.ts):
  * planned at every run by default (search statements: their best plan
- * depends on the values), or named once its shape repeats. In a transaction
- * whose index writes are held back (indexer.ts `batch`), they are written first.
+ * depends on the values), or named once its shape repeats.
  */
-export async function run<T>(db: Knex | Knex.Transaction, fragment: Sql, statements: StatementCache = planEachTime): Promise<T> {
-  await flushDeferredIndexRows(db);
+export function run<T>(db: Knex | Knex.Transaction, fragment: Sql, statements: StatementCache = planEachTime): Promise<T> {
   return query(db, fragment.sql, fragment.bindings as SqlBinding[], statements) as unknown as Promise<T>;
 }

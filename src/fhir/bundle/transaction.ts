@@ -11,9 +11,9 @@
  *     updates (under their advisory locks, so they are the ones the entries
  *     will find); then one walk per resource rewriting references to fullUrls
  *     and resolving conditional references (cached per criteria); then POSTs,
- *     PUT/PATCHes and GET/HEADs, in the spec's processing order. The search
- *     index rows of all writes are written together (ResourceStore.batchIndexing),
- *     before any search in the transaction and before it commits.
+ *     PUT/PATCHes and GET/HEADs, in the spec's processing order. New rows and
+ *     search index rows are written behind, together (ResourceStore.batchWrites),
+ *     ahead of the transaction's next statement and before it commits.
  * Never writes anything itself: every write is an entry sent to the router.
  */
 import { randomUUID } from 'node:crypto';
@@ -46,7 +46,7 @@ export async function processTransaction(bundle: Bundle, outer: FhirRequest, ctx
   const responses: BundleEntry[] = new Array<BundleEntry>(plans.length);
   const order = processingOrder(plans);
   await ctx.store.transaction((trx) =>
-    ctx.store.batchIndexing(trx, async () => {
+    ctx.store.batchWrites(trx, async () => {
       const inTrx = entryContext(ctx, trx);
       const resolver = new ConditionalResolver(inTrx, outer.caller, trx);
       const run = async (plan: EntryPlan) => {

@@ -31,7 +31,7 @@ export async function createInteraction(request: FhirRequest, ctx: FhirContext, 
       if (existing.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist matches ${existing.length} ${type} resources`);
       if (existing.length === 1) return { stored: existing[0], created: false };
     }
-    const stored = await ctx.store.insert(trx, { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(request.caller), method: 'POST' });
+    const stored = await ctx.store.insert(trx, { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(request.caller), method: 'POST', generatedId: true });
     if (!stored) throw new FhirError(409, 'conflict', `${type}/${resource.id} already exists`);
     return { stored, created: true };
   });
