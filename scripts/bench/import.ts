@@ -16,7 +16,8 @@
  * Options: --rounds <n> (default 4), --warmup <n> (default 1), --concurrency <n> (default 6).
  * Where /proc exists (Linux), each row also gives the CPU time the server
  * processes (the primary and its workers) and every PostgreSQL process of the
- * machine spent per resource: where a round's time went.
+ * machine spent per resource: where a round's time went (a process that ended
+ * during the round, an autovacuum worker say, is left out).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -106,15 +107,15 @@ async function load(url: string, token: string, bundles: BundleFile[], fresh: bo
 }
 
 interface CpuTimes {
-  server: number; // ms
-  postgres: number; // ms
+  server: Map<number, number>; // pid → ms
+  postgres: Map<number, number>;
 }
 
-/** CPU time (user + system) of the server process tree and of every postgres process, from /proc; undefined elsewhere. */
+/** CPU time (user + system) of each server process (the primary and its workers) and each postgres process, from /proc; undefined elsewhere. */
 function cpuTimes(serverPid: number | undefined): CpuTimes | undefined {
   if (serverPid === undefined || !fs.existsSync('/proc/self/stat')) return undefined;
   const tick = 10; // ms per clock tick (USER_HZ is 100 on Linux)
-  const times: CpuTimes = { server: 0, postgres: 0 };
+  const times: CpuTimes = { server: new Map(), postgres: new Map() };
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -126,10 +127,17 @@ function cpuTimes(serverPid: number | undefined): CpuTimes | undefined {
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpu = (Number(fields[11]) + Number(fields[12])) * tick;
-    if (name === 'postgres') times.postgres += cpu;
-    else if (Number(entry) === serverPid || Number(fields[1]) === serverPid) times.server += cpu;
+    if (name === 'postgres') times.postgres.set(Number(entry), cpu);
+    else if (Number(entry) === serverPid || Number(fields[1]) === serverPid) times.server.set(Number(entry), cpu);
   }
   return times;
+}
+
+/** CPU ms spent between two readings by the processes alive at the second (one that ended meanwhile is not counted). */
+function spent(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
+  return total;
 }
 
 const sum = (bundles: BundleFile[]) => bundles.reduce((total, bundle) => total + bundle.entries, 0);
@@ -156,7 +164,7 @@ async function main(): Promise<void> {
       const before = cpuTimes(carnet.child.pid);
       const seconds = await load(url, token, bundles, fresh);
       const after = cpuTimes(carnet.child.pid);
-      const perResource = (key: keyof CpuTimes) => (before && after ? ((after[key] - before[key]) / sum(bundles)).toFixed(3) : 'n/a');
+      const perResource = (key: keyof CpuTimes) => (before && after ? (spent(before[key], after[key]) / sum(bundles)).toFixed(3) : 'n/a');
       console.log(`| ${step} | ${bundles.length} | ${sum(bundles)} | ${seconds.toFixed(1)} | ${(sum(bundles) / seconds).toFixed(0)} | ${perResource('server')} | ${perResource('postgres')} |`);
       return seconds;
     };
