@@ -7,7 +7,8 @@
  * the parts were opened: that statement waits until they are written, so it
  * sees every held write, and nothing needs to know what was held. ROLLBACK
  * drops them instead. (Statements are sent by the pg client's `query` with a
- * callback, as knex does, or for a promise, as prepared.ts does.)
+ * callback, as knex does, or for a promise, as prepared.ts does; a streaming
+ * query, which cannot wait, is refused while writes are held.)
  *
  * A held statement that fails aborts the transaction: the statement after it
  * then fails, and `writeBehind` rethrows the held statement's own error.
@@ -109,6 +110,10 @@ export async function writeBehind<T>(trx: Knex.Transaction, work: () => Promise<
     }
     const writing = release(holding);
     if (!writing) return original.apply(this, args);
+    if (typeof (first as { submit?: unknown } | undefined)?.submit === 'function') {
+      // a submittable (a query stream) must be returned as is, so it cannot wait: refuse rather than overtake
+      throw new Error('write-behind: a streaming query cannot run while held writes are being written');
+    }
     // pg calls back (knex) or returns a promise (prepared.ts): the statement runs once the held ones are written
     const callback = typeof args[args.length - 1] === 'function' ? (args[args.length - 1] as (error: unknown) => void) : undefined;
     const after = writing.then(() => original.apply(this, args));

@@ -6,6 +6,7 @@
  * statement that fails fails the transaction with its own error.
  */
 import type { Knex } from 'knex';
+import { Query } from 'pg';
 import type { Resource } from 'fhir/r4';
 import { testDatabase, type TestDatabase } from '../support/database';
 import { ResourceStore } from '../../src/store/resources';
@@ -96,5 +97,19 @@ describe('write-behind', () => {
     ).rejects.toThrow(/resources_type_id|duplicate key/);
     expect(await rowsOf(t.db, other.id!)).toBe(0);
     expect(await familyRows(t.db, 'Duplicate')).toBe(0);
+  });
+
+  it('refuses a streaming query while writes are held (it could not wait for them)', async () => {
+    const held = patient('Streamed');
+    await expect(
+      t.db.transaction((trx) =>
+        store.batchWrites(trx, async () => {
+          await create(trx, held);
+          const connection = (await trx.client.acquireConnection()) as { query: (query: Query) => unknown };
+          connection.query(new Query('SELECT 1'));
+        }),
+      ),
+    ).rejects.toThrow(/streaming query/);
+    expect(await rowsOf(t.db, held.id!)).toBe(0);
   });
 });
