@@ -5,31 +5,18 @@
  * same typed values in the same order (and the same values untyped). Also: which shapes it takes and which
  * it leaves to fhirpath.js.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import type { Bundle, Resource } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { compileFastPath } from '../../src/search/fast-path';
 import { baseRegistry, fhirpathTypedEvaluator, splitUnion } from '../../src/search/parameters';
 import { indexedParameters } from '../../src/search/extract';
-import { FIXTURES } from '../support/fixtures-dir';
-
-function read(file: string): unknown {
-  const raw = fs.readFileSync(file);
-  return JSON.parse((file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8'));
-}
+import { fixtureFiles, readFixture } from '../support/fixtures-dir';
 
 function corpus(): Resource[] {
-  const resources: Resource[] = [];
-  const examples = path.join(FIXTURES, 'hl7-r4-examples', 'resources');
-  for (const name of fs.readdirSync(examples).filter((n) => n.endsWith('.json'))) resources.push(read(path.join(examples, name)) as Resource);
-  for (const set of ['hiv-2021', 'smart-2019']) {
-    const dir = path.join(FIXTURES, 'synthea', set);
-    for (const name of fs.readdirSync(dir).filter((n) => /\.json(\.gz)?$/.test(n))) {
-      for (const entry of (read(path.join(dir, name)) as Bundle).entry ?? []) if (entry.resource) resources.push(entry.resource);
-    }
+  const resources: Resource[] = fixtureFiles('hl7-r4-examples/resources', /\.json$/).map((file) => readFixture<Resource>(file));
+  for (const file of [...fixtureFiles('synthea/hiv-2021'), ...fixtureFiles('synthea/smart-2019')]) {
+    for (const entry of readFixture<Bundle>(file).entry ?? []) if (entry.resource) resources.push(entry.resource);
   }
   return resources;
 }

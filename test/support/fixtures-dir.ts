@@ -1,4 +1,26 @@
-/** Where the shared fixtures are: `../shared/fixtures` beside the repository (CARNET_FIXTURES overrides). */
+/**
+ * Where the shared fixtures are (`../shared/fixtures` beside the repository;
+ * CARNET_FIXTURES overrides), and reading them: plain or gzip JSON, with or
+ * without a UTF-8 BOM.
+ */
+import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 export const FIXTURES = process.env.CARNET_FIXTURES ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures');
+
+/** A fixture file, `relative` to FIXTURES, parsed. */
+export function readFixture<T = Record<string, unknown>>(relative: string): T {
+  const raw = fs.readFileSync(path.join(FIXTURES, relative));
+  const text = (relative.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8');
+  return JSON.parse(text.replace(/^\uFEFF/, '')) as T;
+}
+
+/** The JSON files of a fixture folder, relative to FIXTURES, sorted. */
+export function fixtureFiles(dir: string, pattern: RegExp = /\.json(\.gz)?$/): string[] {
+  return fs
+    .readdirSync(path.join(FIXTURES, dir))
+    .filter((name) => pattern.test(name))
+    .sort()
+    .map((name) => `${dir}/${name}`);
+}

@@ -4,16 +4,13 @@
  * Synthea bundle and resources breaking invariants, the same issues with the
  * guard as without it.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import type { Bundle } from 'fhir/r4';
 import { referencedNames } from '../../src/validation/invariant-guard';
 import { InvariantEngine } from '../../src/validation/invariants';
 import { BaseValidation } from '../../src/validation/base-validation';
 import { ElementModel } from '../../src/validation/element-model';
 import { sharedSchemaValidator } from '../../src/validation/schema';
-import { FIXTURES } from '../support/fixtures-dir';
+import { fixtureFiles, readFixture } from '../support/fixtures-dir';
 
 /** Operator keywords may come back as names: harmless (no element bears them), left out of the comparison. */
 const KEYWORDS = new Set(['and', 'or', 'xor', 'implies', 'in', 'contains', 'div', 'mod', 'is', 'as', 'true', 'false']);
@@ -42,18 +39,9 @@ describe('referencedNames', () => {
   });
 });
 
-function read(file: string): unknown {
-  const raw = fs.readFileSync(file);
-  return JSON.parse((file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8'));
-}
-
 function corpus(): unknown[] {
-  const resources: unknown[] = [];
-  const examples = path.join(FIXTURES, 'hl7-r4-examples', 'resources');
-  for (const name of fs.readdirSync(examples).filter((n) => n.endsWith('.json'))) resources.push(read(path.join(examples, name)));
-  const synthea = path.join(FIXTURES, 'synthea', 'smart-2019');
-  const first = fs.readdirSync(synthea).filter((n) => /\.json(\.gz)?$/.test(n)).sort()[0];
-  for (const entry of (read(path.join(synthea, first)) as Bundle).entry ?? []) resources.push(entry.resource);
+  const resources: unknown[] = fixtureFiles('hl7-r4-examples/resources', /\.json$/).map((file) => readFixture(file));
+  for (const entry of readFixture<Bundle>(fixtureFiles('synthea/smart-2019')[0]).entry ?? []) resources.push(entry.resource);
   return resources;
 }
 
