@@ -17,7 +17,7 @@ import type { SearchParameterRegistry } from './parameters';
 import { extractRows } from './extract';
 import { INDEX_TABLES, type IndexRows, type IndexTable } from './tables';
 import { namedWhenRepeated, query } from '../store/prepared';
-import { flushHeld, heldPart, type HeldPart, type HeldStatement } from '../store/write-behind';
+import { flushHeld, heldPart, MAX_HELD, type HeldPart, type HeldStatement } from '../store/write-behind';
 import type { SqlBinding } from '../store/predicate';
 
 export interface IndexerOptions {
@@ -50,9 +50,6 @@ class HeldIndexRows implements HeldPart {
     return statement;
   }
 }
-
-/** Written at once past this many held resources, so one statement stays a few MB at most. */
-const MAX_HELD = 500;
 
 export class SearchIndexer implements ResourceIndexer {
   constructor(private readonly registry: SearchParameterRegistry, private readonly options: IndexerOptions = {}) {}

@@ -17,6 +17,9 @@
  */
 import type { Knex } from 'knex';
 
+/** A part holding more resources than this writes them at once, so one statement stays a few MB at most. */
+export const MAX_HELD = 500;
+
 /** A statement ready for the pg client (`$n` parameters). */
 export interface HeldStatement {
   name?: string;
