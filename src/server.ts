@@ -8,11 +8,9 @@ import type { Logger } from 'pino';
 import type express from 'express';
 import type { Config } from './config';
 import { openDb, migrate, type Db } from './store/db';
-import { ResourceStore } from './store/resources';
+import { PoolExecutor, type Executor } from './store/executor';
 import { PatientCompartment } from './fhir/compartment';
-import type { FhirContext } from './fhir/context';
 import { buildRouter } from './fhir/routes';
-import type { FhirRouter } from './fhir/router';
 import { bundleInteraction } from './fhir/bundle/interaction';
 import { everythingInteraction } from './fhir/interactions/everything';
 import { allResourceTypes } from './fhir/definitions';
@@ -26,14 +24,21 @@ import { createIdentity } from './identity/authenticate';
 import { RoleCache } from './identity/role-cache';
 import { AuditTrail } from './audit/trail';
 import { AuditLog } from './audit/audit-log';
-import { AuditedRouter } from './audit/audited';
+import { AuditStage, type RecordedSession } from './audit/audited';
 import { AuditAccessHistory } from './audit/access-history';
+import { Sessions } from './api/session';
+import { Pipeline } from './api/pipeline';
 import { NotificationWorker } from './notify/worker';
 import { createSearchEngine } from './search';
 
 export interface Carnet {
   app: express.Express;
-  ctx: FhirContext;
+  /** Sessions for a caller (tests and scripts reach the interactions as the pipeline does). */
+  sessions: Sessions;
+  pipeline: Pipeline;
+  /** The pool, through the store's executor. */
+  sql: Executor;
+  /** The knex instance (migrations, tests' own SQL). */
   db: Db;
   audit: { trail: AuditTrail; log: AuditLog; worker: NotificationWorker };
   close: () => Promise<void>;
@@ -45,33 +50,32 @@ const VERSION = '0.1.0';
 export async function createCarnet(config: Config, databaseUrl: string, logger: Logger): Promise<Carnet> {
   const db = openDb(databaseUrl);
   await migrate(db);
+  const sql = new PoolExecutor(db);
   const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
   const baseUrl = `${config.baseUrl}/fhir`;
-  const engine = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
-  const compartment = new PatientCompartment(engine.registry);
+  const search = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
+  const compartment = new PatientCompartment(search.registry);
   const roles = new RoleCache(databaseUrl);
   await roles.start();
-  const store = new ResourceStore(db, composeIndexers(engine.indexer, accessIndexer, roles.notifier));
-  const access = new CarnetAccessPolicy({ db, compartment, validator, accessHistory: new AuditAccessHistory(db) });
-  const contextFor = (boundStore: ResourceStore): FhirContext => ({
+  const policy = new CarnetAccessPolicy({ compartment, validator, accessHistory: (on) => new AuditAccessHistory(on) });
+  const sessions = new Sessions({
     baseUrl,
-    store: boundStore,
     validator,
-    registry: engine.registry,
+    registry: search.registry,
     compartment,
-    search: engine.search(boundStore),
-    access,
-    inTransaction: (trx) => contextFor(store.bind(trx)),
+    search,
+    policy,
+    indexer: composeIndexers(search.indexer, accessIndexer, roles.notifier),
+    sql,
   });
-  const ctx = contextFor(store);
 
   const catalogue = new ConformanceCatalogue();
   catalogue.loadDirectory(path.join(ROOT, 'profiles'));
   catalogue.loadDirectory(path.join(ROOT, 'terminology'));
-  for (const definition of engine.registry.definitions()) catalogue.add(definition);
+  for (const definition of search.registry.definitions()) catalogue.add(definition);
   const capability = buildCapabilityStatement({
     baseUrl,
-    registry: engine.registry,
+    registry: search.registry,
     profiles: validator.knownProfiles(),
     version: VERSION,
     operations: [
@@ -81,32 +85,30 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     features: { batch: true, transaction: true, search: true },
   });
   catalogue.add(capability);
-  const worker = new NotificationWorker({ db, settings: config.notify, logger });
-  const trail = new AuditTrail(db, { digestMinutes: config.notify.digestMinutes, onStored: () => worker.wake() });
-  const auditLog = new AuditLog(db);
-  // Every request, and every entry of a batch or transaction, goes through the audited router.
-  const router: FhirRouter = new AuditedRouter(
-    buildRouter({
-      catalogue,
-      capabilityStatement: () => capability,
-      auditLog,
-      bundle: bundleInteraction((request, context) => router.route(request, context)),
-      everything: everythingInteraction,
-    }),
-    trail,
-    { observer: baseUrl },
-  );
+  const worker = new NotificationWorker({ db: sql, settings: config.notify, logger });
+  const trail = new AuditTrail(sql, { digestMinutes: config.notify.digestMinutes, onStored: () => worker.wake() });
+  const auditLog = new AuditLog(sql);
+  const audit = new AuditStage(trail, { observer: baseUrl });
+  const router = buildRouter({
+    catalogue,
+    capabilityStatement: () => capability,
+    auditLog,
+    // Every entry of a batch or transaction comes back through the pipeline's route: the same
+    // route table, audited with its Bundle. The sessions it is given are the pipeline's own.
+    bundle: bundleInteraction((request, session) => pipeline.route(request, session as RecordedSession)),
+    everything: everythingInteraction,
+  });
+  const pipeline = new Pipeline(sessions, audit, router, baseUrl);
   if (config.notify.worker) worker.start();
 
-  const identity = await createIdentity(config, db, roles);
+  const identity = await createIdentity(config, sql, roles);
   const app = createApp({
-    ctx,
-    router,
+    pipeline,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     authenticate: identity.authenticate,
     ready: async () => {
-      await db.raw('SELECT 1');
+      await sql.query('SELECT 1');
       return true;
     },
   });
@@ -116,5 +118,5 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     await trail.close();
     await db.destroy();
   };
-  return { app, ctx, db, audit: { trail, log: auditLog, worker }, close };
+  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker }, close };
 }

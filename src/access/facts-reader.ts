@@ -4,14 +4,12 @@
  * behind PractitionerRoles and a practitioner's roles. Reads only what the
  * rules need, never answers a client with a row.
  */
-import type { Knex } from 'knex';
 import { parseReference } from '../identity/resolve';
+import type { Executor, SqlBinding } from '../store/executor';
 import type { ConsentRule, RoleOwners } from './facts';
 import { roleOwnersOf } from './indexer';
-import { query } from '../store/prepared';
 import type { ConsentKind, EmergencyPurpose } from './vocabulary';
 
-type Executor = Knex | Knex.Transaction;
 
 export interface DocumentState {
   rid: number;
@@ -36,7 +34,7 @@ export class AccessFactsReader {
 
   /** Active consent rules of the patient (optionally without those of one Consent, being rewritten). */
   async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
-    const result = await query<RuleRow>(this.db, 'SELECT * FROM consent_rules WHERE patient_id = ?', [patientId]);
+    const result = await this.db.query<RuleRow>('SELECT * FROM consent_rules WHERE patient_id = ?', [patientId]);
     return result.rows
       .filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid)
       .map((row) => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose }));
@@ -52,8 +50,8 @@ export class AccessFactsReader {
     return this.document(`id = ? AND resource_type = 'DocumentReference'`, [id]);
   }
 
-  private async document(where: string, bindings: Knex.RawBinding[]): Promise<DocumentState | undefined> {
-    const result = await this.db.raw<{ rows: { rid: string; patient_id: string | null; parties: string[]; labels: string[]; legal_label_removed: boolean }[] }>(
+  private async document(where: string, bindings: SqlBinding[]): Promise<DocumentState | undefined> {
+    const result = await this.db.query<{ rid: string; patient_id: string | null; parties: string[]; labels: string[]; legal_label_removed: boolean }>(
       `SELECT rid, patient_id, parties, labels, legal_label_removed FROM access_facts WHERE ${where}`,
       bindings,
     );
@@ -67,7 +65,7 @@ export class AccessFactsReader {
 
   /** Every (non-deleted) PractitionerRole of P, active or not: ids and organizations (`Organization/O`). */
   async rolesOf(practitionerId: string): Promise<{ roleIds: string[]; organizations: string[] }> {
-    const result = await this.db.raw<{ rows: { id: string; organization: string | null }[] }>(
+    const result = await this.db.query<{ id: string; organization: string | null }>(
       `SELECT id, content->'organization'->>'reference' AS organization FROM resources
        WHERE resource_type = 'PractitionerRole' AND NOT deleted AND content->'practitioner'->>'reference' = ?`,
       [`Practitioner/${practitionerId}`],

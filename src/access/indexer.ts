@@ -9,7 +9,7 @@
  * never reads rows for a client.
  */
 import type { Consent, DocumentReference, FhirResource } from 'fhir/r4';
-import type { Knex } from 'knex';
+import type { Executor } from '../store/executor';
 import type { ResourceIndexer, StoredResource } from '../store/resources';
 import { fromRow, RESOURCE_COLUMNS } from '../store/resources';
 import { parseReference } from '../identity/resolve';
@@ -18,7 +18,6 @@ import { attachmentTargets, consentRulesOf, partyReferences, roleIdsOf, rowFacts
 import { FACT_TYPES, INVISIBLE_REPRESENTANTS_LEGAUX } from './vocabulary';
 import { textArray } from './sql';
 
-type Executor = Knex | Knex.Transaction;
 
 interface PreviousFacts {
   type_keys: string[];
@@ -30,7 +29,7 @@ interface PreviousFacts {
 export async function roleOwnersOf(db: Executor, roleIds: readonly string[]): Promise<RoleOwners> {
   const owners = new Map<string, string>();
   if (roleIds.length > 0) {
-    const result = await db.raw<{ rows: { id: string; practitioner: string | null }[] }>(
+    const result = await db.query<{ id: string; practitioner: string | null }>(
       `SELECT id, content->'practitioner'->>'reference' AS practitioner FROM resources WHERE resource_type = 'PractitionerRole' AND id = ANY(?::text[]) AND NOT deleted`,
       [textArray([...new Set(roleIds)])],
     );
@@ -54,21 +53,21 @@ function referencedRoles(row: StoredResource): string[] {
 export class AccessIndexer implements ResourceIndexer {
   constructor(private readonly grid: AuthorizationGrid = AuthorizationGrid.load()) {}
 
-  async index(trx: Knex.Transaction, row: StoredResource): Promise<void> {
+  async index(trx: Executor, row: StoredResource): Promise<void> {
     if (!FACT_TYPES.includes(row.resourceType)) return;
     if (row.resourceType === 'Consent') return this.indexConsent(trx, row);
     await this.indexFacts(trx, row);
   }
 
   /** A Consent: its facts, its rules replaced, and the folded choices of every patient concerned. */
-  private async indexConsent(trx: Knex.Transaction, row: StoredResource): Promise<void> {
-    const removed = await trx.raw<{ rows: { patient_id: string }[] }>('DELETE FROM consent_rules WHERE consent_rid = ? RETURNING patient_id', [row.rid]);
+  private async indexConsent(trx: Executor, row: StoredResource): Promise<void> {
+    const removed = await trx.query<{ patient_id: string }>('DELETE FROM consent_rules WHERE consent_rid = ? RETURNING patient_id', [row.rid]);
     const rules = await this.indexFacts(trx, row);
     await foldPatientAccess(trx, [...removed.rows.map((r) => r.patient_id), ...rules.map((rule) => rule.patientId)]);
   }
 
   /** Facts (and links, rules) of a live row; returns the consent rules written. */
-  private async indexFacts(trx: Knex.Transaction, row: StoredResource): Promise<ConsentRule[]> {
+  private async indexFacts(trx: Executor, row: StoredResource): Promise<ConsentRule[]> {
     if (row.deleted || !row.content) return []; // facts and links stay with the deleted resource
     const owners = await roleOwnersOf(trx, referencedRoles(row));
     const previous = row.versionId === 1 ? undefined : await previousFacts(trx, row.rid);
@@ -92,9 +91,9 @@ export class AccessIndexer implements ResourceIndexer {
  */
 export async function foldPatientAccess(db: Executor, patientIds: readonly string[]): Promise<void> {
   for (const patientId of [...new Set(patientIds)].sort()) {
-    await db.raw('INSERT INTO patient_access (patient_id) VALUES (?) ON CONFLICT (patient_id) DO NOTHING', [patientId]);
-    await db.raw('SELECT 1 FROM patient_access WHERE patient_id = ? FOR UPDATE', [patientId]);
-    await db.raw(`UPDATE patient_access pa SET ${FOLD} WHERE pa.patient_id = ?`, [patientId]);
+    await db.query('INSERT INTO patient_access (patient_id) VALUES (?) ON CONFLICT (patient_id) DO NOTHING', [patientId]);
+    await db.query('SELECT 1 FROM patient_access WHERE patient_id = ? FOR UPDATE', [patientId]);
+    await db.query(`UPDATE patient_access pa SET ${FOLD} WHERE pa.patient_id = ?`, [patientId]);
   }
 }
 
@@ -112,18 +111,18 @@ const FOLD = `
 
 /** Folds every patient's rules at once (bulk loads, reindex). */
 export async function foldAllPatientAccess(db: Executor): Promise<void> {
-  await db.raw('DELETE FROM patient_access');
-  await db.raw('INSERT INTO patient_access (patient_id) SELECT DISTINCT patient_id FROM consent_rules');
-  await db.raw(`UPDATE patient_access pa SET ${FOLD}`);
+  await db.query('DELETE FROM patient_access');
+  await db.query('INSERT INTO patient_access (patient_id) SELECT DISTINCT patient_id FROM consent_rules');
+  await db.query(`UPDATE patient_access pa SET ${FOLD}`);
 }
 
 async function previousFacts(db: Executor, rid: number): Promise<PreviousFacts | undefined> {
-  const result = await db.raw<{ rows: PreviousFacts[] }>('SELECT type_keys, labels, legal_label_removed FROM access_facts WHERE rid = ?', [rid]);
+  const result = await db.query<PreviousFacts>('SELECT type_keys, labels, legal_label_removed FROM access_facts WHERE rid = ?', [rid]);
   return result.rows[0];
 }
 
 async function writeFacts(db: Executor, rid: number, facts: RowFacts, legalLabelRemoved: boolean): Promise<void> {
-  await db.raw(
+  await db.query(
     `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels, context_type, context_id, legal_label_removed)
      VALUES (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?, ?, ?)
      ON CONFLICT (rid) DO UPDATE SET patient_id = EXCLUDED.patient_id, parties = EXCLUDED.parties, type_keys = EXCLUDED.type_keys, labels = EXCLUDED.labels,
@@ -133,10 +132,10 @@ async function writeFacts(db: Executor, rid: number, facts: RowFacts, legalLabel
 }
 
 async function writeLinks(db: Executor, rid: number, document: DocumentReference, replace: boolean): Promise<void> {
-  if (replace) await db.raw('DELETE FROM attachment_links WHERE document_rid = ?', [rid]);
+  if (replace) await db.query('DELETE FROM attachment_links WHERE document_rid = ?', [rid]);
   const targets = attachmentTargets(document);
   if (targets.length === 0) return;
-  await db.raw(
+  await db.query(
     `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, ? FROM json_to_recordset(?::json) AS t(type text, id text)`,
     [rid, JSON.stringify(targets)],
   );
@@ -145,7 +144,7 @@ async function writeLinks(db: Executor, rid: number, document: DocumentReference
 async function writeRules(db: Executor, rid: number, rules: ConsentRule[]): Promise<void> {
   if (rules.length === 0) return;
   const records = rules.map((rule) => ({ consent_rid: rid, patient_id: rule.patientId, kind: rule.kind, effect: rule.effect, actor_ref: rule.actor, data_id: rule.dataId, purpose: rule.purpose }));
-  await db.raw(
+  await db.query(
     `INSERT INTO consent_rules (consent_rid, patient_id, kind, effect, actor_ref, data_id, purpose)
      SELECT consent_rid, patient_id, kind, effect, actor_ref, data_id, purpose
      FROM json_to_recordset(?::json) AS x(consent_rid bigint, patient_id text, kind text, effect text, actor_ref text, data_id text, purpose text)`,
@@ -170,13 +169,13 @@ export function composeIndexers(...indexers: ResourceIndexer[]): ResourceIndexer
  * rule-carrying row is indexed again, versions replayed so a document keeps
  * the grid keys of every version it had.
  */
-export async function reindexAccessFacts(db: Knex, grid: AuthorizationGrid = AuthorizationGrid.load()): Promise<number> {
+export async function reindexAccessFacts(db: Executor, grid: AuthorizationGrid = AuthorizationGrid.load()): Promise<number> {
   const indexer = new AccessIndexer(grid);
-  await db.raw('TRUNCATE access_facts, attachment_links, consent_rules, patient_access');
+  await db.query('TRUNCATE access_facts, attachment_links, consent_rules, patient_access');
   let after = 0;
   let count = 0;
   for (;;) {
-    const batch = await db.raw<{ rows: Parameters<typeof fromRow>[0][] }>(
+    const batch = await db.query<Parameters<typeof fromRow>[0]>(
       `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE resource_type = ANY(?::text[]) AND rid > ? ORDER BY rid LIMIT 500`,
       [textArray(FACT_TYPES), after],
     );
@@ -184,7 +183,7 @@ export async function reindexAccessFacts(db: Knex, grid: AuthorizationGrid = Aut
     await db.transaction(async (trx) => {
       for (const raw of batch.rows) {
         const row = fromRow(raw);
-        const versions = await trx.raw<{ rows: { content: Consent | DocumentReference | null; version_id: number }[] }>(
+        const versions = await trx.query<{ content: Consent | DocumentReference | null; version_id: number }>(
           'SELECT version_id, content FROM resource_versions WHERE rid = ? AND content IS NOT NULL AND version_id < ? ORDER BY version_id',
           [row.rid, row.versionId],
         );

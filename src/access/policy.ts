@@ -1,5 +1,9 @@
 /**
- * Carnet's AccessPolicy (CONTRACT §3, §4): the front door of src/access.
+ * Carnet's access policy (CONTRACT §3, §4): the front door of src/access,
+ * bound per session to its caller and its executor (`forCaller`), so the
+ * facts the rules read — consents, document facts, PractitionerRoles, the
+ * activity history — are read inside the session's transaction: a Bundle's
+ * later entries see what its earlier ones wrote.
  * - readable: the SQL form of the decision (sql.ts), ANDed by the store and
  *   the search engine inside every query;
  * - checkPatientSpace: 403 for a request naming a space the caller may not
@@ -11,13 +15,14 @@
  * Never returns a predicate wider than the rules of decision.ts.
  */
 import type { Resource } from 'fhir/r4';
-import { forbidden } from '../fhir/errors';
-import type { AccessPolicy, Validator, WriteKind } from '../fhir/context';
+import { FhirError, forbidden } from '../fhir/errors';
+import type { AuditRecorder, CallerAccess, Validator, WriteKind } from '../fhir/context';
 import type { Caller, Interaction } from '../identity/caller';
-import type { Db } from '../store/db';
+import type { Executor } from '../store/executor';
 import type { RowPredicate } from '../store/predicate';
 import type { StoredResource } from '../store/resources';
-import { AuditEventAccessHistory, type AccessHistory } from './access-history';
+import type { AccessHistory } from './access-history';
+import { consentKindProfiles } from './consent-writes';
 import { spaceEntry } from './decision';
 import { AccessFactsReader } from './facts-reader';
 import { AuthorizationGrid } from './grid';
@@ -25,29 +30,31 @@ import { requireScope } from './scope-check';
 import { compileReadable } from './sql';
 import { checkWriteRules, everySpaceOpen, type PatientSpaces } from './write-rules';
 
-
 export interface CarnetPolicyOptions {
-  db: Db;
   /** PatientCompartment (src/fhir/compartment.ts). */
   compartment: { has(resourceType: string): boolean; types(): string[] };
+  /** "P has accessed X's space", read through the session's executor (audit/access-history.ts). */
+  accessHistory: (sql: Executor) => AccessHistory;
   /** The server's validator: Consent-kind profiles are checked with it on every write of a choice. */
   validator?: Validator;
   grid?: AuthorizationGrid;
-  accessHistory?: AccessHistory;
   spaces?: PatientSpaces;
 }
 
-export class CarnetAccessPolicy implements AccessPolicy {
+const unrecorded: Pick<AuditRecorder, 'refused'> = { refused: () => {} };
+
+export class CarnetAccessPolicy {
   readonly grid: AuthorizationGrid;
-  private readonly facts: AccessFactsReader;
-  private readonly accessHistory: AccessHistory;
   private readonly spaces: PatientSpaces;
 
   constructor(private readonly options: CarnetPolicyOptions) {
     this.grid = options.grid ?? AuthorizationGrid.load();
-    this.facts = new AccessFactsReader(options.db);
-    this.accessHistory = options.accessHistory ?? new AuditEventAccessHistory(options.db);
     this.spaces = options.spaces ?? everySpaceOpen;
+  }
+
+  /** The decision for one caller, its facts read through `sql`, its refusals told to `audit`. */
+  forCaller(caller: Caller, sql: Executor, audit: Pick<AuditRecorder, 'refused'> = unrecorded): CallerAccess {
+    return new BoundAccess(this, caller, new AccessFactsReader(sql), this.options.accessHistory(sql), audit);
   }
 
   readable(caller: Caller, resourceType?: string): RowPredicate {
@@ -61,14 +68,14 @@ export class CarnetAccessPolicy implements AccessPolicy {
     }
   }
 
-  async checkPatientSpace(caller: Caller, patientId: string): Promise<void> {
+  async checkPatientSpace(caller: Caller, patientId: string, facts: AccessFactsReader): Promise<void> {
     switch (caller.kind) {
       case 'patient':
       case 'related-person':
         if (caller.patientId !== patientId) throw forbidden('a patient reaches only their own health space');
         return;
       case 'practitioner': {
-        const entry = spaceEntry(caller, await this.facts.rulesOf(patientId));
+        const entry = spaceEntry(caller, await facts.rulesOf(patientId));
         if (!entry.space) throw forbidden(`Patient/${patientId}: ${entry.reason}`);
         return;
       }
@@ -77,13 +84,54 @@ export class CarnetAccessPolicy implements AccessPolicy {
     }
   }
 
-  async checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void> {
+  async checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[], facts: AccessFactsReader, accessHistory: AccessHistory): Promise<void> {
     await checkWriteRules(caller, kind, resource, current, patientIds, {
       compartment: this.options.compartment,
-      facts: this.facts,
-      accessHistory: this.accessHistory,
+      facts,
+      accessHistory,
       spaces: this.spaces,
       validator: this.options.validator,
     });
+  }
+}
+
+/** CarnetAccessPolicy for one caller on one executor; refusals are told to the audit. */
+class BoundAccess implements CallerAccess {
+  constructor(
+    private readonly policy: CarnetAccessPolicy,
+    private readonly caller: Caller,
+    private readonly facts: AccessFactsReader,
+    private readonly accessHistory: AccessHistory,
+    private readonly audit: Pick<AuditRecorder, 'refused'>,
+  ) {}
+
+  readable(resourceType?: string): RowPredicate {
+    return this.policy.readable(this.caller, resourceType);
+  }
+
+  checkScope(resourceType: string, interaction: Interaction): void {
+    this.policy.checkScope(this.caller, resourceType, interaction);
+  }
+
+  profilesFor(resource: Resource): string[] {
+    return consentKindProfiles(resource);
+  }
+
+  async checkPatientSpace(patientId: string): Promise<void> {
+    await this.refusing([patientId], () => this.policy.checkPatientSpace(this.caller, patientId, this.facts));
+  }
+
+  async checkWrite(kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void> {
+    const concerned = current?.patientId && !patientIds.includes(current.patientId) ? [...patientIds, current.patientId] : patientIds;
+    await this.refusing(concerned, () => this.policy.checkWrite(this.caller, kind, resource, current, patientIds, this.facts, this.accessHistory));
+  }
+
+  private async refusing(patientIds: readonly string[], check: () => Promise<void>): Promise<void> {
+    try {
+      await check();
+    } catch (error) {
+      if (error instanceof FhirError && error.status < 500) this.audit.refused(patientIds);
+      throw error;
+    }
   }
 }

@@ -5,8 +5,7 @@
  * Never decides who may read: history.ts checks the caller first.
  */
 import type { AuditEvent } from 'fhir/r4';
-import type { Knex } from 'knex';
-import type { Db } from '../store/db';
+import type { Executor, SqlBinding } from '../store/executor';
 import type { ChainLink } from './chain';
 import type { Cursor, HistoryQuery } from './history-query';
 
@@ -39,17 +38,17 @@ export interface HistoryPage {
 }
 
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Executor) {}
 
   async read(id: string): Promise<StoredAuditEvent | undefined> {
-    const result = await this.db.raw<{ rows: EventRow[] }>('SELECT seq, patient_id, recorded, content FROM audit_events WHERE id = ?', [id]);
+    const result = await this.db.query<EventRow>('SELECT seq, patient_id, recorded, content FROM audit_events WHERE id = ?', [id]);
     return result.rows[0] ? fromRow(result.rows[0]) : undefined;
   }
 
   /** One page of patient X's history, newest first unless `descending` is false. */
   async history(patientId: string, query: HistoryQuery): Promise<HistoryPage> {
     const where: string[] = ['patient_id = ?'];
-    const bindings: Knex.Value[] = [patientId];
+    const bindings: SqlBinding[] = [patientId];
     for (const bound of query.dates) {
       if (bound.op === 'ne') {
         where.push('NOT (recorded >= ? AND recorded < ?)');
@@ -77,7 +76,7 @@ export class AuditLog {
       where.push(`(recorded, seq) ${query.descending ? '<' : '>'} (?, ?)`);
       bindings.push(query.cursor.recorded, query.cursor.seq);
     }
-    const result = await this.db.raw<{ rows: EventRow[] }>(
+    const result = await this.db.query<EventRow>(
       `SELECT seq, patient_id, recorded, content FROM audit_events WHERE ${where.join(' AND ')} ORDER BY recorded ${order}, seq ${order} LIMIT ?`,
       [...bindings, query.count + 1],
     );
@@ -86,7 +85,7 @@ export class AuditLog {
     const page: HistoryPage = { events };
     if (result.rows.length > query.count && last) page.next = { recorded: last.recorded, seq: last.seq };
     if (query.total) {
-      const counted = await this.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM audit_events WHERE ${filter}`, filterBindings);
+      const counted = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events WHERE ${filter}`, filterBindings);
       page.total = Number(counted.rows[0].n);
     }
     return page;
@@ -94,7 +93,7 @@ export class AuditLog {
 
   /** Up to `limit` links of X's chain after `afterPosition`, in position order. */
   async chain(patientId: string, afterPosition: number, limit: number): Promise<ChainLink[]> {
-    const result = await this.db.raw<{ rows: { id: string; position: string; prev_hash: string; hash: string; content: string }[] }>(
+    const result = await this.db.query<{ id: string; position: string; prev_hash: string; hash: string; content: string }>(
       'SELECT id, position, prev_hash, hash, content::text AS content FROM audit_events WHERE patient_id = ? AND position > ? ORDER BY position LIMIT ?',
       [patientId, afterPosition, limit],
     );
@@ -102,7 +101,7 @@ export class AuditLog {
   }
 
   async head(patientId: string): Promise<{ position: number; hash: string } | undefined> {
-    const result = await this.db.raw<{ rows: { position: string; hash: string }[] }>('SELECT position, hash FROM audit_heads WHERE patient_id = ?', [patientId]);
+    const result = await this.db.query<{ position: string; hash: string }>('SELECT position, hash FROM audit_heads WHERE patient_id = ?', [patientId]);
     const row = result.rows[0];
     return row ? { position: Number(row.position), hash: row.hash } : undefined;
   }

@@ -71,8 +71,7 @@ export interface PurposeOfUse {
  * request built without it (a test, a script) is read from its headers.
  * Default TREAT. Other callers act for themselves and carry no purpose of use.
  */
-export function purposeOfUseOf(request: FhirRequest): PurposeOfUse | undefined {
-  const caller = request.caller;
+export function purposeOfUseOf(caller: Caller, request: FhirRequest): PurposeOfUse | undefined {
   if (caller.kind !== 'practitioner') return undefined;
   const stated = caller.purposeOfUse ?? header(request, 'x-purpose-of-use')?.trim().toUpperCase();
   const purpose = PURPOSES.find((p) => p === stated) ?? 'TREAT';
@@ -93,10 +92,10 @@ export function agentReference(caller: Caller): Reference {
   }
 }
 
-function agentOf(request: FhirRequest, purpose: PurposeOfUse | undefined): AuditEventAgent {
+function agentOf(caller: Caller, purpose: PurposeOfUse | undefined): AuditEventAgent {
   const agent: AuditEventAgent = {
     type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
-    who: agentReference(request.caller),
+    who: agentReference(caller),
     requestor: true,
   };
   if (purpose) {
@@ -116,7 +115,9 @@ export function queryText(request: FhirRequest): string {
 export interface AuditFacts {
   id: string;
   recorded: Date;
-  /** Who asked and in which mode (for a Bundle's entries, the Bundle's request). */
+  /** Who asked, in which mode (the session's caller). */
+  caller: Caller;
+  /** The request (for a Bundle's entries, the Bundle's request). */
   request: FhirRequest;
   /** What was done; default interactionOf(request, status). */
   interaction?: Interaction;
@@ -140,10 +141,10 @@ export interface AuditColumns {
 }
 
 export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns: AuditColumns } {
-  const { request, status, patientId } = facts;
+  const { request, caller, status, patientId } = facts;
   const interaction = facts.interaction ?? interactionOf(request, status);
   const queries = facts.queries ?? (interaction.query ? [queryText(request)] : []);
-  const purpose = purposeOfUseOf(request);
+  const purpose = purposeOfUseOf(caller, request);
   const outcome = outcomeOf(status);
   const recorded = facts.recorded.toISOString();
   const entity: AuditEventEntity[] = [
@@ -167,7 +168,7 @@ export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns
     recorded,
     outcome,
     ...(outcome === '0' ? {} : { outcomeDesc: `HTTP ${status}` }),
-    agent: [agentOf(request, purpose)],
+    agent: [agentOf(caller, purpose)],
     source: {
       site: 'Carnet',
       observer: { display: 'Carnet', identifier: { system: 'urn:ietf:rfc:3986', value: facts.observer } },
@@ -176,7 +177,7 @@ export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns
     entity,
   };
   const columns: AuditColumns = {
-    agent: submitterOf(request.caller),
+    agent: submitterOf(caller),
     action: interaction.action,
     subtype: interaction.subtype,
     outcome: Number(outcome),

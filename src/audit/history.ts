@@ -7,7 +7,7 @@
  */
 import type { AuditEvent, Bundle, BundleLink } from 'fhir/r4';
 import { forbidden, notAllowed, notFound } from '../fhir/errors';
-import type { FhirContext } from '../fhir/context';
+import type { Session } from '../fhir/context';
 import type { FhirRouter, Handler } from '../fhir/router';
 import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request';
 import { requireValidId } from '../fhir/resource-types';
@@ -31,68 +31,68 @@ function searchedPatient(caller: Caller, named: string[]): string {
   return own;
 }
 
-function link(ctx: FhirContext, relation: string, params: QueryParams): BundleLink {
+function link(session: Session, relation: string, params: QueryParams): BundleLink {
   const search = new URLSearchParams(params).toString();
-  return { relation, url: `${ctx.baseUrl}/AuditEvent${search ? `?${search}` : ''}` };
+  return { relation, url: `${session.baseUrl}/AuditEvent${search ? `?${search}` : ''}` };
 }
 
-function entryOf(ctx: FhirContext, event: AuditEvent) {
-  return { fullUrl: `${ctx.baseUrl}/AuditEvent/${event.id}`, resource: event, search: { mode: 'match' as const } };
+function entryOf(session: Session, event: AuditEvent) {
+  return { fullUrl: `${session.baseUrl}/AuditEvent/${event.id}`, resource: event, search: { mode: 'match' as const } };
 }
 
 export function historySearchHandler(log: AuditLog): Handler {
-  return async (request, ctx) => {
+  return async (request, session) => {
     const query = parseHistoryQuery(request);
-    const patientId = searchedPatient(request.caller, query.patientIds);
-    ctx.access.checkScope(request.caller, 'AuditEvent', 's');
+    const patientId = searchedPatient(session.caller, query.patientIds);
+    session.access.checkScope('AuditEvent', 's');
     const page = await log.history(patientId, query);
     const echo: QueryParams = query.echo.some(([name]) => name === 'patient' || name === 'patient:Patient') ? query.echo : [['patient', `Patient/${patientId}`], ...query.echo];
-    const links: BundleLink[] = [link(ctx, 'self', query.cursor ? [...echo, cursorParam(query.cursor)] : echo)];
-    if (page.next) links.push(link(ctx, 'next', [...echo, cursorParam(page.next)]));
+    const links: BundleLink[] = [link(session, 'self', query.cursor ? [...echo, cursorParam(query.cursor)] : echo)];
+    if (page.next) links.push(link(session, 'next', [...echo, cursorParam(page.next)]));
     const body: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
       ...(page.total !== undefined ? { total: page.total } : {}),
       link: links,
-      entry: (await redactForReader(ctx, request.caller, page.events.map((stored) => stored.content))).map((event) => entryOf(ctx, event)),
+      entry: (await redactForReader(session, page.events.map((stored) => stored.content))).map((event) => entryOf(session, event)),
     };
     return { status: 200, body };
   };
 }
 
 /** The event as this caller may read it (redact.ts); 404 when it may not, exactly like an unknown id. */
-async function readable(log: AuditLog, request: FhirRequest, ctx: FhirContext, id: string): Promise<AuditEvent> {
+async function readable(log: AuditLog, request: FhirRequest, session: Session, id: string): Promise<AuditEvent> {
   requireValidId(id);
-  ctx.access.checkScope(request.caller, 'AuditEvent', 'r');
+  session.access.checkScope('AuditEvent', 'r');
   const stored = await log.read(id);
-  if (!stored || historyOwnerOf(request.caller) !== stored.patientId) throw notFound(`AuditEvent/${id} is not known`);
-  const [event] = await redactForReader(ctx, request.caller, [stored.content]);
+  if (!stored || historyOwnerOf(session.caller) !== stored.patientId) throw notFound(`AuditEvent/${id} is not known`);
+  const [event] = await redactForReader(session, [stored.content]);
   return event;
 }
 
-function versionHeaders(ctx: FhirContext, event: AuditEvent): Record<string, string> {
-  return { ETag: 'W/"1"', 'Last-Modified': new Date(event.recorded).toUTCString(), 'Content-Location': `${ctx.baseUrl}/AuditEvent/${event.id}/_history/1` };
+function versionHeaders(session: Session, event: AuditEvent): Record<string, string> {
+  return { ETag: 'W/"1"', 'Last-Modified': new Date(event.recorded).toUTCString(), 'Content-Location': `${session.baseUrl}/AuditEvent/${event.id}/_history/1` };
 }
 
 export function historyReadHandler(log: AuditLog): Handler {
-  return async (request, ctx, params) => {
-    const event = await readable(log, request, ctx, params.id);
-    return { status: 200, body: event, headers: versionHeaders(ctx, event) };
+  return async (request, session, params) => {
+    const event = await readable(log, request, session, params.id);
+    return { status: 200, body: event, headers: versionHeaders(session, event) };
   };
 }
 
 export function historyVreadHandler(log: AuditLog): Handler {
-  return async (request, ctx, params) => {
-    const event = await readable(log, request, ctx, params.id);
+  return async (request, session, params) => {
+    const event = await readable(log, request, session, params.id);
     if (params.vid !== '1') throw notFound(`AuditEvent/${params.id}/_history/${params.vid.slice(0, 20)} is not known`);
-    return { status: 200, body: event, headers: versionHeaders(ctx, event) };
+    return { status: 200, body: event, headers: versionHeaders(session, event) };
   };
 }
 
 export function historyInstanceHandler(log: AuditLog): Handler {
-  return async (request, ctx, params) => {
-    const event = await readable(log, request, ctx, params.id);
-    const body: Bundle = { resourceType: 'Bundle', type: 'history', total: 1, entry: [{ ...entryOf(ctx, event), search: undefined, request: { method: 'POST', url: 'AuditEvent' }, response: { status: '201' } }] };
+  return async (request, session, params) => {
+    const event = await readable(log, request, session, params.id);
+    const body: Bundle = { resourceType: 'Bundle', type: 'history', total: 1, entry: [{ ...entryOf(session, event), search: undefined, request: { method: 'POST', url: 'AuditEvent' }, response: { status: '201' } }] };
     return { status: 200, body };
   };
 }

@@ -9,15 +9,12 @@
  * access predicate hides now — so a label removed later makes it appear.
  */
 import type { AuditEvent } from 'fhir/r4';
-import type { FhirContext } from '../fhir/context';
-import type { Caller } from '../identity/caller';
-import { query } from '../store/prepared';
-import { textArray } from '../access/sql';
+import type { Session } from '../fhir/context';
 
 const HIDEABLE = new Set(['DocumentReference', 'Binary']);
 const REFERENCE = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
-export async function redactForReader(ctx: FhirContext, caller: Caller, events: AuditEvent[]): Promise<AuditEvent[]> {
+export async function redactForReader(session: Session, events: AuditEvent[]): Promise<AuditEvent[]> {
   const wanted = new Map<string, Set<string>>();
   for (const event of events) {
     for (const entity of event.entity ?? []) {
@@ -31,13 +28,7 @@ export async function redactForReader(ctx: FhirContext, caller: Caller, events: 
   if (wanted.size === 0) return events;
   const hidden = new Set<string>();
   for (const [type, ids] of wanted) {
-    const predicate = ctx.access.readable(caller, type).render('r');
-    const { rows } = await query<{ id: string; visible: boolean }>(
-      ctx.store.db,
-      `SELECT r.id, COALESCE((${predicate.sql}), FALSE) AS visible FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[])`,
-      [...predicate.bindings, type, textArray([...ids])],
-    );
-    for (const row of rows) if (!row.visible) hidden.add(`${type}/${row.id}`);
+    for (const id of await session.store.hiddenAmong(type, [...ids], session.access.readable(type))) hidden.add(`${type}/${id}`);
   }
   if (hidden.size === 0) return events;
   return events.map((event) => {

@@ -12,11 +12,10 @@
  * a time (a patient's chain is appended in order), lanes flush in parallel
  * (different patients never wait for each other). Heads are locked in the
  * database as well, so several server processes keep every chain whole.
- * Each lane keeps one pooled connection and a prepared statement (a flush
- * through knex costs four times the CPU); `close()` gives them back.
+ * Each flush is one prepared statement through the executor on the pool.
  */
 import type { AuditEvent } from 'fhir/r4';
-import type { Db } from '../store/db';
+import type { Executor } from '../store/executor';
 import type { AuditColumns } from './event';
 
 export interface AuditRecord {
@@ -74,49 +73,16 @@ function laneOf(patientId: string, lanes: number): number {
   return (hash >>> 0) % lanes;
 }
 
-/** The slice of a `pg` client a lane uses (knex hands it out untyped). */
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
-}
-
-/** A connection taken from the knex pool for a lane's flushes, given back on error or close. */
-class HeldConnection {
-  private connection: PgConnection | undefined;
-
-  constructor(private readonly db: Db) {}
-
-  async query(text: string, values: unknown[]): Promise<void> {
-    const connection = this.connection ?? (this.connection = (await this.db.client.acquireConnection()) as PgConnection);
-    try {
-      await connection.query({ name: 'carnet_audit_append', text, values });
-    } catch (error) {
-      await this.release();
-      throw error;
-    }
-  }
-
-  async release(): Promise<void> {
-    const connection = this.connection;
-    this.connection = undefined;
-    if (connection) await this.db.client.releaseConnection(connection);
-  }
-}
-
 /** One queue flushed one batch at a time, on its own connection. */
 class Lane {
   private queue: Pending[] = [];
   private flushing = false;
   private scheduled = false;
-  readonly connection: HeldConnection;
-
   constructor(
-    db: Db,
-    private readonly write: (connection: HeldConnection, records: AuditRecord[]) => Promise<void>,
+    private readonly write: (records: AuditRecord[]) => Promise<void>,
     private readonly maxBatch: number,
     private readonly settled: () => void,
-  ) {
-    this.connection = new HeldConnection(db);
-  }
+  ) {}
 
   get idle(): boolean {
     return this.queue.length === 0 && !this.flushing;
@@ -154,7 +120,7 @@ class Lane {
     this.flushing = true;
     const batch = this.take();
     try {
-      await this.write(this.connection, batch.flatMap((pending) => pending.records));
+      await this.write(batch.flatMap((pending) => pending.records));
       for (const pending of batch) pending.resolve();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -172,11 +138,11 @@ export class AuditTrail {
   private idleWaiters: (() => void)[] = [];
   private readonly digestSeconds: number;
 
-  constructor(db: Db, private readonly options: AuditTrailOptions = {}) {
+  constructor(private readonly sql: Executor, private readonly options: AuditTrailOptions = {}) {
     this.digestSeconds = (options.digestMinutes ?? 0) * 60;
-    const write = (connection: HeldConnection, records: AuditRecord[]) => this.writeWithRetry(connection, records);
+    const write = (records: AuditRecord[]) => this.writeWithRetry(records);
     const settled = () => this.settled();
-    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => new Lane(db, write, options.maxBatch ?? 500, settled));
+    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => new Lane(write, options.maxBatch ?? 500, settled));
   }
 
   /** Resolves once every record is committed (each with the other requests' records of its lane's flush). */
@@ -196,22 +162,21 @@ export class AuditTrail {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Writes what is queued, then gives the lanes' connections back to the pool (before `db.destroy()`). */
+  /** Writes what is queued (before the pool is destroyed). */
   async close(): Promise<void> {
     await this.drain();
-    await Promise.all(this.lanes.map((lane) => lane.connection.release()));
   }
 
   private settled(): void {
     if (this.lanes.every((lane) => lane.idle)) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private async writeWithRetry(connection: HeldConnection, records: AuditRecord[]): Promise<void> {
+  private async writeWithRetry(records: AuditRecord[]): Promise<void> {
     try {
-      await write(connection, records, this.digestSeconds);
+      await write(this.sql, records, this.digestSeconds);
     } catch (error) {
       if (!retryable(error as PgError)) throw error;
-      await write(connection, records, this.digestSeconds).catch((again: PgError) => {
+      await write(this.sql, records, this.digestSeconds).catch((again: PgError) => {
         if (!alreadyStored(again)) throw again;
       });
     }
@@ -226,7 +191,7 @@ export class AuditTrail {
  * event in batch order, and inserts it with its outbox row. The content goes
  * as text and is stored and hashed byte for byte.
  */
-async function write(connection: HeldConnection, records: AuditRecord[], digestSeconds: number): Promise<void> {
+async function write(sql: Executor, records: AuditRecord[], digestSeconds: number): Promise<void> {
   const rows = records.map((record) => ({
     id: record.event.id,
     patient_id: record.patientId,
@@ -234,5 +199,5 @@ async function write(connection: HeldConnection, records: AuditRecord[], digestS
     ...record.columns,
     content: JSON.stringify(record.event),
   }));
-  await connection.query('SELECT audit_append($1::jsonb, $2) AS appended', [JSON.stringify(rows), digestSeconds]);
+  await sql.query('SELECT audit_append(?::jsonb, ?) AS appended', [JSON.stringify(rows), digestSeconds]);
 }

@@ -73,10 +73,10 @@ export function reportParameters(report: ChainReport): Parameters {
 }
 
 export function verifyAuditHandler(log: AuditLog): Handler {
-  return async (request, ctx, params) => {
+  return async (request, session, params) => {
     requireValidId(params.id);
-    if (!mayVerify(request.caller, params.id)) throw forbidden("only the patient, the patient's legal representatives and system clients verify the activity history");
-    ctx.access.checkScope(request.caller, 'AuditEvent', 'r');
+    if (!mayVerify(session.caller, params.id)) throw forbidden("only the patient, the patient's legal representatives and system clients verify the activity history");
+    session.access.checkScope('AuditEvent', 'r');
     return { status: 200, body: reportParameters(await verifyChain(log, params.id)) };
   };
 }

@@ -1,13 +1,14 @@
 /**
- * What every FHIR handler is given: the store, the validator, the search
- * engine, the access policy and the server's base URL. Built once at start.
- * Interfaces only: implementations live in their own folders.
+ * The ports of a request: what every FHIR interaction is given (the
+ * Session) and the interfaces of the parts bound to it. Interfaces only:
+ * implementations live in their own folders; the session is made once per
+ * request, after identification (src/fhir/session.ts).
  */
 import type { Resource, OperationOutcome } from 'fhir/r4';
-import type { Knex } from 'knex';
 import type { IssueDetail } from './errors';
-import type { ResourceStore, StoredResource } from '../store/resources';
+import type { ResourceStore, StoredResource, StoreObserver } from '../store/resources';
 import type { RowPredicate } from '../store/predicate';
+import type { TransactionOptions } from '../store/executor';
 import type { SearchParameterRegistry } from '../search/parameters';
 import type { PatientCompartment } from './compartment';
 import type { Caller, Interaction } from '../identity/caller';
@@ -29,7 +30,6 @@ export interface SearchRequest {
   resourceType?: string; // undefined: system-level search
   query: QueryParams;
   access: (resourceType: string) => RowPredicate;
-  trx?: Knex.Transaction;
   /** `Prefer: handling=`: unknown parameters are dropped (lenient, the default) or refused with 400 (strict). */
   handling?: 'strict' | 'lenient';
 }
@@ -45,44 +45,86 @@ export interface SearchResult {
   outcome?: OperationOutcome;
 }
 
+/** The search engine of a session: reads through the session's executor, reports what it answers. */
 export interface SearchEngine {
   search(request: SearchRequest): Promise<SearchResult>;
-  /** Matching ids for conditional create/update/delete (no paging; stops after `limit`). */
-  match(resourceType: string, query: QueryParams, access: RowPredicate, limit: number, trx?: Knex.Transaction): Promise<StoredResource[]>;
+  /** Matching rows for conditional create/update/delete and conditional references (no paging; stops after `limit`; not reported as disclosed). */
+  match(resourceType: string, query: QueryParams, access: RowPredicate, limit: number): Promise<StoredResource[]>;
+  /** One page of `Patient/X/$everything`: up to `limit` rows after `after` (a rid). */
+  everything(query: EverythingQuery, access: RowPredicate): Promise<EverythingRow[]>;
+}
+
+export interface EverythingQuery {
+  patientId: string;
+  /** The types the caller's scopes let it read (or the requested ones). */
+  types: string[];
+  since?: Date;
+  after?: number;
+  limit: number;
+}
+
+export interface EverythingRow {
+  row: StoredResource;
+  /** In the compartment (search mode match), or only referenced from it (include). */
+  member: boolean;
 }
 
 export type WriteKind = 'create' | 'update' | 'patch' | 'delete';
 
-/** The access decision for the foundation; the access issue replaces its rules, not its shape. */
-export interface AccessPolicy {
+/** The access decision for one caller, reading its facts through the session (inside its transaction). */
+export interface CallerAccess {
   /**
    * SQL predicate over rows of `resourceType` the caller may read; with no type
    * (system-level history or search) the predicate itself tests `resource_type`.
    */
-  readable(caller: Caller, resourceType?: string): RowPredicate;
+  readable(resourceType?: string): RowPredicate;
   /** Throws a FhirError (403/404/422) when the caller may not perform this write. */
-  checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void>;
+  checkWrite(kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void>;
   /**
    * Throws 403 when the request names patient X's space and the caller may not
    * enter it (CONTRACT §4.3 step 5): a read of Patient/X, a search with
    * patient/subject = X, `$everything`. A search naming no patient never calls this.
    */
-  checkPatientSpace(caller: Caller, patientId: string): Promise<void>;
+  checkPatientSpace(patientId: string): Promise<void>;
   /** Throws 403 when the caller may not touch data of this type at all in this interaction (scopes). */
-  checkScope(caller: Caller, resourceType: string, interaction: Interaction): void;
+  checkScope(resourceType: string, interaction: Interaction): void;
+  /** Profiles a write of `resource` must pass besides those it claims (the Consent-kind profiles). */
+  profilesFor(resource: Resource): string[];
 }
 
-export interface FhirContext {
-  baseUrl: string; // FHIR base, e.g. http://localhost:8080/fhir
-  store: ResourceStore;
-  validator: Validator;
-  registry: SearchParameterRegistry;
-  compartment: PatientCompartment;
-  search: SearchEngine;
-  access: AccessPolicy;
+/**
+ * What the audit is told of a request (CONTRACT §6): the store and search
+ * report the rows they disclose and write, the policy each refusal, the
+ * interactions the patients a request names. The audit groups by patient.
+ */
+export interface AuditRecorder extends StoreObserver {
+  /** Patients the request names (a Patient/X path, patient= parameters, a refused body): recorded if they exist. */
+  named(patientIds: readonly string[]): void;
+  /** Patients whose data the caller was refused (the policy). */
+  refused(patientIds: readonly string[]): void;
+}
+
+/**
+ * One request's session: the caller (with purpose of use), the database
+ * connection or transaction, and the store, search, access decision and
+ * audit recorder bound to them. Made once at the edge; interactions receive
+ * it and nothing else.
+ */
+export interface Session {
+  readonly caller: Caller;
+  readonly baseUrl: string; // FHIR base, e.g. http://localhost:8080/fhir
+  readonly validator: Validator;
+  readonly registry: SearchParameterRegistry;
+  readonly compartment: PatientCompartment;
+  readonly store: ResourceStore;
+  readonly search: SearchEngine;
+  readonly access: CallerAccess;
+  readonly audit: AuditRecorder;
+  readonly inTransaction: boolean;
   /**
-   * The same context inside an open transaction (a transaction Bundle): store
-   * reads, writes and searches all go through `trx`, nested writes become savepoints.
+   * Runs `work` with the session in a database transaction. Inside one
+   * already, `work` runs in that same transaction, flat (no savepoint): a
+   * failure fails the whole transaction.
    */
-  inTransaction(trx: Knex.Transaction): FhirContext;
+  transaction<T>(work: (session: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }

@@ -3,7 +3,6 @@
  * from Express and writes a FhirResponse back; nothing under `fhir/` knows HTTP.
  */
 import type { Resource } from 'fhir/r4';
-import type { Caller } from '../identity/caller';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -18,7 +17,6 @@ export interface FhirRequest {
   body?: unknown;
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
-  caller: Caller;
   /** Set when the request is an entry of a batch or transaction: that Bundle's request. */
   bundle?: FhirRequest;
   /** A POST entry of a transaction is created with the id the transaction assigned (its urn:uuid target). */

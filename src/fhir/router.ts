@@ -5,10 +5,10 @@
  * control and audit happen once, on every path.
  */
 import { FhirError } from './errors';
-import type { FhirContext } from './context';
+import type { Session } from './context';
 import type { FhirRequest, FhirResponse, Method } from './request';
 
-export type Handler = (request: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;
+export type Handler = (request: FhirRequest, session: Session, params: Record<string, string>) => Promise<FhirResponse>;
 
 interface Route {
   method: Method;
@@ -24,7 +24,7 @@ export class FhirRouter {
     return this;
   }
 
-  async route(request: FhirRequest, ctx: FhirContext): Promise<FhirResponse> {
+  async route(request: FhirRequest, session: Session): Promise<FhirResponse> {
     const segments = request.path === '' ? [] : request.path.split('/').map(decodeSegment);
     const method = request.method === 'HEAD' ? 'GET' : request.method;
     let pathMatched = false;
@@ -32,7 +32,7 @@ export class FhirRouter {
       const params = matchPattern(route.pattern, segments);
       if (!params) continue;
       pathMatched = true;
-      if (route.method === method) return route.handler(request, ctx, params);
+      if (route.method === method) return route.handler(request, session, params);
     }
     if (pathMatched) throw new FhirError(405, 'not-supported', `${request.method} is not supported on ${request.path || 'the base'}`);
     throw new FhirError(404, 'not-found', `no FHIR interaction at ${request.path}`);

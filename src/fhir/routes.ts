@@ -26,15 +26,15 @@ export interface RouteOptions {
 
 export function buildRouter(options: RouteOptions): FhirRouter {
   const { catalogue } = options;
-  const typeSearch: Handler = async (request, ctx, params) => {
+  const typeSearch: Handler = async (request, session, params) => {
     requireKnownType(params.type);
-    if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(ctx.baseUrl, catalogue.search(params.type, request.query)) };
-    return searchInteraction(request, ctx, params.type);
+    if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(session.baseUrl, catalogue.search(params.type, request.query)) };
+    return searchInteraction(request, session, params.type);
   };
   const router = new FhirRouter().add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }));
   if (options.auditLog) addAuditRoutes(router, options.auditLog); // before the generic :type routes
   router
-    .add('GET', '', (request, ctx) => searchInteraction(request, ctx))
+    .add('GET', '', (request, session) => searchInteraction(request, session))
     .add('GET', '_history', historyInteraction)
     .add('GET', ':type', typeSearch)
     .add('POST', ':type/_search', typeSearch)

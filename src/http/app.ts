@@ -9,8 +9,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Bundle, Resource } from 'fhir/r4';
 import { FhirError, toOperationOutcome } from '../fhir/errors';
-import type { FhirContext } from '../fhir/context';
-import type { FhirRouter } from '../fhir/router';
+import type { FhirResponse } from '../fhir/request';
 import type { FhirRequest, Method, QueryParams } from '../fhir/request';
 import type { Caller } from '../identity/caller';
 import { parseBody } from './body';
@@ -18,8 +17,8 @@ import { FHIR_JSON, requireJsonResponse } from './negotiation';
 import { requestLogger } from './logging';
 
 export interface AppDependencies {
-  ctx: FhirContext;
-  router: FhirRouter;
+  /** identify → session → audit → route (api/pipeline.ts). */
+  pipeline: { handle(request: FhirRequest, caller: Caller | undefined): Promise<FhirResponse> };
   authenticate: (authorization: string | undefined) => Promise<Caller>;
   ready: () => Promise<boolean>;
   logger: Logger;
@@ -62,7 +61,7 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
   requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);
   const path = req.path.replace(/^\/+|\/+$/g, '');
   const isMetadata = path === 'metadata' && (req.method === 'GET' || req.method === 'HEAD');
-  const caller = isMetadata ? undefined : await deps.authenticate(req.headers.authorization); // its purpose of use is read by the audited route (audit/audited.ts)
+  const caller = isMetadata ? undefined : await deps.authenticate(req.headers.authorization); // its mode is read by the session stage
   const body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, req.headers['content-type']);
   const request: FhirRequest = {
     method: req.method as Method,
@@ -70,9 +69,8 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
     query: query.filter(([key]) => key !== '_format'),
     body,
     headers: flattenHeaders(req.headers),
-    caller: caller as Caller,
   };
-  const response = await deps.router.route(request, deps.ctx);
+  const response = await deps.pipeline.handle(request, caller);
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
   if (response.body === undefined || response.status === 204 || response.status === 304) {

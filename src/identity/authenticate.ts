@@ -10,7 +10,7 @@
  */
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config';
-import type { Db } from '../store/db';
+import type { Executor } from '../store/executor';
 import type { Caller } from './caller';
 import { loadLocalKeys, localIssuerOf, type LocalKeys } from './local-keys';
 import { createCallerLookup } from './lookup';
@@ -36,7 +36,7 @@ export function identityFrom(verifier: TokenVerifier, lookup: CallerLookup, loca
 }
 
 /** `roles` caches practitioners' roles across requests (role-cache.ts); without it every request reads them. */
-export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir' | 'authIssuer' | 'authJwks' | 'authAudience'>, db: Db, roles?: RoleCache): Promise<Identity> {
+export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir' | 'authIssuer' | 'authJwks' | 'authAudience'>, sql: Executor, roles?: RoleCache): Promise<Identity> {
   const localKeys = await loadLocalKeys({ dir: config.devKeyDir, issuer: localIssuerOf(config) });
   const verifier = createTokenVerifier({
     issuer: config.authIssuer,
@@ -45,6 +45,6 @@ export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir
     localIssuer: localKeys.issuer,
     localKeys: localKeys.publicJwks,
   });
-  const lookup = createCallerLookup(db);
+  const lookup = createCallerLookup(sql);
   return identityFrom(verifier, roles ? roles.wrap(lookup) : lookup, localKeys);
 }

@@ -9,27 +9,22 @@
  * 20261126000100_identity_indexes. Resolution happens once per HTTP request;
  * the server caches the roles across requests with RoleCache (role-cache.ts),
  * which drops them whenever a PractitionerRole is written; the role read is a
- * prepared statement (store/prepared.ts).
+ * prepared statement (store/statements.ts).
  */
 import type { PractitionerRole, RelatedPerson } from 'fhir/r4';
-import type { Db } from '../store/db';
-import { query } from '../store/prepared';
+import type { Executor } from '../store/executor';
 import type { CallerLookup } from './resolve';
 
-export function createCallerLookup(db: Db): CallerLookup {
+export function createCallerLookup(sql: Executor): CallerLookup {
   return {
     async relatedPerson(id: string): Promise<RelatedPerson | undefined> {
-      const row = await db('resources')
-        .select<{ content: RelatedPerson | null }[]>('content')
-        .where({ resource_type: 'RelatedPerson', id, deleted: false })
-        .first();
-      return row?.content ?? undefined;
+      const { rows } = await sql.query<{ content: RelatedPerson | null }>(`SELECT content FROM resources WHERE resource_type = 'RelatedPerson' AND id = ? AND NOT deleted`, [id]);
+      return rows[0]?.content ?? undefined;
     },
 
     async activeRoles(practitionerId: string): Promise<PractitionerRole[]> {
       // The literal type and `NOT deleted` repeat the partial index predicate, so any plan can use it.
-      const { rows } = await query<{ content: PractitionerRole | null }>(
-        db,
+      const { rows } = await sql.query<{ content: PractitionerRole | null }>(
         `SELECT content FROM resources WHERE resource_type = 'PractitionerRole' AND NOT deleted
          AND content->'practitioner'->>'reference' = ? AND (content->>'active') IS DISTINCT FROM 'false' ORDER BY id`,
         [`Practitioner/${practitionerId}`],

@@ -14,8 +14,8 @@
  * PostgreSQL has delivered the notification (milliseconds after the commit).
  */
 import type { PractitionerRole } from 'fhir/r4';
-import type { Knex } from 'knex';
-import { Client } from 'pg';
+import { ChannelListener } from '../store/listener';
+import type { Executor } from '../store/executor';
 import type { ResourceIndexer, StoredResource } from '../store/resources';
 import type { CallerLookup } from './resolve';
 
@@ -34,28 +34,35 @@ export class RoleCache {
   private readonly entries = new Map<string, { roles: PractitionerRole[]; until: number }>();
   private epoch = 0;
   private listening = false;
-  private client: Client | undefined;
-  private closed = false;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly listener: ChannelListener;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
-  private readonly reconnectMs: number;
   private readonly now: () => number;
 
   /** For the store: every PractitionerRole write empties the cache here and notifies the other processes at commit. */
   readonly notifier: ResourceIndexer = {
-    index: async (trx: Knex.Transaction, row: StoredResource): Promise<void> => {
+    index: async (sql: Executor, row: StoredResource): Promise<void> => {
       if (row.resourceType !== 'PractitionerRole') return;
       this.invalidate();
-      await trx.raw('SELECT pg_notify(?, ?)', [ROLE_CHANNEL, `PractitionerRole/${row.id}`]);
+      await sql.query('SELECT pg_notify(?, ?)', [ROLE_CHANNEL, `PractitionerRole/${row.id}`]);
     },
   };
 
-  constructor(private readonly databaseUrl: string, options: RoleCacheOptions = {}) {
+  constructor(databaseUrl: string, options: RoleCacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.maxEntries = options.maxEntries ?? 10_000;
-    this.reconnectMs = options.reconnectMs ?? 1_000;
     this.now = options.now ?? Date.now;
+    this.listener = new ChannelListener(databaseUrl, ROLE_CHANNEL, {
+      onNotify: () => this.invalidate(),
+      onUp: () => {
+        this.invalidate(); // whatever changed while nobody listened
+        this.listening = true;
+      },
+      onDown: () => {
+        this.listening = false;
+        this.invalidate();
+      },
+    }, options.reconnectMs ?? 1_000);
   }
 
   /** Connects the listener; resolves once it listens (or failed: the cache then stays off and retries). */
@@ -92,37 +99,10 @@ export class RoleCache {
   }
 
   private async connect(): Promise<void> {
-    if (this.closed) return;
-    const client = new Client({ connectionString: this.databaseUrl, application_name: 'carnet-role-cache' });
-    const down = () => {
-      if (this.client !== client) return;
-      this.client = undefined;
-      this.listening = false;
-      this.invalidate();
-      client.end().catch(() => {});
-      if (!this.closed) this.retry = setTimeout(() => void this.connect(), this.reconnectMs);
-    };
-    client.on('error', down);
-    client.on('end', down);
-    client.on('notification', () => this.invalidate());
-    this.client = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${ROLE_CHANNEL}`);
-      this.invalidate(); // whatever changed while nobody listened
-      this.listening = true;
-    } catch {
-      down();
-    }
+    await this.listener.start();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    const client = this.client;
-    this.client = undefined;
-    this.listening = false;
-    this.invalidate();
-    if (client) await client.end().catch(() => {});
+    await this.listener.close();
   }
 }

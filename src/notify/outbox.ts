@@ -9,7 +9,7 @@
  * `maxAttempts`), and stays for the record.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../store/db';
+import type { Executor } from '../store/executor';
 
 export interface OutboxItem {
   id: number;
@@ -66,7 +66,7 @@ const CLAIM_SET = 'claim_token = ?, claimed_until = now() + make_interval(secs =
 const RETURNING = 'RETURNING o.id, o.patient_id, o.emergency, o.attempts, e.recorded, e.agent, e.action, e.subtype, e.outcome, e.purpose';
 
 export class Outbox {
-  constructor(private readonly db: Db, private readonly leaseMs: number) {}
+  constructor(private readonly db: Executor, private readonly leaseMs: number) {}
 
   /**
    * Claims up to `limit` due rows; with a digest window, also every other
@@ -75,7 +75,7 @@ export class Outbox {
   async claim(limit: number, digest: boolean): Promise<Claim | undefined> {
     const token = randomUUID();
     const lease = this.leaseMs / 1000;
-    const due = await this.db.raw<{ rows: ItemRow[] }>(
+    const due = await this.db.query<ItemRow>(
       `WITH picked AS (
          SELECT id FROM notification_outbox WHERE status = 'pending' AND next_attempt_at <= now() AND ${FREE}
          ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
@@ -87,7 +87,7 @@ export class Outbox {
     const items = due.rows.map(fromRow);
     const patients = [...new Set(items.filter((item) => !item.emergency).map((item) => item.patientId))];
     if (digest && patients.length > 0) {
-      const companions = await this.db.raw<{ rows: ItemRow[] }>(
+      const companions = await this.db.query<ItemRow>(
         `WITH picked AS (
            SELECT id FROM notification_outbox WHERE status = 'pending' AND NOT emergency AND patient_id = ANY(?) AND ${FREE}
            FOR UPDATE SKIP LOCKED)
@@ -102,7 +102,7 @@ export class Outbox {
 
   /** Extends the lease right before sending; false when any row is no longer held by this token. */
   async renew(token: string, ids: number[]): Promise<boolean> {
-    const result = await this.db.raw<{ rowCount: number }>(
+    const result = await this.db.query(
       `UPDATE notification_outbox SET claimed_until = now() + make_interval(secs => ?)
        WHERE id = ANY(?) AND claim_token = ? AND status = 'pending' AND claimed_until > now()`,
       [this.leaseMs / 1000, ids, token],
@@ -111,7 +111,7 @@ export class Outbox {
   }
 
   async markSent(token: string, ids: number[], messageId: string): Promise<void> {
-    await this.db.raw(
+    await this.db.query(
       `UPDATE notification_outbox SET status = 'sent', sent_at = now(), message_id = ?, claim_token = NULL, claimed_until = NULL, last_error = NULL
        WHERE id = ANY(?) AND claim_token = ?`,
       [messageId, ids, token],
@@ -119,7 +119,7 @@ export class Outbox {
   }
 
   async markSkipped(token: string, ids: number[], reason: string): Promise<void> {
-    await this.db.raw(
+    await this.db.query(
       `UPDATE notification_outbox SET status = 'skipped', last_error = ?, claim_token = NULL, claimed_until = NULL WHERE id = ANY(?) AND claim_token = ?`,
       [reason, ids, token],
     );
@@ -127,7 +127,7 @@ export class Outbox {
 
   /** Releases the rows for a later attempt (exponential backoff), or ends them `failed` after maxAttempts. */
   async markRetry(token: string, ids: number[], error: string, policy: RetryPolicy): Promise<void> {
-    await this.db.raw(
+    await this.db.query(
       `UPDATE notification_outbox
        SET status = CASE WHEN attempts >= ? THEN 'failed' ELSE 'pending' END,
            next_attempt_at = now() + make_interval(secs => least(? * power(2, greatest(attempts - 1, 0)), ?) / 1000.0),
@@ -139,7 +139,7 @@ export class Outbox {
 
   /** Pending rows (for the "not sending" log line and the benchmark). */
   async pendingCount(): Promise<number> {
-    const result = await this.db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM notification_outbox WHERE status = 'pending'`);
+    const result = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM notification_outbox WHERE status = 'pending'`);
     return Number(result.rows[0].n);
   }
 }

@@ -5,7 +5,7 @@
  * Read-only; never returns anything but an address, a language and names.
  */
 import type { ContactPoint, HumanName, Patient } from 'fhir/r4';
-import type { Db } from '../store/db';
+import type { Executor } from '../store/executor';
 
 export type Language = 'fr' | 'en';
 
@@ -34,8 +34,8 @@ function languageOf(patient: Patient): Language {
   return /^en\b/i.test(code) ? 'en' : 'fr';
 }
 
-export async function recipientOf(db: Db, patientId: string, now = new Date()): Promise<Recipient | undefined> {
-  const result = await db.raw<{ rows: { content: Patient }[] }>(
+export async function recipientOf(db: Executor, patientId: string, now = new Date()): Promise<Recipient | undefined> {
+  const result = await db.query<{ content: Patient }>(
     `SELECT content FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted`,
     [patientId],
   );
@@ -53,11 +53,11 @@ export function displayName(name: HumanName | undefined): string | undefined {
 }
 
 /** `Practitioner/P` and `RelatedPerson/R` agents → their usual (or first) name. */
-export async function agentNames(db: Db, agents: string[]): Promise<Map<string, string>> {
+export async function agentNames(db: Executor, agents: string[]): Promise<Map<string, string>> {
   const wanted = [...new Set(agents)].map((agent) => /^(Practitioner|RelatedPerson)\/([A-Za-z0-9\-.]{1,64})$/.exec(agent)).filter((m): m is RegExpExecArray => m !== null);
   const names = new Map<string, string>();
   if (wanted.length === 0) return names;
-  const result = await db.raw<{ rows: { resource_type: string; id: string; name: HumanName[] | null }[] }>(
+  const result = await db.query<{ resource_type: string; id: string; name: HumanName[] | null }>(
     `SELECT resource_type, id, content->'name' AS name FROM resources
      WHERE NOT deleted AND (resource_type, id) IN (SELECT * FROM unnest(?::text[], ?::text[]))`,
     [wanted.map((m) => m[1]), wanted.map((m) => m[2])],

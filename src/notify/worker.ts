@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Db } from '../store/db';
+import type { Executor } from '../store/executor';
 import { smtpErrorSummary, smtpMailer, type Mailer } from './mailer';
 import { Outbox, type OutboxItem, type RetryPolicy } from './outbox';
 import { agentNames, recipientOf } from './recipients';
@@ -24,7 +24,7 @@ import type { NotifySettings } from './settings';
 import { renderNotification } from './templates';
 
 export interface WorkerOptions {
-  db: Db;
+  db: Executor;
   settings: NotifySettings;
   logger: Logger;
   /** Defaults to SMTP on settings.smtpUrl; none when that is unset. */

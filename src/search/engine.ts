@@ -6,11 +6,11 @@
  * (include.ts). Filtering happens in SQL before paging, so pages are full and
  * totals exact. Never fetches a row the access predicate excludes.
  */
-import type { Knex } from 'knex';
 import type { OperationOutcome } from 'fhir/r4';
+import type { Executor } from '../store/executor';
 import { denyAll, type RowPredicate } from '../store/predicate';
-import { fromRow, RESOURCE_COLUMNS, type StoredResource } from '../store/resources';
-import type { SearchEngine, SearchRequest, SearchResult } from '../fhir/context';
+import { fromRow, RESOURCE_COLUMNS, type StoredResource, type StoreObserver } from '../store/resources';
+import type { EverythingQuery, EverythingRow, SearchEngine, SearchRequest, SearchResult } from '../fhir/context';
 import type { QueryParams } from '../fhir/request';
 import { badRequest, toOperationOutcome, type IssueDetail } from '../fhir/errors';
 import type { SearchParameterRegistry } from './parameters';
@@ -23,8 +23,8 @@ import { estimateMatches, readPage, type OrderedScanOptions, type Page } from '.
 import { resolveIncludes } from './include';
 import { namedPatients } from './patients';
 import { and, or, run, sql, type Sql } from './sql';
+import { everythingPage } from './everything';
 
-type Executor = Knex | Knex.Transaction;
 type Row = Parameters<typeof fromRow>[0] & Record<string, unknown>;
 
 export interface SearchEngineOptions {
@@ -37,20 +37,34 @@ export interface SearchEngineOptions {
 const COLUMNS = RESOURCE_COLUMNS.split(', ').map((column) => `r.${column}`).join(', ');
 
 export class SqlSearchEngine implements SearchEngine {
-  constructor(private readonly db: Knex | Knex.Transaction, private readonly registry: SearchParameterRegistry, private readonly options: SearchEngineOptions = {}) {}
+  constructor(
+    private readonly db: Executor,
+    private readonly registry: SearchParameterRegistry,
+    private readonly options: SearchEngineOptions = {},
+    private readonly observer: Pick<StoreObserver, 'disclosed'> = { disclosed: () => {} },
+  ) {}
 
-  search(request: SearchRequest): Promise<SearchResult> {
-    return asClientError(() => this.run(request));
+  async search(request: SearchRequest): Promise<SearchResult> {
+    const result = await asClientError(() => this.run(request));
+    this.observer.disclosed([...result.matches, ...result.included]);
+    return result;
   }
 
-  match(resourceType: string, query: QueryParams, access: RowPredicate, limit: number, trx?: Knex.Transaction): Promise<StoredResource[]> {
-    return asClientError(() => this.matchRows(resourceType, query, access, limit, trx));
+  match(resourceType: string, query: QueryParams, access: RowPredicate, limit: number): Promise<StoredResource[]> {
+    return asClientError(() => this.matchRows(resourceType, query, access, limit));
+  }
+
+  /** One page of `Patient/X/$everything` (search/everything.ts). */
+  async everything(query: EverythingQuery, access: RowPredicate): Promise<EverythingRow[]> {
+    const rows = await everythingPage(this.db, query, access);
+    this.observer.disclosed(rows.slice(0, query.limit - 1).map(({ row }) => row));
+    return rows;
   }
 
   private async run(request: SearchRequest): Promise<SearchResult> {
     const handling: Handling = request.handling === 'strict' ? 'strict' : 'lenient';
     const parsed = parseQuery(this.registry, request.resourceType, request.query, handling);
-    const db = request.trx ?? this.db;
+    const db = this.db;
     const types = request.resourceType ? [request.resourceType] : parsed.types?.length ? parsed.types : await presentTypes(db);
     const ctx = this.context(request.access);
     const where = whereClause(ctx, types, parsed.filters);
@@ -68,12 +82,12 @@ export class SqlSearchEngine implements SearchEngine {
     return { matches: page.rows, included, total, selfQuery: parsed.selfQuery, ...links, outcome: warnings(parsed, truncated) };
   }
 
-  private async matchRows(resourceType: string, query: QueryParams, access: RowPredicate, limit: number, trx?: Knex.Transaction): Promise<StoredResource[]> {
+  private async matchRows(resourceType: string, query: QueryParams, access: RowPredicate, limit: number): Promise<StoredResource[]> {
     const parsed = parseQuery(this.registry, resourceType, query, 'strict');
     // One predicate comes with a conditional operation, for its type: chains and _has into other types see nothing.
     const ctx = this.context((type) => (type === resourceType ? access : denyAll));
     const where = whereClause(ctx, [resourceType], parsed.filters);
-    const result = await run<{ rows: Row[] }>(trx ?? this.db, sql(`SELECT ${COLUMNS} FROM resources r WHERE ${where.sql} ORDER BY r.rid LIMIT ?`, [...where.bindings, limit]));
+    const result = await run<{ rows: Row[] }>(this.db, sql(`SELECT ${COLUMNS} FROM resources r WHERE ${where.sql} ORDER BY r.rid LIMIT ?`, [...where.bindings, limit]));
     return result.rows.map(fromRow);
   }
 
@@ -118,7 +132,7 @@ function whereClause(ctx: CompileContext, types: string[], filters: [string, str
 
 /** The resource types present in the database (a loose index scan: one probe per type). */
 async function presentTypes(db: Executor): Promise<string[]> {
-  const result = await db.raw<{ rows: { t: string }[] }>(`
+  const result = await db.query<{ t: string }>(`
     WITH RECURSIVE types AS (
       SELECT min(resource_type) AS t FROM resources
       UNION ALL

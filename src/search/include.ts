@@ -7,13 +7,12 @@
  * directives apply to the matches; iterate ones again to what they brought,
  * until nothing new comes (at most MAX_ROUNDS) or MAX_INCLUDED is reached.
  */
-import type { Knex } from 'knex';
 import { fromRow, RESOURCE_COLUMNS, type StoredResource } from '../store/resources';
+import type { Executor } from '../store/executor';
 import type { RowPredicate } from '../store/predicate';
 import type { IncludeDirective } from './query';
 import { or, run, sql, type Sql } from './sql';
 
-type Executor = Knex | Knex.Transaction;
 type Row = Parameters<typeof fromRow>[0];
 
 export const MAX_INCLUDED = 1000;

@@ -4,8 +4,8 @@
  * the index tables in step with writes, and a SearchEngine per store (the
  * store bound to a transaction gives an engine reading inside it).
  */
-import type { Knex } from 'knex';
-import type { ResourceStore } from '../store/resources';
+import type { Executor } from '../store/executor';
+import type { StoreObserver } from '../store/resources';
 import type { SearchEngine } from '../fhir/context';
 import { createRegistry, type SearchParameterRegistry } from './parameters';
 import { SearchIndexer } from './indexer';
@@ -23,7 +23,8 @@ export interface SearchEngineSetup {
 export interface SearchComponents {
   registry: SearchParameterRegistry;
   indexer: SearchIndexer;
-  search: (store: ResourceStore) => SearchEngine;
+  /** The engine of a session: reads through its executor, reports what it answers to its observer. */
+  search: (sql: Executor, observer?: Pick<StoreObserver, 'disclosed'>) => SqlSearchEngine;
 }
 
 export function createSearchEngine(setup: SearchEngineSetup = {}): SearchComponents {
@@ -32,7 +33,7 @@ export function createSearchEngine(setup: SearchEngineSetup = {}): SearchCompone
   return {
     registry,
     indexer,
-    search: (store) => new SqlSearchEngine(store.db as Knex | Knex.Transaction, registry, { baseUrl: setup.baseUrl }),
+    search: (sql, observer) => new SqlSearchEngine(sql, registry, { baseUrl: setup.baseUrl }, observer),
   };
 }
 

@@ -6,19 +6,17 @@
  * whatever the number of values. `writeIndexRows` does the same for a batch of
  * resources (bulk loads). Never indexes a deleted resource; never reads rows.
  *
- * In a transaction with write-behind (store/write-behind.ts: a transaction
+ * In a transaction with a unit of work (store/executor.ts: a transaction
  * Bundle) the rows of every write are held and written together, in one
  * statement, ahead of the transaction's next statement: it reads its own
  * writes as before, with one statement for many writes instead of one each.
  */
-import type { Knex } from 'knex';
 import type { StoredResource, ResourceIndexer } from '../store/resources';
+import type { Executor } from '../store/executor';
 import type { SearchParameterRegistry } from './parameters';
 import { extractRows } from './extract';
 import { INDEX_TABLES, type IndexRows, type IndexTable } from './tables';
-import { namedWhenRepeated, query } from '../store/prepared';
-import { flushHeld, heldPart, MAX_HELD, type HeldPart, type HeldStatement } from '../store/write-behind';
-import type { SqlBinding } from '../store/predicate';
+import { MAX_HELD, type HeldPart, type HeldStatement, type SqlBinding } from '../store/executor';
 
 export interface IndexerOptions {
   /** FHIR base of this server: absolute references on it are indexed as local ones. */
@@ -33,7 +31,6 @@ export interface RowsOf {
   rows: IndexRows;
 }
 
-type Executor = Knex | Knex.Transaction;
 
 /** Index writes held back in a transaction: rows to insert, rids whose old rows go. */
 class HeldIndexRows implements HeldPart {
@@ -60,15 +57,16 @@ export class SearchIndexer implements ResourceIndexer {
     return { rid: row.rid, resourceType: row.resourceType, patientId: row.patientId, rows: rows ?? emptyIndexRows };
   }
 
-  async index(trx: Knex.Transaction, row: StoredResource): Promise<void> {
+  async index(sql: Executor, row: StoredResource): Promise<void> {
     const fresh = row.versionId === 1 && !row.deleted; // a new rid has no rows yet
-    const held = heldPart(trx, HeldIndexRows, () => new HeldIndexRows());
-    if (!held) return writeIndexRows(trx, [this.rowsOf(row)], fresh ? [] : [row.rid]);
-    if (held.rids.has(row.rid)) await flushHeld(trx); // a second write of one resource: the first goes in first
+    const unit = sql.unit;
+    if (!unit) return writeIndexRows(sql, [this.rowsOf(row)], fresh ? [] : [row.rid]);
+    const held = unit.part(HeldIndexRows, () => new HeldIndexRows());
+    if (held.rids.has(row.rid)) await unit.flush(); // a second write of one resource: the first goes in first
     held.batch.push(this.rowsOf(row));
     if (!fresh) held.deleteRids.push(row.rid);
     held.rids.add(row.rid);
-    if (held.rids.size >= MAX_HELD) await flushHeld(trx);
+    if (held.rids.size >= MAX_HELD) await unit.flush();
   }
 }
 
@@ -80,7 +78,7 @@ const emptyIndexRows: IndexRows = Object.freeze({ string: [], token: [], referen
  */
 export async function writeIndexRows(db: Executor, batch: RowsOf[], deleteRids: number[]): Promise<void> {
   const built = indexSql(batch, deleteRids);
-  if (built) await query(db, built.sql, built.bindings as SqlBinding[], namedWhenRepeated);
+  if (built) await db.query(built.sql, built.bindings as SqlBinding[]);
 }
 
 /** The statement of writeIndexRows (knex `?` bindings), or undefined when there is nothing to write. */
@@ -123,8 +121,8 @@ function indexSql(batch: RowsOf[], deleteRids: number[]): { sql: string; binding
   return { sql: `WITH ${ctes.join(', ')} SELECT 1`, bindings };
 }
 
-/** The same as a statement for the pg client (write-behind). */
+/** The same as a statement held by the unit of work. */
 function indexStatement(batch: RowsOf[], deleteRids: number[]): HeldStatement | undefined {
   const built = indexSql(batch, deleteRids);
-  return built && { ...namedWhenRepeated.statement(built.sql), values: built.bindings };
+  return built && { sql: built.sql, bindings: built.bindings };
 }

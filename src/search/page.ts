@@ -12,13 +12,12 @@
  * Every statement holds the same WHERE clause (filters and access predicate):
  * never reads a row the access predicate excludes.
  */
-import type { Knex } from 'knex';
 import { fromRow, RESOURCE_COLUMNS, type StoredResource } from '../store/resources';
+import type { Executor } from '../store/executor';
 import type { SortKey } from './sort';
 import { keysetCondition, orderBy, type Cursor, type KeyColumn } from './paging';
 import { run, sql, type Sql } from './sql';
 
-type Executor = Knex | Knex.Transaction;
 type Row = Parameters<typeof fromRow>[0];
 
 /** Above this many expected matches, a sort with an ordered index reads that index in order. */

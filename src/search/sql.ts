@@ -1,11 +1,9 @@
 /**
  * SQL fragments with positional `?` bindings (knex raw), composed without
  * string-pasting values: every value a client sends travels as a binding.
- * Owns composition and the one place a fragment is handed to knex.
+ * Owns composition and the one place a fragment is handed to the executor.
  */
-import type { Knex } from 'knex';
-import { planEachTime, query, type StatementCache } from '../store/prepared';
-import type { SqlBinding } from '../store/predicate';
+import type { Executor, Planning, SqlBinding } from '../store/executor';
 
 export interface Sql {
   sql: string;
@@ -48,10 +46,10 @@ export function list(values: unknown[]): Sql {
 }
 
 /**
- * Runs a fragment on a connection or in a transaction (store/prepared.ts):
+ * Runs a fragment through the session's executor (store/executor.ts):
  * planned at every run by default (search statements: their best plan
  * depends on the values), or named once its shape repeats.
  */
-export function run<T>(db: Knex | Knex.Transaction, fragment: Sql, statements: StatementCache = planEachTime): Promise<T> {
-  return query(db, fragment.sql, fragment.bindings as SqlBinding[], statements) as unknown as Promise<T>;
+export function run<T>(db: Executor, fragment: Sql, planning: Planning = 'each'): Promise<T> {
+  return db.query(fragment.sql, fragment.bindings as SqlBinding[], planning) as unknown as Promise<T>;
 }

@@ -6,11 +6,8 @@
  * concurrent writers never lose an update.
  */
 import type { Resource } from 'fhir/r4';
-import type { Knex } from 'knex';
-import type { Db } from './db';
 import type { RowPredicate, SqlBinding } from './predicate';
-import { namedWhenRepeated, query } from './prepared';
-import { flushHeld, heldPart, MAX_HELD, writeBehind, type HeldPart, type HeldStatement } from './write-behind';
+import { MAX_HELD, type Executor, type HeldPart, type HeldStatement } from './executor';
 
 export interface StoredResource {
   rid: number;
@@ -31,8 +28,8 @@ export interface StoredVersion extends StoredResource {
 
 /** Keeps search indexes in step with writes, inside the write's transaction. */
 export interface ResourceIndexer {
-  /** Indexes a written row, in its transaction (it may hold its statement back: write-behind.ts). */
-  index(trx: Knex.Transaction, row: StoredResource): Promise<void>;
+  /** Indexes a written row, in its transaction (it may hold its statement back in the transaction's unit of work). */
+  index(sql: Executor, row: StoredResource): Promise<void>;
 }
 
 export const noIndexer: ResourceIndexer = { index: async () => {} };
@@ -90,7 +87,7 @@ const RID_BLOCK = 100;
 
 const CREATE_COLUMNS = 'rid bigint, resource_type text, id text, last_updated timestamptz, patient_id text, created_by text, method text, content jsonb';
 
-/** New rows held back in a transaction (write-behind.ts): written in one statement, rids drawn beforehand. */
+/** New rows held back in a transaction's unit of work (executor.ts): written in one statement, rids drawn beforehand. */
 class HeldCreates implements HeldPart {
   rows: { rid: number; resource_type: string; id: string; last_updated: string; patient_id: string | null; created_by: string; method: string; content: Resource }[] = [];
   rids: number[] = [];
@@ -99,12 +96,14 @@ class HeldCreates implements HeldPart {
     if (this.rows.length === 0) return undefined;
     const rows = this.rows;
     this.rows = [];
-    const statement = namedWhenRepeated.statement(`WITH x AS MATERIALIZED (SELECT * FROM json_to_recordset(?::json) AS x(${CREATE_COLUMNS})),
+    return {
+      sql: `WITH x AS MATERIALIZED (SELECT * FROM json_to_recordset(?::json) AS x(${CREATE_COLUMNS})),
       r AS (INSERT INTO resources (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content) OVERRIDING SYSTEM VALUE
             SELECT rid, resource_type, id, 1, last_updated, false, patient_id, created_by, content FROM x)
       INSERT INTO resource_versions (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, method, content)
-      SELECT rid, resource_type, id, 1, last_updated, false, patient_id, created_by, method, content FROM x`);
-    return { ...statement, values: [JSON.stringify(rows)] };
+      SELECT rid, resource_type, id, 1, last_updated, false, patient_id, created_by, method, content FROM x`,
+      bindings: [JSON.stringify(rows)],
+    };
   }
 }
 
@@ -125,65 +124,123 @@ function versionBindings(row: StoredResource, method: StoredVersion['method']): 
   return [row.resourceType, row.id, row.versionId, row.lastUpdated, row.deleted, row.patientId, row.createdBy, method];
 }
 
-export class ResourceStore {
-  constructor(readonly db: Db, private readonly indexer: ResourceIndexer = noIndexer) {}
+/** Reports what the store disclosed and wrote (the session's audit recorder). */
+export interface StoreObserver {
+  /** Rows answered to the caller (reads, searches, history). */
+  disclosed(rows: readonly StoredResource[]): void;
+  /** A row the caller named by id that exists but the access predicate hid. */
+  withheld(row: { resourceType: string; id: string; patientId: string | null }): void;
+  /** A version written. */
+  wrote(row: StoredResource): void;
+}
 
-  /** Runs `work` in a transaction (a savepoint when this store is already bound to one). */
-  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-    return this.db.transaction(work);
+const unobserved: StoreObserver = { disclosed: () => {}, withheld: () => {}, wrote: () => {} };
+
+/**
+ * One store per session: every statement goes through the session's executor
+ * (a pooled connection, or its transaction), every row it answers or writes
+ * is reported to the session's observer.
+ */
+export class ResourceStore {
+  constructor(
+    private readonly sql: Executor,
+    private readonly indexer: ResourceIndexer = noIndexer,
+    private readonly observer: StoreObserver = unobserved,
+  ) {}
+
+  /** The same store on another executor (a session's transaction). */
+  on(sql: Executor, observer: StoreObserver = this.observer): ResourceStore {
+    return new ResourceStore(sql, this.indexer, observer);
   }
 
   /**
-   * Runs a series of writes in `trx` (a transaction Bundle) with write-behind:
-   * new rows and index rows are held and written together, ahead of the
-   * transaction's next statement (write-behind.ts), so every read in it still
-   * sees them.
+   * The current row (deleted ones included, so callers can answer 410), if the
+   * predicate allows it. A row that exists but is hidden is reported as withheld
+   * (the audit records the refused access) and answered as absent.
    */
-  batchWrites<T>(trx: Knex.Transaction, work: () => Promise<T>): Promise<T> {
-    return writeBehind(trx, work);
-  }
-
-  /** The same store inside an open transaction: every read and write goes through `trx`. */
-  bind(trx: Knex.Transaction): ResourceStore {
-    return new ResourceStore(trx, this.indexer);
-  }
-
-  /** The current row (deleted ones included, so callers can answer 410), if the predicate allows it. */
-  async read(resourceType: string, id: string, access: RowPredicate, trx?: Knex.Transaction): Promise<StoredResource | undefined> {
+  async read(resourceType: string, id: string, access: RowPredicate): Promise<StoredResource | undefined> {
     const predicate = access.render('r');
-    const rows = await this.prepared<Row>(
-      `SELECT ${RESOURCE_COLUMNS} FROM resources r WHERE r.resource_type = ? AND r.id = ? AND (${predicate.sql})`,
-      [resourceType, id, ...predicate.bindings],
-      trx,
+    const { rows } = await this.sql.query<Row & { visible: boolean }>(
+      `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
+      [...predicate.bindings, resourceType, id],
     );
-    return rows[0] ? fromRow(rows[0]) : undefined;
-  }
-
-  /** The hot read path as a named prepared statement (prepared.ts); in a transaction, through it. */
-  private async prepared<T>(sql: string, bindings: SqlBinding[], trx?: Knex.Transaction): Promise<T[]> {
-    return (await query<T>(trx ?? this.db, sql, bindings)).rows;
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.visible !== true) {
+      this.observer.withheld({ resourceType: row.resource_type, id: row.id, patientId: row.patient_id });
+      return undefined;
+    }
+    const stored = fromRow(row);
+    this.observer.disclosed([stored]);
+    return stored;
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {
     const predicate = access.render('r');
-    const rows = await this.prepared<Row>(
-      `SELECT seq, method, ${RESOURCE_COLUMNS} FROM resource_versions r WHERE r.resource_type = ? AND r.id = ? AND r.version_id = ? AND (${predicate.sql})`,
-      [resourceType, id, versionId, ...predicate.bindings],
+    const { rows } = await this.sql.query<Row & { visible: boolean }>(
+      `SELECT seq, method, ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible FROM resource_versions r WHERE r.resource_type = ? AND r.id = ? AND r.version_id = ?`,
+      [...predicate.bindings, resourceType, id, versionId],
     );
-    return rows[0] ? fromVersionRow(rows[0]) : undefined;
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.visible !== true) {
+      this.observer.withheld({ resourceType: row.resource_type, id: row.id, patientId: row.patient_id });
+      return undefined;
+    }
+    const stored = fromVersionRow(row);
+    this.observer.disclosed([stored]);
+    return stored;
+  }
+
+  /**
+   * The row `Type/id` without reading it for anyone: reported as withheld, so a
+   * request refused before the store was asked (its scopes) is audited about
+   * the row's patient. Answers nothing to the caller.
+   */
+  async withhold(resourceType: string, id: string): Promise<void> {
+    const { rows } = await this.sql.query<{ id: string; patient_id: string | null }>('SELECT id, patient_id FROM resources WHERE resource_type = ? AND id = ?', [resourceType, id]);
+    if (rows[0]) this.observer.withheld({ resourceType, id: rows[0].id, patientId: rows[0].patient_id });
+  }
+
+  /** Which of `ids` (of one type) the predicate hides: the activity history leaves their events out. */
+  async hiddenAmong(resourceType: string, ids: readonly string[], access: RowPredicate): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const predicate = access.render('r');
+    const { rows } = await this.sql.query<{ id: string; visible: boolean }>(
+      `SELECT r.id, COALESCE((${predicate.sql}), FALSE) AS visible FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[])`,
+      [...predicate.bindings, resourceType, [...ids]],
+    );
+    return new Set(rows.filter((row) => !row.visible).map((row) => row.id));
+  }
+
+  /** Patients among `ids` that exist (the audit keeps a named patient only if it exists). */
+  async existingPatients(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.sql.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ANY(?::text[])`, [[...ids]]);
+    return new Set(rows.map((row) => row.id));
   }
 
   /** Locks the current row for the rest of the transaction (no access check: callers decide on the row). */
-  async lock(trx: Knex.Transaction, resourceType: string, id: string): Promise<StoredResource | undefined> {
-    const result = await query<Row>(trx, `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE resource_type = ? AND id = ? FOR UPDATE`, [resourceType, id]);
-    return result.rows[0] ? fromRow(result.rows[0]) : undefined;
+  async lock(resourceType: string, id: string): Promise<StoredResource | undefined> {
+    this.requireTransaction('lock');
+    const { rows } = await this.sql.query<Row>(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE resource_type = ? AND id = ? FOR UPDATE`, [resourceType, id]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** Serialises the holders of `key` until the transaction ends (conditional operations on the same criteria). */
+  async lockKey(key: string): Promise<void> {
+    this.requireTransaction('lockKey');
+    await this.sql.query('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
   }
 
   /**
    * Inserts version 1 of a new resource. Returns undefined when the id is
-   * already taken (a concurrent create-on-update won the race).
+   * already taken (a concurrent create-on-update won the race). A server id
+   * in a transaction with a unit of work is written behind: the row gets its
+   * rid at once and is written with the others ahead of the next statement.
    */
-  async insert(trx: Knex.Transaction, input: WriteInput): Promise<StoredResource | undefined> {
+  async insert(input: WriteInput): Promise<StoredResource | undefined> {
+    this.requireTransaction('insert');
     const now = new Date();
     const id = input.resource.id as string;
     const content = withMeta(input.resource, id, 1, now);
@@ -198,39 +255,41 @@ export class ResourceStore {
       createdBy: input.createdBy,
       content,
     };
-    const held = input.generatedId ? heldPart(trx, HeldCreates, () => new HeldCreates()) : undefined;
+    const held = input.generatedId ? this.sql.unit?.part(HeldCreates, () => new HeldCreates()) : undefined;
     if (held) {
-      stored.rid = await this.nextRid(trx, held);
+      stored.rid = await this.nextRid(held);
       held.rows.push({ rid: stored.rid, resource_type: stored.resourceType, id, last_updated: now.toISOString(), patient_id: stored.patientId, created_by: stored.createdBy, method: input.method, content });
-      await this.indexer.index(trx, stored);
-      if (held.rows.length >= MAX_HELD) await flushHeld(trx);
+      await this.indexer.index(this.sql, stored);
+      if (held.rows.length >= MAX_HELD) await this.sql.unit?.flush();
+      this.observer.wrote(stored);
       return stored;
     }
-    const result = await query<{ rid: string }>(
-      trx,
+    const { rows } = await this.sql.query<{ rid: string }>(
       `WITH row AS (
          INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
          VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content)
        ${APPEND_VERSION}`,
       [stored.resourceType, id, now, stored.patientId, stored.createdBy, JSON.stringify(content), ...versionBindings(stored, input.method)],
     );
-    if (!result.rows[0]) return undefined;
-    stored.rid = Number(result.rows[0].rid);
-    await this.indexer.index(trx, stored);
+    if (!rows[0]) return undefined;
+    stored.rid = Number(rows[0].rid);
+    await this.indexer.index(this.sql, stored);
+    this.observer.wrote(stored);
     return stored;
   }
 
   /** A rid for a row written behind, from a block drawn from the column's own sequence. */
-  private async nextRid(trx: Knex.Transaction, held: HeldCreates): Promise<number> {
+  private async nextRid(held: HeldCreates): Promise<number> {
     if (held.rids.length === 0) {
-      const result = await query<{ rid: string }>(trx, `SELECT nextval(pg_get_serial_sequence('resources', 'rid')) AS rid FROM generate_series(1, ${RID_BLOCK})`, []);
-      held.rids = result.rows.map((row) => Number(row.rid));
+      const { rows } = await this.sql.query<{ rid: string }>(`SELECT nextval(pg_get_serial_sequence('resources', 'rid')) AS rid FROM generate_series(1, ${RID_BLOCK})`);
+      held.rids = rows.map((row) => Number(row.rid));
     }
     return held.rids.shift() as number;
   }
 
   /** Writes the next version over a row locked by `lock` (a delete when `resource` is null). */
-  async writeNext(trx: Knex.Transaction, current: StoredResource, input: Omit<WriteInput, 'resource'> & { resource: Resource | null }): Promise<StoredResource> {
+  async writeNext(current: StoredResource, input: Omit<WriteInput, 'resource'> & { resource: Resource | null }): Promise<StoredResource> {
+    this.requireTransaction('writeNext');
     // The row lock orders writers; lastUpdated never goes backwards within one resource's history.
     const now = new Date(Math.max(Date.now(), current.lastUpdated.getTime() + 1));
     const versionId = current.versionId + 1;
@@ -243,15 +302,15 @@ export class ResourceStore {
       patientId: content === null ? current.patientId : input.patientId,
       content,
     };
-    await query(
-      trx,
+    await this.sql.query(
       `WITH row AS (
          UPDATE resources SET version_id = ?, last_updated = ?, deleted = ?, patient_id = ?, content = ?::jsonb
          WHERE rid = ? RETURNING rid, content)
        ${APPEND_VERSION}`,
       [versionId, now, stored.deleted, stored.patientId, content === null ? null : JSON.stringify(content), current.rid, ...versionBindings(stored, input.method)],
     );
-    await this.indexer.index(trx, stored);
+    await this.indexer.index(this.sql, stored);
+    this.observer.wrote(content === null ? { ...stored, content: current.content } : stored);
     return stored;
   }
 
@@ -282,10 +341,17 @@ export class ResourceStore {
       bindings.push(query.beforeSeq);
     }
     bindings.push(query.count);
-    const result = await this.db.raw<{ rows: Row[] }>(
+    const { rows } = await this.sql.query<Row>(
       `SELECT r.seq, r.method, ${RESOURCE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM resource_versions r WHERE ${where.join(' AND ')} ORDER BY r.seq DESC LIMIT ?`,
       bindings,
+      'each',
     );
-    return result.rows.map(fromVersionRow);
+    const versions = rows.map(fromVersionRow);
+    this.observer.disclosed(versions);
+    return versions;
+  }
+
+  private requireTransaction(what: string): void {
+    if (!this.sql.inTransaction) throw new Error(`ResourceStore.${what} needs a transaction (session.transaction)`);
   }
 }

@@ -13,7 +13,7 @@
  */
 import type { Bundle, BundleEntry } from 'fhir/r4';
 import { FhirError } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import type { FhirRequest } from '../request';
 import { ConditionalResolver } from './conditional';
 import { entryPath, planEntry, plannedTarget, type EntryPlan } from './entries';
@@ -25,8 +25,8 @@ import { rewriteReferences } from './references';
 const CONCURRENCY = 4;
 const NO_TARGETS: ReadonlyMap<string, string> = new Map();
 
-export async function processBatch(bundle: Bundle, outer: FhirRequest, ctx: FhirContext, route: Route): Promise<Bundle> {
-  const resolver = new ConditionalResolver(ctx, outer.caller, undefined);
+export async function processBatch(bundle: Bundle, outer: FhirRequest, session: Session, route: Route): Promise<Bundle> {
+  const resolver = new ConditionalResolver(session);
   const entries = bundle.entry ?? [];
   const responses = new Array<BundleEntry>(entries.length);
   const slots = semaphore(CONCURRENCY);
@@ -36,13 +36,13 @@ export async function processBatch(bundle: Bundle, outer: FhirRequest, ctx: Fhir
     let plan: EntryPlan;
     let key: string;
     try {
-      plan = planEntry(entries[index], index, ctx.baseUrl, 'batch');
+      plan = planEntry(entries[index], index, session.baseUrl, 'batch');
       key = orderKey(plan);
     } catch (error) {
       responses[index] = failureOf(error);
       continue;
     }
-    const run = () => slots(() => runEntry(plan, outer, ctx, route, resolver));
+    const run = () => slots(() => runEntry(plan, outer, session, route, resolver));
     const task = (chains.get(key) ?? Promise.resolve()).then(run).then(
       (entry) => {
         responses[index] = entry;
@@ -64,12 +64,12 @@ function orderKey(plan: EntryPlan): string {
   return plannedTarget(plan) ?? `#${plan.index}`;
 }
 
-async function runEntry(plan: EntryPlan, outer: FhirRequest, ctx: FhirContext, route: Route, resolver: ConditionalResolver): Promise<BundleEntry> {
+async function runEntry(plan: EntryPlan, outer: FhirRequest, session: Session, route: Route, resolver: ConditionalResolver): Promise<BundleEntry> {
   if (plan.resource) {
-    const walk = rewriteReferences(plan.resource, NO_TARGETS, ctx.baseUrl, `${entryPath(plan.index)}.resource`);
+    const walk = rewriteReferences(plan.resource, NO_TARGETS, session.baseUrl, `${entryPath(plan.index)}.resource`);
     await resolver.resolveSites(walk.conditional);
   }
-  const response = await route(entryRequest(plan, outer), ctx);
+  const response = await route(entryRequest(plan, outer), session);
   return response.status >= 400 ? failureEntry(responseError(response)) : successEntry(response, plan.method);
 }
 

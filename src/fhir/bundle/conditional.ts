@@ -6,11 +6,9 @@
  * (its access predicate), inside the transaction when there is one, and are
  * cached per criteria for the whole Bundle. Never writes.
  */
-import type { Knex } from 'knex';
 import { FhirError, unprocessable } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import type { QueryParams } from '../request';
-import type { Caller } from '../../identity/caller';
 import type { StoredResource } from '../../store/resources';
 import { lockCriteria } from '../interactions/write-input';
 import { criteriaKey } from './entries';
@@ -20,16 +18,12 @@ export class ConditionalResolver {
   private readonly references = new Map<string, string>();
 
   /** Only resolutions are cached: a failed one fails its transaction, or is retried by the next batch entry. */
-  constructor(
-    private readonly ctx: FhirContext,
-    private readonly caller: Caller,
-    private readonly trx: Knex.Transaction | undefined,
-  ) {}
+  constructor(private readonly session: Session) {}
 
-  /** Up to two matches of `type?query`, as the caller sees them. */
+  /** Up to two matches of `type?query`, as the caller sees them (in the session's transaction, if any). */
   async match(type: string, query: QueryParams, lock: boolean): Promise<StoredResource[]> {
-    if (lock && this.trx) await lockCriteria(this.trx, type, query);
-    return this.ctx.search.match(type, query, this.ctx.access.readable(this.caller, type), 2, this.trx);
+    if (lock && this.session.inTransaction) await lockCriteria(this.session, type, query);
+    return this.session.search.match(type, query, this.session.access.readable(type), 2);
   }
 
   /** Replaces every conditional reference of `sites` by `Type/id`; 412/422 naming the element otherwise. */

@@ -7,7 +7,7 @@
  */
 import type { Binary, Resource } from 'fhir/r4';
 import { badRequest } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import type { FhirRequest, FhirResponse, QueryParams } from '../request';
 import { entryPath, type EntryPlan } from './entries';
 
@@ -25,7 +25,7 @@ export function entryRequest(plan: EntryPlan, outer: FhirRequest, query: QueryPa
   const headers: Record<string, string | undefined> = {};
   for (const name of INHERITED) if (outer.headers[name] !== undefined) headers[name] = outer.headers[name];
   Object.assign(headers, plan.headers);
-  const request: EntryRequest = { method: plan.method, path: plan.path, query, headers, caller: outer.caller, bundle: outer };
+  const request: EntryRequest = { method: plan.method, path: plan.path, query, headers, bundle: outer };
   if (plan.resource) {
     const { body, contentType } = plan.method === 'PATCH' ? patchBody(plan.resource, plan.index) : { body: plan.resource, contentType: FHIR_JSON };
     request.body = body;
@@ -50,4 +50,4 @@ function patchBody(resource: Resource, index: number): { body: unknown; contentT
 }
 
 /** The router that answers each entry (FhirRouter.route). */
-export type Route = (request: FhirRequest, ctx: FhirContext) => Promise<FhirResponse>;
+export type Route = (request: FhirRequest, session: Session) => Promise<FhirResponse>;

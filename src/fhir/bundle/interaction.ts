@@ -14,12 +14,12 @@ import { processTransaction } from './transaction';
 
 export type { Route } from './entry-request';
 
-/** The batch/transaction handler; `route` is `(request, ctx) => router.route(request, ctx)`. */
+/** The batch/transaction handler; `route` is `(request, session) => router.route(request, session)`. */
 export function bundleInteraction(route: Route): Handler {
-  return async (request, ctx) => {
+  return async (request, session) => {
     if (request.bundle) throw badRequest('a batch or transaction cannot be an entry of another one');
     const { bundle, kind } = requireBundleKind(request.body);
-    const body = kind === 'batch' ? await processBatch(bundle, request, ctx, route) : await processTransaction(bundle, request, ctx, route);
+    const body = kind === 'batch' ? await processBatch(bundle, request, session, route) : await processTransaction(bundle, request, session, route);
     return { status: 200, body };
   };
 }

@@ -11,18 +11,20 @@
  *     updates (under their advisory locks, so they are the ones the entries
  *     will find); then one walk per resource rewriting references to fullUrls
  *     and resolving conditional references (cached per criteria); then POSTs,
- *     PUT/PATCHes and GET/HEADs, in the spec's processing order. New rows and
- *     search index rows are written behind, together (ResourceStore.batchWrites),
- *     ahead of the transaction's next statement and before it commits.
+ *     PUT/PATCHes and GET/HEADs, in the spec's processing order.
+ * The whole Bundle is one session transaction with a unit of work: new rows
+ * and search index rows are held by the store and written together ahead of
+ * the transaction's next statement and before it commits (store/executor.ts);
+ * each entry's own `session.transaction` runs flat inside it (any failure
+ * rolls the whole Bundle back anyway). The access rules read their facts
+ * through the same transaction, so later entries see earlier ones.
  * Never writes anything itself: every write is an entry sent to the router.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry } from 'fhir/r4';
-import type { Knex } from 'knex';
 import { badRequest, FhirError } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import type { FhirRequest, FhirResponse, QueryParams } from '../request';
-import type { ResourceStore } from '../../store/resources';
 import { ConditionalResolver } from './conditional';
 import { claimTarget, entryPath, parseCriteriaText, planEntry, processingOrder, requireDistinctTargets, type EntryPlan } from './entries';
 import { entryRequest, type Route } from './entry-request';
@@ -39,40 +41,27 @@ interface Transaction {
   assigned: Map<number, string>;
 }
 
-export async function processTransaction(bundle: Bundle, outer: FhirRequest, ctx: FhirContext, route: Route): Promise<Bundle> {
-  const plans = (bundle.entry ?? []).map((entry, index) => planEntry(entry, index, ctx.baseUrl, 'transaction'));
+export async function processTransaction(bundle: Bundle, outer: FhirRequest, session: Session, route: Route): Promise<Bundle> {
+  const plans = (bundle.entry ?? []).map((entry, index) => planEntry(entry, index, session.baseUrl, 'transaction'));
   const state: Transaction = { plans, claims: requireDistinctTargets(plans), targets: new Map(), assigned: new Map() };
   assignIds(state);
   const responses: BundleEntry[] = new Array<BundleEntry>(plans.length);
   const order = processingOrder(plans);
-  await ctx.store.transaction((trx) =>
-    ctx.store.batchWrites(trx, async () => {
-      const inTrx = entryContext(ctx, trx);
-      const resolver = new ConditionalResolver(inTrx, outer.caller, trx);
+  await session.transaction(
+    async (trx) => {
+      const resolver = new ConditionalResolver(trx);
       const run = async (plan: EntryPlan) => {
-        responses[plan.index] = await runEntry(plan, state, outer, inTrx, route);
+        responses[plan.index] = await runEntry(plan, state, outer, trx, route);
       };
       await claimConditionalDeletes(state, resolver);
       for (const plan of order) if (plan.method === 'DELETE') await run(plan);
       await assignConditionalTargets(state, resolver);
-      await rewriteResources(state, resolver, ctx.baseUrl);
+      await rewriteResources(state, resolver, session.baseUrl);
       for (const plan of order) if (plan.method !== 'DELETE') await run(plan);
-    }),
+    },
+    { unitOfWork: true },
   );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
-}
-
-/**
- * The context entries run in: bound to the transaction, without a savepoint
- * per entry (each would cost two round trips, and any failure rolls the whole
- * transaction back anyway). This holds because no interaction goes on after
- * a failed statement: they throw, and the transaction ends.
- */
-function entryContext(ctx: FhirContext, trx: Knex.Transaction): FhirContext {
-  const bound = ctx.inTransaction(trx);
-  const flat = <T>(work: (inner: Knex.Transaction) => Promise<T>): Promise<T> => work(trx);
-  const store = Object.create(bound.store, { transaction: { value: flat } }) as ResourceStore;
-  return { ...bound, store };
 }
 
 /** Step 2: ids known before anything is read. */
@@ -144,11 +133,11 @@ async function rewriteResources(state: Transaction, resolver: ConditionalResolve
   }
 }
 
-async function runEntry(plan: EntryPlan, state: Transaction, outer: FhirRequest, ctx: FhirContext, route: Route): Promise<BundleEntry> {
+async function runEntry(plan: EntryPlan, state: Transaction, outer: FhirRequest, session: Session, route: Route): Promise<BundleEntry> {
   const assignedId = state.assigned.get(plan.index);
   let response: FhirResponse;
   try {
-    response = await route(entryRequest(plan, outer, plan.query, assignedId), ctx);
+    response = await route(entryRequest(plan, outer, plan.query, assignedId), session);
   } catch (error) {
     if (error instanceof FhirError) throw transactionFailure(error, plan);
     throw error;

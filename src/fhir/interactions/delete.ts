@@ -3,46 +3,46 @@
  * and conditional delete. Deleting a deleted resource succeeds again (204).
  */
 import { FhirError, informational, notFound } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import type { FhirRequest, FhirResponse } from '../request';
 import { requireStoredType, requireValidId } from '../resource-types';
 import { submitterOf } from '../../identity/caller';
-import type { Knex } from 'knex';
 import { returnPreference, versionHeaders } from './responses';
 import { ifMatchVersion, lockCriteria, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';
+import { checkInstanceScope } from './read';
 
-export async function deleteInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function deleteInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
   requireStoredType(type, 'delete');
   requireValidId(id);
-  ctx.access.checkScope(request.caller, type, 'd');
-  return ctx.store.transaction((trx) => deleteOne(request, ctx, type, id, trx));
+  await checkInstanceScope(session, type, id, 'd');
+  return session.transaction((trx) => deleteOne(request, trx, type, id));
 }
 
-export async function conditionalDeleteInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function conditionalDeleteInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type } = params;
   requireStoredType(type, 'delete');
-  ctx.access.checkScope(request.caller, type, 'd');
+  session.access.checkScope(type, 'd');
   const criteria = requireQuery(request.query);
-  return ctx.store.transaction(async (trx) => {
+  return session.transaction(async (trx) => {
     await lockCriteria(trx, type, criteria);
-    const matches = await ctx.search.match(type, criteria, ctx.access.readable(request.caller, type), 2, trx);
+    const matches = await trx.search.match(type, criteria, trx.access.readable(type), 2);
     if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `the criteria match ${matches.length} ${type} resources`);
     if (matches.length === 0) return { status: 204 };
-    return deleteOne(request, ctx, type, matches[0].id, trx);
+    return deleteOne(request, trx, type, matches[0].id);
   });
 }
 
-async function deleteOne(request: FhirRequest, ctx: FhirContext, type: string, id: string, trx: Knex.Transaction): Promise<FhirResponse> {
-  const visible = await ctx.store.read(type, id, ctx.access.readable(request.caller, type), trx);
-  const current = visible ? await ctx.store.lock(trx, type, id) : undefined;
+async function deleteOne(request: FhirRequest, session: Session, type: string, id: string): Promise<FhirResponse> {
+  const visible = await session.store.read(type, id, session.access.readable(type));
+  const current = visible ? await session.store.lock(type, id) : undefined;
   if (!current) throw notFound(`${type}/${id} is not known`);
   requireVersionMatch(ifMatchVersion(request), current.versionId, `${type}/${id}`);
-  if (current.deleted) return { status: 204, headers: versionHeaders(ctx, current, false) };
-  await ctx.access.checkWrite(request.caller, 'delete', null, current, []);
-  const stored = await ctx.store.writeNext(trx, current, { resource: null, patientId: current.patientId, createdBy: submitterOf(request.caller), method: 'DELETE' });
-  const headers = versionHeaders(ctx, stored, false);
+  if (current.deleted) return { status: 204, headers: versionHeaders(session, current, false) };
+  await session.access.checkWrite('delete', null, current, []);
+  const stored = await session.store.writeNext(current, { resource: null, patientId: current.patientId, createdBy: submitterOf(session.caller), method: 'DELETE' });
+  const headers = versionHeaders(session, stored, false);
   if (returnPreference(request) === 'OperationOutcome') return { status: 200, headers, body: informational(`deleted ${type}/${id}`) };
   return { status: 204, headers };
 }

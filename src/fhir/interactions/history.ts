@@ -6,46 +6,47 @@
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import { badRequest, notFound } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
 import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
 import type { StoredVersion } from '../../store/resources';
-import { checkNamedSpace } from './read';
+import { checkInstanceScope, checkNamedSpace } from './read';
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 1000;
 
-export async function historyInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function historyInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
   if (type !== undefined) {
     requireKnownType(type);
     if (isConformanceType(type)) throw badRequest(`${type} is served read-only without history`);
-    ctx.access.checkScope(request.caller, type, 'r');
+    if (id === undefined) session.access.checkScope(type, 'r');
   }
   if (id !== undefined) {
     requireValidId(id);
-    await checkNamedSpace(request, ctx, type, id);
+    await checkInstanceScope(session, type, id, 'r');
+    await checkNamedSpace(request, session, type, id);
   }
   const options = parseHistoryParams(request.query);
-  const access = ctx.access.readable(request.caller, type);
-  if (id !== undefined && !(await ctx.store.read(type, id, access))) throw notFound(`${type}/${id} is not known`);
-  const versions = await ctx.store.history({ resourceType: type, id, since: options.since, at: options.at, beforeSeq: options.cursor, count: options.count + 1 }, access);
+  const access = session.access.readable(type);
+  if (id !== undefined && !(await session.store.read(type, id, access))) throw notFound(`${type}/${id} is not known`);
+  const versions = await session.store.history({ resourceType: type, id, since: options.since, at: options.at, beforeSeq: options.cursor, count: options.count + 1 }, access);
   const page = versions.slice(0, options.count);
   const path = [type, id, '_history'].filter((part) => part !== undefined).join('/');
-  const links: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx, path, request.query) }];
+  const links: BundleLink[] = [{ relation: 'self', url: linkUrl(session, path, request.query) }];
   if (versions.length > options.count) {
     const next = request.query.filter(([key]) => key !== '_cursor');
     next.push(['_cursor', String(page[page.length - 1].seq)]);
-    links.push({ relation: 'next', url: linkUrl(ctx, path, next) });
+    links.push({ relation: 'next', url: linkUrl(session, path, next) });
   }
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: page.map((version) => historyEntry(ctx, version)) };
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: page.map((version) => historyEntry(session, version)) };
   return { status: 200, body: bundle };
 }
 
-function historyEntry(ctx: FhirContext, version: StoredVersion): BundleEntry {
+function historyEntry(session: Session, version: StoredVersion): BundleEntry {
   const url = `${version.resourceType}/${version.id}`;
   const entry: BundleEntry = {
-    fullUrl: `${ctx.baseUrl}/${url}`,
+    fullUrl: `${session.baseUrl}/${url}`,
     request: { method: version.method, url: version.method === 'POST' ? version.resourceType : url },
     response: {
       status: version.deleted ? '204' : version.versionId === 1 ? '201' : '200',
@@ -89,7 +90,7 @@ export function parseHistoryParams(query: QueryParams): HistoryOptions {
   };
 }
 
-function linkUrl(ctx: FhirContext, path: string, query: QueryParams): string {
+function linkUrl(session: Session, path: string, query: QueryParams): string {
   const search = new URLSearchParams(query).toString();
-  return `${ctx.baseUrl}/${path}${search ? `?${search}` : ''}`;
+  return `${session.baseUrl}/${path}${search ? `?${search}` : ''}`;
 }

@@ -5,36 +5,37 @@
  */
 import type { Parameters, Resource } from 'fhir/r4';
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import type { Knex } from 'knex';
 import { badRequest, FhirError, notFound, unprocessable } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import { header, type FhirRequest, type FhirResponse } from '../request';
 import { requireStoredType, requireValidId } from '../resource-types';
 import { submitterOf } from '../../identity/caller';
 import { writeResponse } from './responses';
 import { ifMatchVersion, lockCriteria, prepareResource, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';
+import { checkInstanceScope } from './read';
 import { applyFhirPathPatch, isFhirPathPatch } from '../bundle/fhirpath-patch';
 
-export async function patchInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function patchInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
   requireStoredType(type, 'patch');
   requireValidId(id);
+  await checkInstanceScope(session, type, id, 'u');
   const patch = requirePatch(request);
-  return ctx.store.transaction((trx) => patchOne(request, ctx, type, id, patch, trx));
+  return session.transaction((trx) => patchOne(request, trx, type, id, patch));
 }
 
-export async function conditionalPatchInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function conditionalPatchInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type } = params;
   requireStoredType(type, 'patch');
   const patch = requirePatch(request);
   const criteria = requireQuery(request.query);
-  return ctx.store.transaction(async (trx) => {
+  return session.transaction(async (trx) => {
     await lockCriteria(trx, type, criteria);
-    const matches = await ctx.search.match(type, criteria, ctx.access.readable(request.caller, type), 2, trx);
+    const matches = await trx.search.match(type, criteria, trx.access.readable(type), 2);
     if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `the criteria match ${matches.length} ${type} resources`);
     if (matches.length === 0) throw notFound(`no ${type} matches the criteria`);
-    return patchOne(request, ctx, type, matches[0].id, patch, trx);
+    return patchOne(request, trx, type, matches[0].id, patch);
   });
 }
 
@@ -73,17 +74,17 @@ function applyPatch(resource: Resource, patch: PatchDocument): Resource {
   }
 }
 
-async function patchOne(request: FhirRequest, ctx: FhirContext, type: string, id: string, patch: PatchDocument, trx: Knex.Transaction): Promise<FhirResponse> {
-  ctx.access.checkScope(request.caller, type, 'u');
-  const visible = await ctx.store.read(type, id, ctx.access.readable(request.caller, type), trx);
-  const current = visible ? await ctx.store.lock(trx, type, id) : undefined;
+async function patchOne(request: FhirRequest, session: Session, type: string, id: string, patch: PatchDocument): Promise<FhirResponse> {
+  session.access.checkScope(type, 'u');
+  const visible = await session.store.read(type, id, session.access.readable(type));
+  const current = visible ? await session.store.lock(type, id) : undefined;
   if (!current) throw notFound(`${type}/${id} is not known`);
   if (current.deleted) throw new FhirError(410, 'deleted', `${type}/${id} was deleted`);
   requireVersionMatch(ifMatchVersion(request), current.versionId, `${type}/${id}`);
   const patched = applyPatch(current.content as Resource, patch);
   if (patched.id !== id || patched.resourceType !== type) throw unprocessable('a patch may not change the id or the type of the resource');
-  const { resource, patientIds } = prepareResource(ctx, patched, id);
-  await ctx.access.checkWrite(request.caller, 'patch', resource, current, patientIds);
-  const stored = await ctx.store.writeNext(trx, current, { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(request.caller), method: 'PATCH' });
-  return writeResponse(request, ctx, stored, 200, `patched ${type}/${id}`);
+  const { resource, patientIds } = prepareResource(session, patched, id);
+  await session.access.checkWrite('patch', resource, current, patientIds);
+  const stored = await session.store.writeNext(current, { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(session.caller), method: 'PATCH' });
+  return writeResponse(request, session, stored, 200, `patched ${type}/${id}`);
 }

@@ -4,7 +4,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import { FhirError, badRequest, notFound } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import { header, type FhirRequest, type FhirResponse } from '../request';
 import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
 import { versionHeaders } from './responses';
@@ -12,7 +12,7 @@ import type { StoredResource } from '../../store/resources';
 import type { ConformanceCatalogue } from '../../conformance/catalogue';
 
 export function readInteraction(catalogue: ConformanceCatalogue) {
-  return async (request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> => {
+  return async (request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> => {
     const { type, id } = params;
     requireKnownType(type);
     requireValidId(id);
@@ -21,39 +21,55 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
       if (!resource) throw notFound(`${type}/${id} is not known`);
       return { status: 200, body: resource };
     }
-    ctx.access.checkScope(request.caller, type, 'r');
-    await checkNamedSpace(request, ctx, type, id);
-    const stored = await ctx.store.read(type, id, ctx.access.readable(request.caller, type));
+    await checkInstanceScope(session, type, id, 'r');
+    await checkNamedSpace(request, session, type, id);
+    const stored = await session.store.read(type, id, session.access.readable(type));
     if (!stored) throw notFound(`${type}/${id} is not known`);
-    if (stored.deleted) throw gone(ctx, stored);
-    if (notModified(request, stored)) return { status: 304, headers: versionHeaders(ctx, stored, false) };
-    return { status: 200, body: stored.content as Resource, headers: versionHeaders(ctx, stored, false) };
+    if (stored.deleted) throw gone(session, stored);
+    if (notModified(request, stored)) return { status: 304, headers: versionHeaders(session, stored, false) };
+    return { status: 200, body: stored.content as Resource, headers: versionHeaders(session, stored, false) };
   };
 }
 
-export async function vreadInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function vreadInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id, vid } = params;
   requireKnownType(type);
   requireValidId(id);
   if (!/^[1-9]\d{0,9}$/.test(vid)) throw badRequest(`invalid version id "${vid.slice(0, 20)}"`);
-  ctx.access.checkScope(request.caller, type, 'r');
-  await checkNamedSpace(request, ctx, type, id);
-  const version = await ctx.store.vread(type, id, Number(vid), ctx.access.readable(request.caller, type));
+  await checkInstanceScope(session, type, id, 'r');
+  await checkNamedSpace(request, session, type, id);
+  const version = await session.store.vread(type, id, Number(vid), session.access.readable(type));
   if (!version) throw notFound(`${type}/${id}/_history/${vid} is not known`);
-  if (version.deleted) throw gone(ctx, version);
-  return { status: 200, body: version.content as Resource, headers: versionHeaders(ctx, version, false) };
+  if (version.deleted) throw gone(session, version);
+  return { status: 200, body: version.content as Resource, headers: versionHeaders(session, version, false) };
 }
 
 /**
  * A practitioner naming Patient/X names X's space: blocked, or unauthorized in
  * TREAT, is 403 (CONTRACT §4.3 step 5). Patients asking for another patient get 404.
  */
-export async function checkNamedSpace(request: FhirRequest, ctx: FhirContext, type: string, id: string): Promise<void> {
-  if (type === 'Patient' && request.caller.kind === 'practitioner') await ctx.access.checkPatientSpace(request.caller, id);
+export async function checkNamedSpace(_request: FhirRequest, session: Session, type: string, id: string): Promise<void> {
+  if (type !== 'Patient') return;
+  session.audit.named([id]);
+  if (session.caller.kind === 'practitioner') await session.access.checkPatientSpace(id);
 }
 
-function gone(ctx: FhirContext, stored: StoredResource): FhirError {
-  return new FhirError(410, 'deleted', `${stored.resourceType}/${stored.id} was deleted`, undefined, versionHeaders(ctx, stored, false));
+/**
+ * The scopes of an interaction on `Type/id`: refused (403) before anything is
+ * read for the caller, yet the refused row is told to the audit (an attempt
+ * on X's data is audited about X).
+ */
+export async function checkInstanceScope(session: Session, type: string, id: string, interaction: 'r' | 'u' | 'd'): Promise<void> {
+  try {
+    session.access.checkScope(type, interaction);
+  } catch (error) {
+    if (error instanceof FhirError) await session.store.withhold(type, id);
+    throw error;
+  }
+}
+
+function gone(session: Session, stored: StoredResource): FhirError {
+  return new FhirError(410, 'deleted', `${stored.resourceType}/${stored.id} was deleted`, undefined, versionHeaders(session, stored, false));
 }
 
 /** If-None-Match (weak ETag) and If-Modified-Since. */

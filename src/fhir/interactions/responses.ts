@@ -4,16 +4,16 @@
  */
 import type { Resource } from 'fhir/r4';
 import { informational } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import { header, type FhirRequest, type FhirResponse } from '../request';
 import type { StoredResource } from '../../store/resources';
 
-export function versionHeaders(ctx: FhirContext, stored: StoredResource, withLocation: boolean): Record<string, string> {
+export function versionHeaders(session: Session, stored: StoredResource, withLocation: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     ETag: `W/"${stored.versionId}"`,
     'Last-Modified': stored.lastUpdated.toUTCString(),
   };
-  if (withLocation) headers.Location = `${ctx.baseUrl}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
+  if (withLocation) headers.Location = `${session.baseUrl}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
   return headers;
 }
 
@@ -28,8 +28,8 @@ export function returnPreference(request: FhirRequest): ReturnPreference {
 }
 
 /** The response to a create/update/patch: status, version headers and the preferred body. */
-export function writeResponse(request: FhirRequest, ctx: FhirContext, stored: StoredResource, status: number, message: string): FhirResponse {
-  const headers = versionHeaders(ctx, stored, true);
+export function writeResponse(request: FhirRequest, session: Session, stored: StoredResource, status: number, message: string): FhirResponse {
+  const headers = versionHeaders(session, stored, true);
   const written = stored.content as Resource;
   switch (returnPreference(request)) {
     case 'minimal':

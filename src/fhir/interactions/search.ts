@@ -9,7 +9,7 @@
  * anything is answered); never returns a resource the caller may not see.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
-import type { FhirContext, SearchRequest, SearchResult } from '../context';
+import type { Session, SearchRequest, SearchResult } from '../context';
 import { FhirError } from '../errors';
 import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
 import { denyAll, type RowPredicate } from '../../store/predicate';
@@ -34,15 +34,15 @@ export function handlingOf(request: FhirRequest): Handling {
   return /handling\s*=\s*strict/i.test(header(request, 'prefer') ?? '') ? 'strict' : 'lenient';
 }
 
-function scopeAllows(ctx: FhirContext, request: FhirRequest, type: string): boolean {
+function scopeAllows(session: Session, request: FhirRequest, type: string): boolean {
   try {
-    ctx.access.checkScope(request.caller, type, 's');
+    session.access.checkScope(type, 's');
     return true;
   } catch (error) {
     if (!(error instanceof FhirError)) throw error;
   }
   try {
-    ctx.access.checkScope(request.caller, type, 'r');
+    session.access.checkScope(type, 'r');
     return true;
   } catch (error) {
     if (error instanceof FhirError) return false;
@@ -50,13 +50,13 @@ function scopeAllows(ctx: FhirContext, request: FhirRequest, type: string): bool
   }
 }
 
-function linkUrl(ctx: FhirContext, resourceType: string | undefined, query: QueryParams): string {
+function linkUrl(session: Session, resourceType: string | undefined, query: QueryParams): string {
   const search = new URLSearchParams(query).toString();
-  return `${ctx.baseUrl}${resourceType ? `/${resourceType}` : ''}${search ? `?${search}` : ''}`;
+  return `${session.baseUrl}${resourceType ? `/${resourceType}` : ''}${search ? `?${search}` : ''}`;
 }
 
-function entry(ctx: FhirContext, row: StoredResource, mode: 'match' | 'include', shape: (resource: Resource) => Resource): BundleEntry {
-  return { fullUrl: `${ctx.baseUrl}/${row.resourceType}/${row.id}`, resource: shape(row.content as Resource), search: { mode } };
+function entry(session: Session, row: StoredResource, mode: 'match' | 'include', shape: (resource: Resource) => Resource): BundleEntry {
+  return { fullUrl: `${session.baseUrl}/${row.resourceType}/${row.id}`, resource: shape(row.content as Resource), search: { mode } };
 }
 
 /** The query of a GET, or of a POST `_search` with its form body merged in. */
@@ -65,37 +65,37 @@ function searchQuery(request: FhirRequest): QueryParams {
 }
 
 /** Scopes of the searched type(s): refused before anything is read. */
-function checkScopes(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined, query: QueryParams): void {
+function checkScopes(request: FhirRequest, session: Session, resourceType: string | undefined, query: QueryParams): void {
   const types = resourceType ? [resourceType] : query.filter(([key]) => key === '_type').flatMap(([, value]) => value.split(',').map((t) => t.trim()).filter((t) => t !== ''));
-  for (const type of types) ctx.access.checkScope(request.caller, type, 's');
+  for (const type of types) session.access.checkScope(type, 's');
 }
 
 /** The patient spaces the search names (403 for one the caller may not enter). */
-async function checkSpaces(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined, query: QueryParams): Promise<void> {
-  await Promise.all(namedPatients(resourceType, query, ctx.baseUrl).map((patientId) => ctx.access.checkPatientSpace(request.caller, patientId)));
+async function checkSpaces(request: FhirRequest, session: Session, resourceType: string | undefined, query: QueryParams): Promise<void> {
+  await Promise.all(namedPatients(resourceType, query, session.baseUrl).map((patientId) => session.access.checkPatientSpace(patientId)));
 }
 
 /** The access predicate per type touched; a type outside the caller's scopes contributes nothing. */
-function accessFor(request: FhirRequest, ctx: FhirContext, resourceType: string | undefined): (type: string) => RowPredicate {
+function accessFor(request: FhirRequest, session: Session, resourceType: string | undefined): (type: string) => RowPredicate {
   const allowed = new Map<string, boolean>();
   return (type) => {
-    if (!allowed.has(type)) allowed.set(type, type === resourceType || scopeAllows(ctx, request, type));
-    return allowed.get(type) ? ctx.access.readable(request.caller, type) : denyAll;
+    if (!allowed.has(type)) allowed.set(type, type === resourceType || scopeAllows(session, request, type));
+    return allowed.get(type) ? session.access.readable(type) : denyAll;
   };
 }
 
-function searchsetBundle(ctx: FhirContext, resourceType: string | undefined, query: QueryParams, result: SearchResult): Bundle {
+function searchsetBundle(session: Session, resourceType: string | undefined, query: QueryParams, result: SearchResult): Bundle {
   const summary = query.find(([key]) => key === '_summary')?.[1] as SummaryMode | undefined; // validated by the engine
   const elements = query.find(([key]) => key === '_elements')?.[1]?.split(',').map((e) => e.trim()).filter((e) => e !== '');
   const useElements = elements !== undefined && elements.length > 0 && (summary === undefined || summary === 'false');
   const shapeMatch = (resource: Resource) => (useElements ? selectElements(resource, elements) : summarize(resource, summary));
   const shapeInclude = (resource: Resource) => summarize(resource, summary);
-  const link: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx, resourceType, result.selfQuery) }];
-  if (result.next) link.push({ relation: 'next', url: linkUrl(ctx, resourceType, result.next) });
-  if (result.previous) link.push({ relation: 'previous', url: linkUrl(ctx, resourceType, result.previous) });
+  const link: BundleLink[] = [{ relation: 'self', url: linkUrl(session, resourceType, result.selfQuery) }];
+  if (result.next) link.push({ relation: 'next', url: linkUrl(session, resourceType, result.next) });
+  if (result.previous) link.push({ relation: 'previous', url: linkUrl(session, resourceType, result.previous) });
   const entries: BundleEntry[] = [
-    ...result.matches.map((row) => entry(ctx, row, 'match', shapeMatch)),
-    ...result.included.map((row) => entry(ctx, row, 'include', shapeInclude)),
+    ...result.matches.map((row) => entry(session, row, 'match', shapeMatch)),
+    ...result.included.map((row) => entry(session, row, 'include', shapeInclude)),
   ];
   if (result.outcome) entries.push({ resource: result.outcome, search: { mode: 'outcome' } });
   return {
@@ -107,15 +107,16 @@ function searchsetBundle(ctx: FhirContext, resourceType: string | undefined, que
   };
 }
 
-export async function searchInteraction(request: FhirRequest, ctx: FhirContext, resourceType?: string): Promise<FhirResponse> {
+export async function searchInteraction(request: FhirRequest, session: Session, resourceType?: string): Promise<FhirResponse> {
   const query = searchQuery(request);
-  checkScopes(request, ctx, resourceType, query);
-  const searchRequest: SearchRequest = { resourceType, query, access: accessFor(request, ctx, resourceType), handling: handlingOf(request) };
+  session.audit.named(namedPatients(resourceType, query, session.baseUrl));
+  checkScopes(request, session, resourceType, query);
+  const searchRequest: SearchRequest = { resourceType, query, access: accessFor(request, session, resourceType), handling: handlingOf(request) };
   // The space check and the search run side by side (the search is filtered by the same rules
   // anyway); the check's 403 wins, and nothing of the search is answered before it passed.
-  const searching = ctx.search.search(searchRequest);
+  const searching = session.search.search(searchRequest);
   searching.catch(() => {});
-  await checkSpaces(request, ctx, resourceType, query);
+  await checkSpaces(request, session, resourceType, query);
   const result = await searching;
-  return { status: 200, body: searchsetBundle(ctx, resourceType, query, result) };
+  return { status: 200, body: searchsetBundle(session, resourceType, query, result) };
 }

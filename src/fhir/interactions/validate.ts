@@ -6,13 +6,12 @@
  */
 import type { OperationOutcome, Parameters, Resource } from 'fhir/r4';
 import { badRequest, notFound, toOperationOutcome } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import { queryValue, type FhirRequest, type FhirResponse } from '../request';
 import { requireKnownType, requireValidId } from '../resource-types';
 import { requireResourceBody } from './write-input';
-import { consentKindProfiles } from '../../access/consent-writes';
 
-export async function validateInteraction(request: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> {
+export async function validateInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
   requireKnownType(type);
   if (id !== undefined) requireValidId(id);
@@ -22,15 +21,15 @@ export async function validateInteraction(request: FhirRequest, ctx: FhirContext
   let resource: Resource | undefined;
   if (request.method === 'GET') {
     if (id === undefined) throw badRequest('GET $validate needs an instance: [type]/[id]/$validate');
-    resource = await readForValidation(request, ctx, type, id);
+    resource = await readForValidation(request, session, type, id);
   } else {
     resource = resourceFromBody(request.body, type, profiles);
-    if (resource === undefined && id !== undefined) resource = await readForValidation(request, ctx, type, id);
+    if (resource === undefined && id !== undefined) resource = await readForValidation(request, session, type, id);
     if (resource === undefined) throw badRequest('$validate needs a resource in the body (or a Parameters with a resource part)');
     requireResourceBody(resource, type);
     if (id !== undefined && resource.id !== undefined && resource.id !== id) throw badRequest(`the resource id "${resource.id}" differs from the URL id "${id}"`, 'id');
   }
-  const issues = ctx.validator.validate(resource, { profiles: [...profiles, ...consentKindProfiles(resource)] });
+  const issues = session.validator.validate(resource, { profiles: [...profiles, ...session.access.profilesFor(resource as Resource)] });
   const outcome: OperationOutcome =
     issues.length > 0 ? toOperationOutcome(issues) : toOperationOutcome([{ severity: 'information', code: 'informational', message: 'the resource is valid' }]);
   return { status: 200, body: outcome };
@@ -54,9 +53,9 @@ function resourceFromBody(body: unknown, type: string, profiles: string[]): Reso
   return resource;
 }
 
-async function readForValidation(request: FhirRequest, ctx: FhirContext, type: string, id: string): Promise<Resource> {
-  ctx.access.checkScope(request.caller, type, 'r');
-  const stored = await ctx.store.read(type, id, ctx.access.readable(request.caller, type));
+async function readForValidation(request: FhirRequest, session: Session, type: string, id: string): Promise<Resource> {
+  session.access.checkScope(type, 'r');
+  const stored = await session.store.read(type, id, session.access.readable(type));
   if (!stored || stored.deleted || !stored.content) throw notFound(`${type}/${id} is not known`);
   return stored.content;
 }

@@ -4,15 +4,22 @@
  * every issue), and work out the patients it belongs to.
  */
 import type { Resource } from 'fhir/r4';
-import type { Knex } from 'knex';
 import { badRequest, FhirError } from '../errors';
-import type { FhirContext } from '../context';
+import type { Session } from '../context';
 import { header, type FhirRequest, type QueryParams } from '../request';
-import { consentKindProfiles } from '../../access/consent-writes';
 
 export interface PreparedResource {
   resource: Resource;
   patientIds: string[];
+}
+
+/** The patients a write's body names, told to the audit whatever happens next (a refused write is audited about them). */
+export function tellNamedPatients(session: Session, body: Resource): void {
+  try {
+    session.audit.named(session.compartment.patientsOf(body));
+  } catch {
+    // a body too malformed to read its patients from names none
+  }
 }
 
 export function requireResourceBody(body: unknown, type: string): Resource {
@@ -32,12 +39,12 @@ function withoutServerMeta(resource: Resource): Resource {
   return copy;
 }
 
-export function prepareResource(ctx: FhirContext, resource: Resource, id: string): PreparedResource {
+export function prepareResource(session: Session, resource: Resource, id: string): PreparedResource {
   const prepared = withoutServerMeta({ ...resource, id });
-  const issues = ctx.validator.validate(prepared, { profiles: consentKindProfiles(prepared) });
+  const issues = session.validator.validate(prepared, { profiles: session.access.profilesFor(prepared) });
   const errors = issues.filter((issue) => issue.severity === undefined || issue.severity === 'error' || issue.severity === 'fatal');
   if (errors.length > 0) throw FhirError.withIssues(422, errors);
-  return { resource: prepared, patientIds: ctx.compartment.patientsOf(prepared) };
+  return { resource: prepared, patientIds: session.compartment.patientsOf(prepared) };
 }
 
 /** `If-Match: W/"3"` → 3; absent → undefined; malformed → 400. */
@@ -68,7 +75,7 @@ export function parseCriteria(criteria: string): QueryParams {
  * Serialises conditional operations with the same criteria: two concurrent
  * conditional creates never both see "no match". Held until the transaction ends.
  */
-export async function lockCriteria(trx: Knex.Transaction, type: string, criteria: QueryParams): Promise<void> {
+export async function lockCriteria(session: Session, type: string, criteria: QueryParams): Promise<void> {
   const key = `${type}?${[...criteria].sort(([a, x], [b, y]) => (a === b ? x.localeCompare(y) : a.localeCompare(b))).map(([k, v]) => `${k}=${v}`).join('&')}`;
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [key]);
+  await session.store.lockKey(key);
 }

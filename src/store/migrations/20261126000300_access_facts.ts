@@ -17,6 +17,7 @@
  * Existing rows are indexed by the migration itself.
  */
 import type { Knex } from 'knex';
+import { PoolExecutor } from '../executor';
 import { reindexAccessFacts } from '../../access/indexer';
 
 export async function up(knex: Knex): Promise<void> {
@@ -72,7 +73,7 @@ export async function up(knex: Knex): Promise<void> {
       hidden_documents text[]  NOT NULL DEFAULT '{}'
     );
   `);
-  await reindexAccessFacts(knex);
+  await reindexAccessFacts(new PoolExecutor(knex)); // inside the migration's transaction
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -7,18 +7,10 @@
  * A text is named once it has been seen `after` times (a shape the traffic
  * repeats, not a one-off search), and at most `limit` texts per process are
  * ever named, so every connection's plan cache stays bounded; the rest run
- * unnamed. Inside a transaction a statement goes to the transaction's own
- * connection (never once the transaction has ended). Bindings are positional `?` (knex raw style);
- * fragments never hold a literal `?`.
+ * unnamed. Bindings are positional `?` (knex raw style); fragments never
+ * hold a literal `?`. Statements are sent by executor.ts.
  */
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
-import type { SqlBinding } from './predicate';
-
-/** The part of a `pg` client used here. */
-interface PgConnection {
-  query<T>(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
-}
 
 export interface StatementCacheOptions {
   /** Runs of a text before it is named (default 2). */
@@ -71,16 +63,3 @@ export const namedWhenRepeated = new StatementCache();
  * `type=X&_total=accurate` or a non-selective `_has` was measured 3× slower).
  */
 export const planEachTime = new StatementCache({ limit: 0 });
-
-/** Runs `sql` with its bindings on a pooled connection (named when its shape repeats) or in the transaction. */
-export async function query<T>(db: Knex | Knex.Transaction, sql: string, bindings: readonly SqlBinding[], cache: StatementCache = namedWhenRepeated): Promise<{ rows: T[] }> {
-  if (db.isTransaction && (db as Knex.Transaction).isCompleted()) throw new Error('query on a transaction that has ended');
-  const statement = cache.statement(sql);
-  db.client.emit('query', { method: 'raw', sql: statement.text, bindings }); // knex's 'query' event, as for its own statements
-  const connection = (await db.client.acquireConnection()) as PgConnection;
-  try {
-    return await connection.query<T>({ ...statement, values: bindings as unknown[] });
-  } finally {
-    await db.client.releaseConnection(connection);
-  }
-}

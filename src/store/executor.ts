@@ -1,0 +1,190 @@
+/**
+ * The one way to the database below the store, search and access layers,
+ * and the only module that talks to `pg` under knex: an Executor runs SQL
+ * (positional `?` bindings) on a pooled connection or inside one
+ * transaction, as a named prepared statement once its shape repeats
+ * (statements.ts).
+ *
+ * Inside a transaction the executor owns its connection and, when asked
+ * (`{ unitOfWork: true }`: a transaction Bundle), a unit of work: writers
+ * hold statements back in parts (`unit.part`), and the executor writes them,
+ * in the order the parts were opened, ahead of the next statement anyone
+ * sends through it (a store read, a search, the access reader) and before
+ * the transaction commits. A rollback drops them. Every statement of the
+ * transaction goes through `query`, so no statement can overtake a held
+ * write, and nothing of knex or pg is modified.
+ *
+ * The rule for nested transactions: `transaction(work)` on an executor that
+ * is already in a transaction runs `work` in that same transaction, flat (no
+ * savepoint). Any failure inside it fails the whole transaction; the caller
+ * that opened the outer one rolls it back.
+ */
+import type { Knex } from 'knex';
+import { namedWhenRepeated, planEachTime, type StatementCache } from './statements';
+
+export type SqlBinding = Knex.Value;
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+/** `named`: a prepared statement once its shape repeats (the default); `each`: planned at every run (searches); or a cache of one's own. */
+export type Planning = 'named' | 'each' | StatementCache;
+
+/** A statement held back by a unit of work. */
+export interface HeldStatement {
+  sql: string;
+  bindings: readonly unknown[];
+}
+
+/** Something holding writes back: gives the statement for what it holds and forgets it (undefined: nothing held). */
+export interface HeldPart {
+  take(): HeldStatement | undefined;
+}
+
+/** The writes held in one transaction, written ahead of its next statement. */
+export interface UnitOfWork {
+  /** The part `key` of this unit, opened with `open` the first time. */
+  part<T extends HeldPart>(key: object, open: () => T): T;
+  /** Writes what is held now and waits for it (a writer bounding what it holds). */
+  flush(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /** Hold new rows and index rows and write them together (a transaction Bundle). */
+  unitOfWork?: boolean;
+}
+
+export interface Executor {
+  query<T = Record<string, unknown>>(sql: string, bindings?: readonly SqlBinding[], planning?: Planning): Promise<QueryResult<T>>;
+  /** Runs `work` in a transaction; inside one already, in the same transaction (see the module comment). */
+  transaction<T>(work: (trx: Executor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** True inside a transaction. */
+  readonly inTransaction: boolean;
+  /** The unit of work of this transaction, when it has one. */
+  readonly unit?: UnitOfWork;
+}
+
+/** A part holding more resources than this writes them at once, so one statement stays a few MB at most. */
+export const MAX_HELD = 500;
+
+/** The slice of a pg client used here (knex hands connections out untyped). */
+interface PgConnection {
+  query<T>(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: T[]; rowCount: number | null }>;
+}
+
+function cacheOf(planning: Planning): StatementCache {
+  if (planning === 'each') return planEachTime;
+  return planning === 'named' ? namedWhenRepeated : planning;
+}
+
+async function send<T>(connection: PgConnection, sql: string, bindings: readonly unknown[], planning: Planning): Promise<QueryResult<T>> {
+  const statement = cacheOf(planning).statement(sql);
+  const result = await connection.query<T>({ ...statement, values: bindings as unknown[] });
+  return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+}
+
+/** Statements on pooled connections; transactions on a connection of their own. */
+export class PoolExecutor implements Executor {
+  readonly inTransaction = false;
+
+  constructor(private readonly db: Knex) {}
+
+  async query<T>(sql: string, bindings: readonly SqlBinding[] = [], planning: Planning = 'named'): Promise<QueryResult<T>> {
+    this.db.client.emit('query', { method: 'raw', sql, bindings }); // knex's 'query' event, as for its own statements
+    const connection = (await this.db.client.acquireConnection()) as PgConnection;
+    try {
+      return await send<T>(connection, sql, bindings, planning);
+    } finally {
+      await this.db.client.releaseConnection(connection);
+    }
+  }
+
+  transaction<T>(work: (trx: Executor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.db.transaction(async (trx) => {
+      const connection = (await trx.client.acquireConnection()) as PgConnection;
+      const executor = new TransactionExecutor(connection, options.unitOfWork === true);
+      try {
+        const result = await work(executor);
+        await executor.finish();
+        return result;
+      } catch (error) {
+        throw executor.failure ?? error;
+      } finally {
+        executor.close();
+        await trx.client.releaseConnection(connection);
+      }
+    });
+  }
+}
+
+/** One transaction's statements, after whatever its unit of work holds. */
+class TransactionExecutor implements Executor {
+  readonly inTransaction = true;
+  readonly unit?: HeldWrites;
+  private closed = false;
+
+  constructor(private readonly connection: PgConnection, unitOfWork: boolean) {
+    if (unitOfWork) this.unit = new HeldWrites((statement) => send(connection, statement.sql, statement.bindings, 'named'));
+  }
+
+  /** The error of a held statement that failed: the transaction's real cause. */
+  get failure(): unknown {
+    return this.unit?.error;
+  }
+
+  async query<T>(sql: string, bindings: readonly SqlBinding[] = [], planning: Planning = 'named'): Promise<QueryResult<T>> {
+    if (this.closed) throw new Error('query on a transaction that has ended');
+    if (this.unit) await this.unit.flush();
+    return send<T>(this.connection, sql, bindings, planning);
+  }
+
+  transaction<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+
+  /** Before commit: everything held is written. */
+  async finish(): Promise<void> {
+    if (this.unit) await this.unit.flush();
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** The parts of a unit of work and the statements being written (later statements wait for them). */
+class HeldWrites implements UnitOfWork {
+  private readonly parts = new Map<object, HeldPart>();
+  private writing: Promise<void> = Promise.resolve();
+  error: unknown;
+
+  constructor(private readonly write: (statement: HeldStatement) => Promise<unknown>) {}
+
+  part<T extends HeldPart>(key: object, open: () => T): T {
+    let part = this.parts.get(key) as T | undefined;
+    if (!part) {
+      part = open();
+      this.parts.set(key, part);
+    }
+    return part;
+  }
+
+  flush(): Promise<void> {
+    const statements: HeldStatement[] = [];
+    for (const part of this.parts.values()) {
+      const statement = part.take();
+      if (statement) statements.push(statement);
+    }
+    if (statements.length > 0) {
+      this.writing = this.writing.then(async () => {
+        for (const statement of statements) await this.write(statement);
+      });
+      this.writing.catch((error: unknown) => {
+        this.error ??= error;
+      });
+    }
+    return this.writing;
+  }
+}
