@@ -5,15 +5,14 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type express from 'express';
 import type { Config } from './config';
 import { openDb, migrate, type Db } from './store/db';
 import { PoolExecutor, type Executor } from './store/executor';
-import { PatientCompartment } from './fhir/compartment';
-import { buildRouter } from './fhir/routes';
-import { bundleInteraction } from './fhir/bundle/interaction';
-import { everythingInteraction } from './fhir/interactions/everything';
-import { allResourceTypes } from './fhir/definitions';
+import { PatientCompartment } from './kernel/compartment';
+import { buildRouter } from './api/routes';
+import { bundleInteraction } from './api/bundle/interaction';
+import { everythingInteraction } from './api/interactions/everything';
+import { allResourceTypes } from './kernel/definitions';
 import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
@@ -32,7 +31,7 @@ import { NotificationWorker } from './notify/worker';
 import { createSearchEngine } from './search';
 
 export interface Carnet {
-  app: express.Express;
+  app: ReturnType<typeof createApp>;
   /** Sessions for a caller (tests and scripts reach the interactions as the pipeline does). */
   sessions: Sessions;
   pipeline: Pipeline;

@@ -11,12 +11,12 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/http/logging';
 import { createCarnet } from '../../src/server';
 import { createApp } from '../../src/http/app';
-import { buildRouter } from '../../src/fhir/routes';
+import { buildRouter } from '../../src/api/routes';
 import { ConformanceCatalogue } from '../../src/conformance/catalogue';
 import { createIdentity } from '../../src/identity/authenticate';
 import { AuditTrail } from '../../src/audit/trail';
 import { AuditedRouter } from '../../src/audit/audited';
-import type { FhirRouter } from '../../src/fhir/router';
+import type { FhirRouter } from '../../src/api/router';
 
 async function main(): Promise<void> {
   const config = loadConfig();

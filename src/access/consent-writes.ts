@@ -7,9 +7,9 @@
  * Never lets a caller change a choice the table does not give them.
  */
 import type { Consent, Resource } from 'fhir/r4';
-import { FhirError, forbidden, unprocessable } from '../fhir/errors';
-import type { Validator } from '../fhir/context';
-import type { Caller, PractitionerCaller } from '../identity/caller';
+import { FhirError, forbidden, unprocessable } from '../kernel/errors';
+import type { Validator } from '../kernel/ports';
+import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { parseReference } from '../identity/resolve';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';

@@ -7,8 +7,8 @@
  * Also the patient-level steps 1–2 (`spaceEntry`) that checkPatientSpace and
  * the write rules use. Never allows what a rule denies.
  */
-import type { Caller, PractitionerCaller } from '../identity/caller';
-import { submitterOf } from '../identity/caller';
+import type { Caller, PractitionerCaller } from '../kernel/caller';
+import { submitterOf } from '../kernel/caller';
 import type { ConsentRule, RowFacts } from './facts';
 import type { AuthorizationGrid } from './grid';
 import { INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS, ruleClassOf, type PurposeOfUse } from './vocabulary';

@@ -7,9 +7,9 @@
  * author's alone. Never lets a non-author change a document's content.
  */
 import type { DocumentReference, Resource } from 'fhir/r4';
-import { forbidden, unprocessable } from '../fhir/errors';
-import type { Caller } from '../identity/caller';
-import { submitterOf } from '../identity/caller';
+import { forbidden, unprocessable } from '../kernel/errors';
+import type { Caller } from '../kernel/caller';
+import { submitterOf } from '../kernel/caller';
 import { parseReference } from '../identity/resolve';
 import type { StoredResource } from '../store/resources';
 import { visibilityLabels } from './facts';

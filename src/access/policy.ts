@@ -15,11 +15,11 @@
  * Never returns a predicate wider than the rules of decision.ts.
  */
 import type { Resource } from 'fhir/r4';
-import { FhirError, forbidden } from '../fhir/errors';
-import type { AuditRecorder, CallerAccess, Validator, WriteKind } from '../fhir/context';
-import type { Caller, Interaction } from '../identity/caller';
+import { FhirError, forbidden } from '../kernel/errors';
+import type { AuditRecorder, CallerAccess, Validator, WriteKind } from '../kernel/ports';
+import type { Caller, Interaction } from '../kernel/caller';
 import type { Executor } from '../store/executor';
-import type { RowPredicate } from '../store/predicate';
+import type { RowPredicate } from '../kernel/predicate';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
 import { consentKindProfiles } from './consent-writes';

@@ -5,8 +5,8 @@
  * practitioner caller carries the mode; other callers are returned as they
  * are. Never grants anything by itself: the rules read the mode.
  */
-import { badRequest } from '../fhir/errors';
-import type { Caller } from '../identity/caller';
+import { badRequest } from '../kernel/errors';
+import type { Caller } from '../kernel/caller';
 import { PURPOSES_OF_USE, type PurposeOfUse } from './vocabulary';
 
 type Headers = Record<string, string | string[] | undefined>;

@@ -16,9 +16,9 @@
  * Never returns a predicate wider than the rules: the property test compares
  * it with decide() on random worlds.
  */
-import type { Caller, PractitionerCaller } from '../identity/caller';
-import { submitterOf } from '../identity/caller';
-import type { RowPredicate, SqlBinding } from '../store/predicate';
+import type { Caller, PractitionerCaller } from '../kernel/caller';
+import { submitterOf } from '../kernel/caller';
+import type { RowPredicate, SqlBinding } from '../kernel/predicate';
 import { actorsCovering, professionsOf, purposeOf } from './decision';
 import type { AuthorizationGrid } from './grid';
 import { INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS, ruleClassOf, type RuleClass } from './vocabulary';

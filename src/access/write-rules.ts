@@ -9,10 +9,10 @@
  * Never lets a write through that a rule refuses.
  */
 import type { DocumentReference, Resource } from 'fhir/r4';
-import { forbidden, notAllowed, unprocessable } from '../fhir/errors';
-import type { Validator, WriteKind } from '../fhir/context';
-import type { Caller, PractitionerCaller } from '../identity/caller';
-import { submitterOf } from '../identity/caller';
+import { forbidden, notAllowed, unprocessable } from '../kernel/errors';
+import type { Validator, WriteKind } from '../kernel/ports';
+import type { Caller, PractitionerCaller } from '../kernel/caller';
+import { submitterOf } from '../kernel/caller';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
 import { checkChoiceWrite, checkConsentShape } from './consent-writes';

@@ -6,10 +6,10 @@
  * route (the route table). A Bundle's entries come back through `entry`:
  * the same route, audited as part of their Bundle.
  */
-import { FhirError } from '../fhir/errors';
-import type { FhirRequest, FhirResponse } from '../fhir/request';
-import type { FhirRouter } from '../fhir/router';
-import type { Caller } from '../identity/caller';
+import { FhirError } from '../kernel/errors';
+import type { FhirRequest, FhirResponse } from '../kernel/request';
+import type { FhirRouter } from './router';
+import type { Caller } from '../kernel/caller';
 import { namedPatients } from '../search/patients';
 import type { AuditStage, RecordedSession } from '../audit/audited';
 import type { Sessions } from './session';

@@ -5,9 +5,9 @@
  * decision and audit recorder bound to one executor — the pool, or inside
  * `transaction` the transaction's own. Holds no logic of its own.
  */
-import type { AuditRecorder, Session, Validator } from '../fhir/context';
-import type { PatientCompartment } from '../fhir/compartment';
-import type { Caller } from '../identity/caller';
+import type { AuditRecorder, Session, Validator } from '../kernel/ports';
+import type { PatientCompartment } from '../kernel/compartment';
+import type { Caller } from '../kernel/caller';
 import type { SearchParameterRegistry } from '../search/parameters';
 import type { SearchComponents } from '../search';
 import type { CarnetAccessPolicy } from '../access/policy';

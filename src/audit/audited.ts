@@ -17,10 +17,10 @@
  * outside the Bundle's transaction: the audit of a rolled-back one stays.
  */
 import { randomUUID } from 'node:crypto';
-import type { Session } from '../fhir/context';
-import { FhirError } from '../fhir/errors';
-import type { FhirRequest, FhirResponse } from '../fhir/request';
-import type { Caller } from '../identity/caller';
+import type { Session } from '../kernel/ports';
+import { FhirError } from '../kernel/errors';
+import type { FhirRequest, FhirResponse } from '../kernel/request';
+import type { Caller } from '../kernel/caller';
 import { buildAuditEvent, interactionOf, queryText, type Interaction } from './event';
 import { RequestRecorder } from './recorder';
 import type { AuditRecord, AuditTrail } from './trail';

@@ -6,8 +6,8 @@
  * Pure: builds the resource from facts; never decides whether to audit.
  */
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding, Reference } from 'fhir/r4';
-import { header, type FhirRequest, type QueryParams } from '../fhir/request';
-import { submitterOf, type Caller } from '../identity/caller';
+import { header, type FhirRequest, type QueryParams } from '../kernel/request';
+import { submitterOf, type Caller } from '../kernel/caller';
 
 export const AUDIT_EVENT_TYPE: Coding = { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' };
 export const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';

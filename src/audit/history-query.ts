@@ -5,8 +5,8 @@
  * and the keyset cursor `_page`. Parses and validates them into a HistoryQuery
  * (400 naming the parameter); never reads the database.
  */
-import { badRequest } from '../fhir/errors';
-import { header, type FhirRequest, type QueryParams } from '../fhir/request';
+import { badRequest } from '../kernel/errors';
+import { header, type FhirRequest, type QueryParams } from '../kernel/request';
 
 export interface DateBound {
   op: '>=' | '<' | 'ne';

@@ -6,12 +6,12 @@
  * on a read (practitioners never see an AuditEvent).
  */
 import type { AuditEvent, Bundle, BundleLink } from 'fhir/r4';
-import { forbidden, notAllowed, notFound } from '../fhir/errors';
-import type { Session } from '../fhir/context';
-import type { FhirRouter, Handler } from '../fhir/router';
-import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request';
-import { requireValidId } from '../fhir/resource-types';
-import type { Caller } from '../identity/caller';
+import { forbidden, notAllowed, notFound } from '../kernel/errors';
+import type { Session } from '../kernel/ports';
+import type { Handler, RouteLine } from '../kernel/ports';
+import type { FhirRequest, FhirResponse, QueryParams } from '../kernel/request';
+import { requireValidId } from '../kernel/resource-types';
+import type { Caller } from '../kernel/caller';
 import type { AuditLog } from './audit-log';
 import { cursorParam, parseHistoryQuery } from './history-query';
 import { verifyAuditHandler } from './verify';
@@ -102,19 +102,20 @@ export const refuseAuditWrite: Handler = async (request: FhirRequest): Promise<F
 };
 
 /**
- * Adds the activity history routes to a router. They must come before the
- * generic `:type` routes, so call this on a fresh router before adding those.
+ * The activity history routes. They must come before the generic `:type`
+ * routes of the route table (api/routes.ts adds them first).
  */
-export function addAuditRoutes(router: FhirRouter, log: AuditLog): FhirRouter {
+export function auditRoutes(log: AuditLog): RouteLine[] {
   const search = historySearchHandler(log);
-  router
-    .add('GET', 'AuditEvent', search)
-    .add('POST', 'AuditEvent/_search', search)
-    .add('GET', 'AuditEvent/:id', historyReadHandler(log))
-    .add('GET', 'AuditEvent/:id/_history', historyInstanceHandler(log))
-    .add('GET', 'AuditEvent/:id/_history/:vid', historyVreadHandler(log))
-    .add('GET', 'Patient/:id/$verify-audit', verifyAuditHandler(log));
-  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) router.add(method, 'AuditEvent', refuseAuditWrite);
-  for (const method of ['PUT', 'PATCH', 'DELETE'] as const) router.add(method, 'AuditEvent/:id', refuseAuditWrite);
-  return router;
+  const lines: RouteLine[] = [
+    { method: 'GET', pattern: 'AuditEvent', handler: search },
+    { method: 'POST', pattern: 'AuditEvent/_search', handler: search },
+    { method: 'GET', pattern: 'AuditEvent/:id', handler: historyReadHandler(log) },
+    { method: 'GET', pattern: 'AuditEvent/:id/_history', handler: historyInstanceHandler(log) },
+    { method: 'GET', pattern: 'AuditEvent/:id/_history/:vid', handler: historyVreadHandler(log) },
+    { method: 'GET', pattern: 'Patient/:id/$verify-audit', handler: verifyAuditHandler(log) },
+  ];
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) lines.push({ method, pattern: 'AuditEvent', handler: refuseAuditWrite });
+  for (const method of ['PUT', 'PATCH', 'DELETE'] as const) lines.push({ method, pattern: 'AuditEvent/:id', handler: refuseAuditWrite });
+  return lines;
 }

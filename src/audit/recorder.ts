@@ -9,8 +9,8 @@
  * patients exist; never decides who may see what.
  */
 import type { Resource } from 'fhir/r4';
-import type { AuditRecorder } from '../fhir/context';
-import type { ResourceStore, StoredResource } from '../store/resources';
+import type { AuditRecorder } from '../kernel/ports';
+import type { Store, StoredResource } from '../kernel/stored';
 
 /** Resources that are containers or outcomes, or the history itself: not the patient's data as such. */
 const NOT_DATA = new Set(['OperationOutcome', 'Parameters', 'AuditEvent', 'Bundle']);
@@ -63,7 +63,7 @@ export class RequestRecorder implements AuditRecorder {
    * written version (`Type/id/_history/n`; a delete names `Type/id`); on a
    * refusal or an error the rows named, unversioned (nothing was answered).
    */
-  async touched(store: ResourceStore, succeeded: boolean): Promise<Touched> {
+  async touched(store: Pick<Store, 'existingPatients'>, succeeded: boolean): Promise<Touched> {
     const touched: Touched = new Map();
     for (const row of this.rows) {
       if (NOT_DATA.has(row.resourceType)) continue;

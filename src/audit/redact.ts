@@ -9,7 +9,7 @@
  * access predicate hides now — so a label removed later makes it appear.
  */
 import type { AuditEvent } from 'fhir/r4';
-import type { Session } from '../fhir/context';
+import type { Session } from '../kernel/ports';
 
 const HIDEABLE = new Set(['DocumentReference', 'Binary']);
 const REFERENCE = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;

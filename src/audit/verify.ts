@@ -6,10 +6,10 @@
  * X's legal representatives and system clients; practitioners get 403.
  */
 import type { OperationOutcome, Parameters, ParametersParameter } from 'fhir/r4';
-import { forbidden, informational, toOperationOutcome } from '../fhir/errors';
-import type { Handler } from '../fhir/router';
-import { requireValidId } from '../fhir/resource-types';
-import type { Caller } from '../identity/caller';
+import { forbidden, informational, toOperationOutcome } from '../kernel/errors';
+import type { Handler } from '../kernel/ports';
+import { requireValidId } from '../kernel/resource-types';
+import type { Caller } from '../kernel/caller';
 import type { AuditLog } from './audit-log';
 import { BREAK_MESSAGES, ChainWalk, type ChainBreak } from './chain';
 

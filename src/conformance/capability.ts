@@ -4,8 +4,8 @@
  * parameters, the operations routed, and the profiles loaded.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
-import { allResourceTypes } from '../fhir/definitions';
-import { isConformanceType } from '../fhir/resource-types';
+import { allResourceTypes } from '../kernel/definitions';
+import { isConformanceType } from '../kernel/resource-types';
 import type { SearchParameterRegistry } from '../search/parameters';
 
 export interface CapabilityInputs {

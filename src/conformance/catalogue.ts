@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Bundle, Resource } from 'fhir/r4';
-import type { QueryParams } from '../fhir/request';
+import type { QueryParams } from '../kernel/request';
 
 export class ConformanceCatalogue {
   private readonly byType = new Map<string, Map<string, Resource>>();

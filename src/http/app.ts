@@ -8,10 +8,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Bundle, Resource } from 'fhir/r4';
-import { FhirError, toOperationOutcome } from '../fhir/errors';
-import type { FhirResponse } from '../fhir/request';
-import type { FhirRequest, Method, QueryParams } from '../fhir/request';
-import type { Caller } from '../identity/caller';
+import { FhirError, toOperationOutcome } from '../kernel/errors';
+import type { FhirResponse } from '../kernel/request';
+import type { FhirRequest, Method, QueryParams } from '../kernel/request';
+import type { Caller } from '../kernel/caller';
 import { parseBody } from './body';
 import { FHIR_JSON, requireJsonResponse } from './negotiation';
 import { requestLogger } from './logging';

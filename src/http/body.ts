@@ -3,7 +3,7 @@
  * and a nesting-depth cap so a hostile document cannot exhaust the stack later.
  * Produces the parsed body; never lets a parse error become a 500.
  */
-import { badRequest, FhirError } from '../fhir/errors';
+import { badRequest, FhirError } from '../kernel/errors';
 
 const JSON_TYPES = /^application\/(fhir\+json|json|json-patch\+json)$/i;
 const FORM_TYPE = /^application\/x-www-form-urlencoded$/i;

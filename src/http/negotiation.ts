@@ -2,7 +2,7 @@
  * Response format negotiation: Carnet speaks FHIR JSON only. `_format` and
  * `Accept` asking for anything else → 406.
  */
-import { FhirError } from '../fhir/errors';
+import { FhirError } from '../kernel/errors';
 
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'fhir+json', 'application/json+fhir']);
 

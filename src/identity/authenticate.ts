@@ -11,7 +11,7 @@
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config';
 import type { Executor } from '../store/executor';
-import type { Caller } from './caller';
+import type { Caller } from '../kernel/caller';
 import { loadLocalKeys, localIssuerOf, type LocalKeys } from './local-keys';
 import { createCallerLookup } from './lookup';
 import type { RoleCache } from './role-cache';

@@ -21,8 +21,8 @@
  */
 import type { Coding, PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { JWTPayload } from 'jose';
-import { forbidden } from '../fhir/errors';
-import type { Caller, PractitionerRoleGrant } from './caller';
+import { forbidden } from '../kernel/errors';
+import type { Caller, PractitionerRoleGrant } from '../kernel/caller';
 import { hasContext, isOperator, parseScopes } from './scopes';
 
 export interface CallerLookup {

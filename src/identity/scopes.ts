@@ -15,7 +15,7 @@
  *   parses without error but grants nothing: we do not yet enforce the
  *   restriction, and dropping it would grant more than the token says.
  */
-import type { Caller, Interaction, Scope } from './caller';
+import type { Caller, Interaction, Scope } from '../kernel/caller';
 
 export type ScopeContext = Scope['context'];
 

@@ -26,7 +26,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { FhirError } from '../fhir/errors';
+import { FhirError } from '../kernel/errors';
 
 export interface TokenVerifierOptions {
   /** Expected `iss` of identity-provider tokens (AUTH_ISSUER). */

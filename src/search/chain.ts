@@ -6,8 +6,8 @@
  * current (not deleted) and pass the access predicate of its type, inside the
  * subquery: a chain never reveals a resource the caller may not see.
  */
-import { badRequest } from '../fhir/errors';
-import { allResourceTypes } from '../fhir/definitions';
+import { badRequest } from '../kernel/errors';
+import { allResourceTypes } from '../kernel/definitions';
 import type { CompileContext, FilterInput } from './filter';
 import { codeOf, isKnownParameter } from './known';
 import { targetTypeModifier } from './reference';

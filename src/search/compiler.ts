@@ -8,7 +8,7 @@
  * depends on a row the caller may not see. Bad input throws a 400 naming the
  * parameter; it never yields a 500.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import type { SearchParamDef } from './parameters';
 import { isKnownParameter } from './known';
 import type { IndexTable } from './tables';

@@ -6,7 +6,7 @@
  * and ap (overlaps the search range widened by 10% of its distance from now).
  * `_lastUpdated` applies the same rules to `resources.last_updated`.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import { indexExists, type CompileContext, type FilterInput } from './filter';
 import { boundMillis, dateRange, millisBound, type DateRange } from './date-range';
 import { unescapeValue } from './text';

@@ -8,11 +8,11 @@
  */
 import type { OperationOutcome } from 'fhir/r4';
 import type { Executor } from '../store/executor';
-import { denyAll, type RowPredicate } from '../store/predicate';
+import { denyAll, type RowPredicate } from '../kernel/predicate';
 import { fromRow, RESOURCE_COLUMNS, type StoredResource, type StoreObserver } from '../store/resources';
-import type { EverythingQuery, EverythingRow, SearchEngine, SearchRequest, SearchResult } from '../fhir/context';
-import type { QueryParams } from '../fhir/request';
-import { badRequest, toOperationOutcome, type IssueDetail } from '../fhir/errors';
+import type { EverythingQuery, EverythingRow, SearchEngine, SearchRequest, SearchResult } from '../kernel/ports';
+import type { QueryParams } from '../kernel/request';
+import { badRequest, toOperationOutcome, type IssueDetail } from '../kernel/errors';
 import type { SearchParameterRegistry } from './parameters';
 import { compileFilter, newContext } from './compiler';
 import type { CompileContext } from './filter';

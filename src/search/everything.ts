@@ -5,10 +5,10 @@
  * paged by rid. Never returns a row the predicate excludes.
  */
 import type { Executor, SqlBinding } from '../store/executor';
-import type { RowPredicate } from '../store/predicate';
+import type { RowPredicate } from '../kernel/predicate';
 import { fromRow, RESOURCE_COLUMNS } from '../store/resources';
-import type { EverythingQuery, EverythingRow } from '../fhir/context';
-import { patientCompartment } from '../fhir/definitions';
+import type { EverythingQuery, EverythingRow } from '../kernel/ports';
+import { patientCompartment } from '../kernel/definitions';
 import { run } from './sql';
 
 const COLUMNS = RESOURCE_COLUMNS.split(', ').map((column) => `r.${column}`).join(', ');

@@ -11,7 +11,7 @@ import type { Resource } from 'fhir/r4';
 import type { SearchParamDef, SearchParameterRegistry, TypedValue } from './parameters';
 import { dateRange, FOREVER_AFTER, FOREVER_BEFORE, type DateRange } from './date-range';
 import { normalizeString, truncate } from './text';
-import { parseReference } from './reference-value';
+import { parseReference } from '../kernel/reference';
 import { emptyRows, TABLE_OF_TYPE, type IndexRows } from './tables';
 
 type Json = Record<string, unknown>;

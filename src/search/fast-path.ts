@@ -12,8 +12,13 @@
  * on every parameter over the HL7 examples and the Synthea fixtures.
  */
 import r4Model from 'fhirpath/fhir-context/r4';
+
+/** One value of a search parameter's expression and its FHIR (or System) type name, namespace removed. */
+export interface TypedValue {
+  type: string;
+  value: unknown;
+}
 import type { Resource } from 'fhir/r4';
-import type { TypedValue } from './parameters';
 
 interface Model {
   path2Type: Record<string, string>;

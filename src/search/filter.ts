@@ -3,8 +3,8 @@
  * predicates, alias generator, recursion for chains) and the EXISTS probe into
  * an index table. Owns no parameter semantics; never runs a query.
  */
-import type { RowPredicate } from '../store/predicate';
-import { badRequest, FhirError } from '../fhir/errors';
+import type { RowPredicate } from '../kernel/predicate';
+import { badRequest, FhirError } from '../kernel/errors';
 import type { SearchParamDef, SearchParameterRegistry } from './parameters';
 import { INDEX_TABLES, type IndexTable } from './tables';
 import { sql, type Sql } from './sql';

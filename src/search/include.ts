@@ -9,7 +9,7 @@
  */
 import { fromRow, RESOURCE_COLUMNS, type StoredResource } from '../store/resources';
 import type { Executor } from '../store/executor';
-import type { RowPredicate } from '../store/predicate';
+import type { RowPredicate } from '../kernel/predicate';
 import type { IncludeDirective } from './query';
 import { or, run, sql, type Sql } from './sql';
 

@@ -6,7 +6,7 @@
  */
 import type { Executor } from '../store/executor';
 import type { StoreObserver } from '../store/resources';
-import type { SearchEngine } from '../fhir/context';
+import type { SearchEngine } from '../kernel/ports';
 import { createRegistry, type SearchParameterRegistry } from './parameters';
 import { SearchIndexer } from './indexer';
 import { SqlSearchEngine } from './engine';

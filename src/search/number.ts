@@ -7,7 +7,7 @@
  * `|system|code` (`||code` matches code or unit). No unit conversion (UCUM).
  * Arithmetic on bounds happens in PostgreSQL numeric, never in floating point.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import { indexExists, type FilterInput } from './filter';
 import { splitPrefix, type Prefix } from './date';
 import { splitEscaped, truncate, unescapeValue } from './text';

@@ -7,7 +7,7 @@
  * Cursor format: `_cursor=` base64url of JSON `{"v":1,"d":"n"|"p","s":<_sort>,"k":[…],"r":<rid>}`.
  * A cursor that does not decode, or was made for another `_sort`, is a 400.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import type { SortKey } from './sort';
 import { or, and, sql, type Sql } from './sql';
 

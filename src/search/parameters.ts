@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Bundle, Resource, SearchParameter } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
-import { allResourceTypes, baseSearchParameters } from '../fhir/definitions';
+import { allResourceTypes, baseSearchParameters } from '../kernel/definitions';
 import { compileFastPath } from './fast-path';
 
 export type SearchParamType = SearchParameter['type'];
@@ -27,11 +27,8 @@ export interface SearchParamDef {
   evaluateTyped: (resource: Resource) => TypedValue[];
 }
 
-/** One value of a search parameter's expression and its FHIR (or System) type name, namespace removed. */
-export interface TypedValue {
-  type: string;
-  value: unknown;
-}
+export type { TypedValue } from './fast-path';
+import type { TypedValue } from './fast-path';
 
 /** Splits a FHIRPath union `a | b | c` at top level (not inside parentheses or quotes). */
 export function splitUnion(expression: string): string[] {

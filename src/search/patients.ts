@@ -5,8 +5,8 @@
  * interaction asks the access policy about each before searching, so naming
  * a space the caller may not enter is a 403, not an empty page. Pure.
  */
-import type { QueryParams } from '../fhir/request';
-import { parseReference } from './reference-value';
+import type { QueryParams } from '../kernel/request';
+import { parseReference } from '../kernel/reference';
 import { splitEscaped, unescapeValue } from './text';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;

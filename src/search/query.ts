@@ -7,9 +7,9 @@
  * naming them. Bad values of result parameters are 400 in both modes.
  * Pure; never touches the database.
  */
-import { badRequest, FhirError } from '../fhir/errors';
-import { allResourceTypes } from '../fhir/definitions';
-import type { QueryParams } from '../fhir/request';
+import { badRequest, FhirError } from '../kernel/errors';
+import { allResourceTypes } from '../kernel/definitions';
+import type { QueryParams } from '../kernel/request';
 import type { SearchParameterRegistry } from './parameters';
 import { isKnownParameter, resultParameterOf } from './known';
 

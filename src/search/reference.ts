@@ -6,10 +6,10 @@
  * Reference.identifier. Conditional references (`Patient?identifier=…`) are
  * not search values: 400. Chains live in chain.ts.
  */
-import { badRequest } from '../fhir/errors';
-import { allResourceTypes } from '../fhir/definitions';
+import { badRequest } from '../kernel/errors';
+import { allResourceTypes } from '../kernel/definitions';
 import { indexExists, type FilterInput } from './filter';
-import { parseReference } from './reference-value';
+import { parseReference } from '../kernel/reference';
 import { unescapeValue } from './text';
 import { list, or, sql, type Sql } from './sql';
 import { parseToken, tokenCondition } from './token';

@@ -7,7 +7,7 @@
  * the cursor can carry it as text and compare it again (paging.ts).
  * The result always ends with `rid`, so the order is total.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import type { SearchParameterRegistry } from './parameters';
 import { isKnownParameter } from './known';
 import { PREFIX_END } from './string';

@@ -5,7 +5,7 @@
  * text; `:contains` matches anywhere. OR over comma-separated values.
  * Prefix matches are btree ranges on `value_normalized` (COLLATE "C").
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import { indexExists, unsupportedModifier, type FilterInput } from './filter';
 import { escapeLike, normalizeString, truncate, unescapeValue } from './text';
 import { or, sql, type Sql } from './sql';

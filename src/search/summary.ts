@@ -6,7 +6,7 @@
  * stored resource.
  */
 import type { Resource } from 'fhir/r4';
-import { baseStructureDefinitions } from '../fhir/definitions';
+import { baseStructureDefinitions } from '../kernel/definitions';
 import type { SummaryMode } from './query';
 
 interface TopElement {

@@ -6,7 +6,7 @@
  * over `resources.id`. Subsumption (`:above :below :in :not-in`) needs a
  * terminology server, as does `:of-type`; they answer 400.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import { indexExists, unsupportedModifier, type FilterInput } from './filter';
 import { splitEscaped, truncate, unescapeValue } from './text';
 import { list, or, sql, type Sql } from './sql';

@@ -4,7 +4,7 @@
  * every stored uri the value starts with. No normalisation: uris are
  * compared as written.
  */
-import { badRequest } from '../fhir/errors';
+import { badRequest } from '../kernel/errors';
 import { indexExists, unsupportedModifier, type FilterInput } from './filter';
 import { truncate, unescapeValue } from './text';
 import { or, sql, type Sql } from './sql';

@@ -20,51 +20,11 @@
  * that opened the outer one rolls it back.
  */
 import type { Knex } from 'knex';
+import type { HeldPart, HeldStatement, Planning, QueryResult, SqlBinding, SqlExecutor, TransactionOptions, UnitOfWork } from '../kernel/sql';
 import { namedWhenRepeated, planEachTime, type StatementCache } from './statements';
 
-export type SqlBinding = Knex.Value;
-
-export interface QueryResult<T> {
-  rows: T[];
-  rowCount: number;
-}
-
-/** `named`: a prepared statement once its shape repeats (the default); `each`: planned at every run (searches); or a cache of one's own. */
-export type Planning = 'named' | 'each' | StatementCache;
-
-/** A statement held back by a unit of work. */
-export interface HeldStatement {
-  sql: string;
-  bindings: readonly unknown[];
-}
-
-/** Something holding writes back: gives the statement for what it holds and forgets it (undefined: nothing held). */
-export interface HeldPart {
-  take(): HeldStatement | undefined;
-}
-
-/** The writes held in one transaction, written ahead of its next statement. */
-export interface UnitOfWork {
-  /** The part `key` of this unit, opened with `open` the first time. */
-  part<T extends HeldPart>(key: object, open: () => T): T;
-  /** Writes what is held now and waits for it (a writer bounding what it holds). */
-  flush(): Promise<void>;
-}
-
-export interface TransactionOptions {
-  /** Hold new rows and index rows and write them together (a transaction Bundle). */
-  unitOfWork?: boolean;
-}
-
-export interface Executor {
-  query<T = Record<string, unknown>>(sql: string, bindings?: readonly SqlBinding[], planning?: Planning): Promise<QueryResult<T>>;
-  /** Runs `work` in a transaction; inside one already, in the same transaction (see the module comment). */
-  transaction<T>(work: (trx: Executor) => Promise<T>, options?: TransactionOptions): Promise<T>;
-  /** True inside a transaction. */
-  readonly inTransaction: boolean;
-  /** The unit of work of this transaction, when it has one. */
-  readonly unit?: UnitOfWork;
-}
+export type { HeldPart, HeldStatement, Planning, QueryResult, SqlBinding, TransactionOptions, UnitOfWork } from '../kernel/sql';
+export type Executor = SqlExecutor;
 
 /** A part holding more resources than this writes them at once, so one statement stays a few MB at most. */
 export const MAX_HELD = 500;
@@ -74,7 +34,7 @@ interface PgConnection {
   query<T>(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: T[]; rowCount: number | null }>;
 }
 
-function cacheOf(planning: Planning): StatementCache {
+function cacheOf(planning: Planning): Pick<StatementCache, 'statement'> {
   if (planning === 'each') return planEachTime;
   return planning === 'named' ? namedWhenRepeated : planning;
 }

@@ -6,7 +6,7 @@
  * is sound (an invariant over a malformed element says nothing useful).
  * Never applies profiles: profiles.ts does, on top of this.
  */
-import type { IssueDetail } from '../fhir/errors';
+import type { IssueDetail } from '../kernel/errors';
 import type { ElementModel } from './element-model';
 import type { InvariantEngine, InvariantEnvironment } from './invariants';
 import type { SchemaValidator } from './schema';

@@ -7,7 +7,7 @@
  * Owns the model only: never looks at an instance and never evaluates anything.
  */
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4';
-import { baseStructureDefinitions } from '../fhir/definitions';
+import { baseStructureDefinitions } from '../kernel/definitions';
 
 export interface ConstraintDef {
   key: string;

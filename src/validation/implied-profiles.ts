@@ -5,7 +5,7 @@
  * table below says which coding implies which profile; the profiles
  * themselves are data. Never decides access: only which profiles apply.
  */
-import type { IssueDetail } from '../fhir/errors';
+import type { IssueDetail } from '../kernel/errors';
 
 interface ImpliedProfileRule {
   resourceType: string;

@@ -14,8 +14,8 @@
  */
 import path from 'node:path';
 import type { StructureDefinition } from 'fhir/r4';
-import type { Validator, ValidationOptions } from '../fhir/context';
-import type { IssueDetail } from '../fhir/errors';
+import type { Validator, ValidationOptions } from '../kernel/ports';
+import type { IssueDetail } from '../kernel/errors';
 import { BaseValidation, isErrorIssue } from './base-validation';
 import { ElementModel } from './element-model';
 import { impliedProfiles } from './implied-profiles';

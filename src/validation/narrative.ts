@@ -6,7 +6,7 @@
  * forms, event-handler attributes, `javascript:` URLs). Not an XML parser:
  * it never accepts what it cannot see, and never rewrites the narrative.
  */
-import type { IssueDetail } from '../fhir/errors';
+import type { IssueDetail } from '../kernel/errors';
 
 const FORBIDDEN_ELEMENTS = /<\s*(script|iframe|frame|frameset|object|embed|applet|form|input|button|textarea|select|style|link|meta|base)\b/i;
 const EVENT_ATTRIBUTE = /<[^>]*\s(on[a-z]+)\s*=/i;

@@ -5,7 +5,7 @@
  * sites for the invariant engine, which runs them only on sound structure.
  * Never changes the resource and never resolves references.
  */
-import type { IssueDetail } from '../fhir/errors';
+import type { IssueDetail } from '../kernel/errors';
 import type { ElementModel, TypeNode } from './element-model';
 import { childNode, indexExpression, memberExpression } from './expression-path';
 import { deepEqual, matchesPattern, type CompiledProfile, type ElementRule, type ProfileConstraint } from './profile-compile';

@@ -9,7 +9,7 @@
  * nested resources (contained, Bundle entries, Parameters) to validate next.
  * Never evaluates FHIRPath and never validates a nested resource itself.
  */
-import type { IssueDetail } from '../fhir/errors';
+import type { IssueDetail } from '../kernel/errors';
 import type { ConstraintDef, ElementModel, ElementNode, TypeNode } from './element-model';
 import { childNode, indexExpression, memberExpression, unknownMemberExpression } from './expression-path';
 import { narrativeIssues } from './narrative';

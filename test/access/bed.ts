@@ -7,11 +7,11 @@ import type { Resource } from 'fhir/r4';
 import { testDatabase, type TestDatabase } from '../support/database';
 import { ResourceStore, type StoredResource } from '../../src/store/resources';
 import { createSearchEngine, type SearchComponents } from '../../src/search';
-import { PatientCompartment } from '../../src/fhir/compartment';
+import { PatientCompartment } from '../../src/kernel/compartment';
 import { accessIndexer, composeIndexers } from '../../src/access/indexer';
 import { CarnetAccessPolicy } from '../../src/access/policy';
 import { createValidator } from '../../src/validation';
-import type { Caller, PractitionerCaller, PractitionerRoleGrant } from '../../src/identity/caller';
+import type { Caller, PractitionerCaller, PractitionerRoleGrant } from '../../src/kernel/caller';
 import { parseScopes } from '../../src/identity/scopes';
 
 export interface AccessBed {

@@ -6,7 +6,7 @@
  * Shared by the unit-level table (contract.test.ts) and the HTTP table.
  */
 import type { Resource } from 'fhir/r4';
-import type { Caller, PractitionerCaller } from '../../src/identity/caller';
+import type { Caller, PractitionerCaller } from '../../src/kernel/caller';
 import { patient, practitioner, representative, roleResources, system } from './bed';
 import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patientResource } from './builders';
 

@@ -4,10 +4,10 @@
  * 403, 405 or 422 with the element expression.
  */
 import type { Consent, Resource } from 'fhir/r4';
-import type { WriteKind } from '../../src/fhir/context';
-import { FhirError } from '../../src/fhir/errors';
+import type { WriteKind } from '../../src/kernel/ports';
+import { FhirError } from '../../src/kernel/errors';
 import { CarnetAccessPolicy } from '../../src/access/policy';
-import { allowAll } from '../../src/store/predicate';
+import { allowAll } from '../../src/kernel/predicate';
 import { accessBed, type AccessBed } from './bed';
 import { choice, documentReference, immunization, observation, appointment, binary, auditEvent, A07 } from './builders';
 import { callerNamed, scenarioWrites } from './scenario';

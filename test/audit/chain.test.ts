@@ -5,7 +5,7 @@
  * AuditEvents are written together and every patient's chain stays whole.
  */
 import type { Parameters, ParametersParameter } from 'fhir/r4';
-import type { FhirResponse } from '../../src/fhir/request';
+import type { FhirResponse } from '../../src/kernel/request';
 import { audited } from '../../src/audit/audited';
 import { AuditTrail } from '../../src/audit/trail';
 import { linkHash } from '../../src/audit/chain';

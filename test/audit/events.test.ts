@@ -4,9 +4,9 @@
  * → the expected fields, denied attempts and multi-patient searches included.
  */
 import type { AuditEvent, Resource } from 'fhir/r4';
-import { FhirError } from '../../src/fhir/errors';
-import type { Caller } from '../../src/identity/caller';
-import type { Method, QueryParams } from '../../src/fhir/request';
+import { FhirError } from '../../src/kernel/errors';
+import type { Caller } from '../../src/kernel/caller';
+import type { Method, QueryParams } from '../../src/kernel/request';
 import { audited, AUDIT_UNAVAILABLE } from '../../src/audit/audited';
 import { AuditTrail } from '../../src/audit/trail';
 import { AuditAccessHistory } from '../../src/audit/access-history';

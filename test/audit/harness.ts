@@ -8,15 +8,15 @@
  */
 import type { Resource } from 'fhir/r4';
 import { ConformanceCatalogue } from '../../src/conformance/catalogue';
-import type { AccessPolicy, FhirContext } from '../../src/fhir/context';
-import { forbidden } from '../../src/fhir/errors';
-import { FhirRouter } from '../../src/fhir/router';
-import { buildRouter } from '../../src/fhir/routes';
-import type { FhirRequest, FhirResponse, Method, QueryParams } from '../../src/fhir/request';
+import type { AccessPolicy, FhirContext } from '../../src/kernel/ports';
+import { forbidden } from '../../src/kernel/errors';
+import { FhirRouter } from '../../src/api/router';
+import { buildRouter } from '../../src/api/routes';
+import type { FhirRequest, FhirResponse, Method, QueryParams } from '../../src/kernel/request';
 import { requireScope } from '../../src/access/scope-check';
-import type { Caller } from '../../src/identity/caller';
+import type { Caller } from '../../src/kernel/caller';
 import { parseScopes } from '../../src/identity/scopes';
-import { sqlPredicate } from '../../src/store/predicate';
+import { sqlPredicate } from '../../src/kernel/predicate';
 import { audited, type RouteFn } from '../../src/audit/audited';
 import { AuditLog } from '../../src/audit/audit-log';
 import { addAuditRoutes } from '../../src/audit/history';
@@ -68,7 +68,7 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-type FhirError = import('../../src/fhir/errors').FhirError;
+type FhirError = import('../../src/kernel/errors').FhirError;
 
 export async function startHarness(trailOptions: AuditTrailOptions = {}): Promise<Harness> {
   const server = await startTestServer();

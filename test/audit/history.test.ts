@@ -5,9 +5,9 @@
  * `_sort=-date` by default and keyset `next` links; AuditEvent writes are 405.
  */
 import type { AuditEvent, Bundle, Parameters } from 'fhir/r4';
-import { FhirError } from '../../src/fhir/errors';
-import type { FhirResponse, Method, QueryParams } from '../../src/fhir/request';
-import type { Caller } from '../../src/identity/caller';
+import { FhirError } from '../../src/kernel/errors';
+import type { FhirResponse, Method, QueryParams } from '../../src/kernel/request';
+import type { Caller } from '../../src/kernel/caller';
 import { callers, observationFor, patientResource, startHarness, type Harness } from './harness';
 
 let h: Harness;

@@ -8,8 +8,8 @@ import { dateRange } from '../../src/audit/history-query';
 import { ChainWalk, linkHash, type ChainLink } from '../../src/audit/chain';
 import { groupIntoMails } from '../../src/notify/worker';
 import type { OutboxItem } from '../../src/notify/outbox';
-import type { FhirRequest, Method } from '../../src/fhir/request';
-import type { Caller } from '../../src/identity/caller';
+import type { FhirRequest, Method } from '../../src/kernel/request';
+import type { Caller } from '../../src/kernel/caller';
 
 const request = (method: Method, path: string): FhirRequest => ({ method, path, query: [], headers: {}, caller: { kind: 'system', sub: 's', clientId: 's', operator: false, scopes: [] } as Caller });
 

@@ -15,7 +15,7 @@ import { AuditTrail } from '../../src/audit/trail';
 import { Outbox } from '../../src/notify/outbox';
 import type { NotifySettings } from '../../src/notify/settings';
 import { NotificationWorker, type WorkerOptions } from '../../src/notify/worker';
-import type { Caller } from '../../src/identity/caller';
+import type { Caller } from '../../src/kernel/caller';
 import { callers, observationFor, patientResource, startHarness, type Harness } from './harness';
 import { startSink, type SmtpSink } from './smtp-sink';
 

@@ -1,7 +1,7 @@
 /** FHIRPath Patch (fhirpatch.html), operation by operation, as a table a reviewer can hold against the spec. */
 import type { Parameters, ParametersParameter, Patient } from 'fhir/r4';
-import { applyFhirPathPatch } from '../../src/fhir/bundle/fhirpath-patch';
-import { FhirError } from '../../src/fhir/errors';
+import { applyFhirPathPatch } from '../../src/api/bundle/fhirpath-patch';
+import { FhirError } from '../../src/kernel/errors';
 
 const patient = (): Patient => ({
   resourceType: 'Patient',

@@ -1,7 +1,7 @@
 /** The reference walk of a Bundle resource: what is rewritten, what is collected, what is left alone. */
 import type { Resource } from 'fhir/r4';
-import { parseConditionalReference, rewriteReferences } from '../../src/fhir/bundle/references';
-import { FhirError } from '../../src/fhir/errors';
+import { parseConditionalReference, rewriteReferences } from '../../src/api/bundle/references';
+import { FhirError } from '../../src/kernel/errors';
 
 const BASE = 'http://carnet.test/fhir';
 const targets = new Map([

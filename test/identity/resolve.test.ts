@@ -1,8 +1,8 @@
 /** Caller resolution (§3) as tables, over an in-memory CallerLookup. */
 import type { CodeableConcept, PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { JWTPayload } from 'jose';
-import { FhirError } from '../../src/fhir/errors';
-import type { Caller } from '../../src/identity/caller';
+import { FhirError } from '../../src/kernel/errors';
+import type { Caller } from '../../src/kernel/caller';
 import { fhirDateBounds, PROFESSION_SYSTEM, resolveCaller, SPECIALTY_SYSTEM, type CallerLookup } from '../../src/identity/resolve';
 
 const NOW = new Date('2026-06-15T12:00:00Z');

@@ -1,5 +1,5 @@
 /** SMART scopes (§3): the grammar as a table, then what they allow. */
-import type { Caller } from '../../src/identity/caller';
+import type { Caller } from '../../src/kernel/caller';
 import { allows, callerAllows, isOperator, parseScope, parseScopes } from '../../src/identity/scopes';
 
 const show = (scope: string) => {

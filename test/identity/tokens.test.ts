@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
-import { FhirError } from '../../src/fhir/errors';
+import { FhirError } from '../../src/kernel/errors';
 import { loadLocalKeys, PRIVATE_KEY_FILE, type LocalKeys } from '../../src/identity/local-keys';
 import { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from '../../src/identity/tokens';
 

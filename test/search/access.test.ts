@@ -3,7 +3,7 @@
  * from matches, totals, chains, _has, includes and revincludes, and pages stay full.
  */
 import { seeded, params, type Bench } from './fixtures';
-import { allowAll, denyAll, sqlPredicate, type RowPredicate } from '../../src/store/predicate';
+import { allowAll, denyAll, sqlPredicate, type RowPredicate } from '../../src/kernel/predicate';
 
 const hide = (hidden: Record<string, string[]>) => (type: string): RowPredicate => {
   const ids = hidden[type];

@@ -1,7 +1,7 @@
 /** Bad values → 400 naming the parameter; unknown parameters under strict and lenient handling. */
 import { seeded, params, type Bench } from './fixtures';
-import { FhirError } from '../../src/fhir/errors';
-import { allowAll } from '../../src/store/predicate';
+import { FhirError } from '../../src/kernel/errors';
+import { allowAll } from '../../src/kernel/predicate';
 
 describe('bad searches', () => {
   let b: Bench;

@@ -2,10 +2,10 @@
 import type { Resource } from 'fhir/r4';
 import { testDatabase, type TestDatabase } from '../support/database';
 import { ResourceStore, type StoredResource } from '../../src/store/resources';
-import { allowAll, type RowPredicate } from '../../src/store/predicate';
-import { PatientCompartment } from '../../src/fhir/compartment';
-import type { SearchResult } from '../../src/fhir/context';
-import type { QueryParams } from '../../src/fhir/request';
+import { allowAll, type RowPredicate } from '../../src/kernel/predicate';
+import { PatientCompartment } from '../../src/kernel/compartment';
+import type { SearchResult } from '../../src/kernel/ports';
+import type { QueryParams } from '../../src/kernel/request';
 import { baseRegistry, type SearchParameterRegistry } from '../../src/search/parameters';
 import { SearchIndexer } from '../../src/search/indexer';
 import { SqlSearchEngine } from '../../src/search/engine';

@@ -1,12 +1,12 @@
 /** The searchset Bundle (interactions/search.ts): links, entries, modes, outcome, _summary/_elements, POST _search, scopes, named patients. */
 import type { Bundle, Patient } from 'fhir/r4';
 import { seeded, BASE, type Bench } from './fixtures';
-import { searchInteraction } from '../../src/fhir/interactions/search';
-import type { AccessPolicy, FhirContext } from '../../src/fhir/context';
-import type { FhirRequest, QueryParams } from '../../src/fhir/request';
-import type { Caller } from '../../src/identity/caller';
-import { allowAll } from '../../src/store/predicate';
-import { FhirError, forbidden } from '../../src/fhir/errors';
+import { searchInteraction } from '../../src/api/interactions/search';
+import type { AccessPolicy, FhirContext } from '../../src/kernel/ports';
+import type { FhirRequest, QueryParams } from '../../src/kernel/request';
+import type { Caller } from '../../src/kernel/caller';
+import { allowAll } from '../../src/kernel/predicate';
+import { FhirError, forbidden } from '../../src/kernel/errors';
 
 const caller: Caller = { kind: 'system', sub: 'test', clientId: 'test', operator: true, scopes: [] };
 

@@ -1,8 +1,8 @@
 /** _sort, _count, keyset paging (next/previous stay correct while data changes) and _total. */
 import { bench, seeded, params, type Bench } from './fixtures';
-import { allowAll } from '../../src/store/predicate';
+import { allowAll } from '../../src/kernel/predicate';
 import { SqlSearchEngine } from '../../src/search/engine';
-import type { QueryParams } from '../../src/fhir/request';
+import type { QueryParams } from '../../src/kernel/request';
 
 describe('_sort', () => {
   let b: Bench;

@@ -1,7 +1,7 @@
 import type { Resource } from 'fhir/r4';
 import { testDatabase, type TestDatabase } from '../support/database';
 import { ResourceStore } from '../../src/store/resources';
-import { allowAll, denyAll } from '../../src/store/predicate';
+import { allowAll, denyAll } from '../../src/kernel/predicate';
 
 describe('ResourceStore', () => {
   let t: TestDatabase;

@@ -10,7 +10,7 @@ import { Query } from 'pg';
 import type { Resource } from 'fhir/r4';
 import { testDatabase, type TestDatabase } from '../support/database';
 import { ResourceStore } from '../../src/store/resources';
-import { allowAll } from '../../src/store/predicate';
+import { allowAll } from '../../src/kernel/predicate';
 import { createSearchEngine } from '../../src/search';
 
 let t: TestDatabase;

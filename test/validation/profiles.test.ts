@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4';
-import { baseStructureDefinitions } from '../../src/fhir/definitions';
+import { baseStructureDefinitions } from '../../src/kernel/definitions';
 import { createValidator, isErrorIssue, loadProfiles, type CarnetValidator } from '../../src/validation';
 
 const CARNET = 'https://carnet.example.org/fhir/StructureDefinition/';

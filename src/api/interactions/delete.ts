@@ -2,11 +2,11 @@
  * delete (logical: the row stays, marked deleted, and a later read is 410)
  * and conditional delete. Deleting a deleted resource succeeds again (204).
  */
-import { FhirError, informational, notFound } from '../errors';
-import type { Session } from '../context';
-import type { FhirRequest, FhirResponse } from '../request';
-import { requireStoredType, requireValidId } from '../resource-types';
-import { submitterOf } from '../../identity/caller';
+import { FhirError, informational, notFound } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import type { FhirRequest, FhirResponse } from '../../kernel/request';
+import { requireStoredType, requireValidId } from '../../kernel/resource-types';
+import { submitterOf } from '../../kernel/caller';
 import { returnPreference, versionHeaders } from './responses';
 import { ifMatchVersion, lockCriteria, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';

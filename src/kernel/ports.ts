@@ -6,13 +6,12 @@
  */
 import type { Resource, OperationOutcome } from 'fhir/r4';
 import type { IssueDetail } from './errors';
-import type { ResourceStore, StoredResource, StoreObserver } from '../store/resources';
-import type { RowPredicate } from '../store/predicate';
-import type { TransactionOptions } from '../store/executor';
-import type { SearchParameterRegistry } from '../search/parameters';
+import type { Store, StoredResource, StoreObserver } from './stored';
+import type { RowPredicate } from './predicate';
+import type { TransactionOptions } from './sql';
 import type { PatientCompartment } from './compartment';
-import type { Caller, Interaction } from '../identity/caller';
-import type { QueryParams } from './request';
+import type { Caller, Interaction } from './caller';
+import type { FhirRequest, FhirResponse, Method, QueryParams } from './request';
 
 export interface ValidationOptions {
   /** Profiles to check besides those the resource claims in meta.profile. */
@@ -114,9 +113,8 @@ export interface Session {
   readonly caller: Caller;
   readonly baseUrl: string; // FHIR base, e.g. http://localhost:8080/fhir
   readonly validator: Validator;
-  readonly registry: SearchParameterRegistry;
   readonly compartment: PatientCompartment;
-  readonly store: ResourceStore;
+  readonly store: Store;
   readonly search: SearchEngine;
   readonly access: CallerAccess;
   readonly audit: AuditRecorder;
@@ -127,4 +125,14 @@ export interface Session {
    * failure fails the whole transaction.
    */
   transaction<T>(work: (session: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}
+
+/** An interaction: a request and its session in, a response out (api/router.ts dispatches to it). */
+export type Handler = (request: FhirRequest, session: Session, params: Record<string, string>) => Promise<FhirResponse>;
+
+/** One line of the route table: method, path pattern (`:name` captures, literal `$op`), handler. */
+export interface RouteLine {
+  method: Method;
+  pattern: string;
+  handler: Handler;
 }

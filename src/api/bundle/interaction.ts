@@ -5,7 +5,7 @@
  * validation, access rules and audit as a request sent alone.
  * Never processes a Bundle nested in another Bundle's entry.
  */
-import { badRequest } from '../errors';
+import { badRequest } from '../../kernel/errors';
 import type { Handler } from '../router';
 import { processBatch } from './batch';
 import { requireBundleKind } from './entries';

@@ -6,8 +6,8 @@
  * failed transaction. Owns the status texts; never decides an outcome itself.
  */
 import type { BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
-import { FhirError, toOperationOutcome, type IssueDetail } from '../errors';
-import type { FhirResponse } from '../request';
+import { FhirError, toOperationOutcome, type IssueDetail } from '../../kernel/errors';
+import type { FhirResponse } from '../../kernel/request';
 import { entryPath, type EntryPlan } from './entries';
 
 const REASONS: Record<number, string> = {

@@ -6,8 +6,8 @@
  * refuse two entries touching one resource. Pure: never touches the store.
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
-import { badRequest, FhirError } from '../errors';
-import type { Method, QueryParams } from '../request';
+import { badRequest, FhirError } from '../../kernel/errors';
+import type { Method, QueryParams } from '../../kernel/request';
 
 export type BundleKind = 'batch' | 'transaction';
 

@@ -21,11 +21,11 @@
  * pages are full. A caller who may not read the Patient gets 404.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
-import { badRequest, FhirError, notFound } from '../errors';
-import type { Session } from '../context';
-import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
-import { isConformanceType, requireStoredType, requireValidId } from '../resource-types';
-import { allResourceTypes } from '../definitions';
+import { badRequest, FhirError, notFound } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
+import { isConformanceType, requireStoredType, requireValidId } from '../../kernel/resource-types';
+import { allResourceTypes } from '../../kernel/definitions';
 import type { StoredResource } from '../../store/resources';
 import { parseHistoryParams } from './history';
 

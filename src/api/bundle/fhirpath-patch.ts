@@ -12,7 +12,7 @@
 import type { Parameters, ParametersParameter, Resource } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
-import { badRequest, unprocessable } from '../errors';
+import { badRequest, unprocessable } from '../../kernel/errors';
 
 type Json = Record<string, unknown>;
 

@@ -3,9 +3,9 @@
  * by the store inside every query (never as a filter after it).
  * `sql` refers to the row through the alias given to `render`.
  */
-import type { Knex } from 'knex';
+import type { SqlBinding } from './sql';
 
-export type SqlBinding = Knex.Value;
+export type { SqlBinding } from './sql';
 
 export interface RowPredicate {
   /** Renders the predicate for a row alias, e.g. `r`; bindings are positional `?`. */

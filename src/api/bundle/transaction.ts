@@ -22,9 +22,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry } from 'fhir/r4';
-import { badRequest, FhirError } from '../errors';
-import type { Session } from '../context';
-import type { FhirRequest, FhirResponse, QueryParams } from '../request';
+import { badRequest, FhirError } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import type { FhirRequest, FhirResponse, QueryParams } from '../../kernel/request';
 import { ConditionalResolver } from './conditional';
 import { claimTarget, entryPath, parseCriteriaText, planEntry, processingOrder, requireDistinctTargets, type EntryPlan } from './entries';
 import { entryRequest, type Route } from './entry-request';

@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
-import { badRequest, FhirError, notFound } from '../errors';
-import type { Session } from '../context';
-import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
-import { requireStoredType, requireValidId } from '../resource-types';
-import { submitterOf } from '../../identity/caller';
+import { badRequest, FhirError, notFound } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
+import { requireStoredType, requireValidId } from '../../kernel/resource-types';
+import { submitterOf } from '../../kernel/caller';
 import { versionHeaders, writeResponse } from './responses';
 import { checkInstanceScope } from './read';
 import { ifMatchVersion, lockCriteria, parseCriteria, prepareResource, requireResourceBody, requireVersionMatch, tellNamedPatients } from './write-input';

@@ -5,12 +5,16 @@
  */
 import type { Resource } from 'fhir/r4';
 import { patientCompartment } from './definitions';
-import type { SearchParameterRegistry } from '../search/parameters';
+
+/** The search parameters the compartment names, as the registry gives them (search/parameters.ts). */
+export interface CompartmentParameters {
+  get(resourceType: string, code: string): { evaluate(resource: Resource): unknown[] } | undefined;
+}
 
 export class PatientCompartment {
   private readonly params = new Map<string, string[]>();
 
-  constructor(private readonly registry: SearchParameterRegistry) {
+  constructor(private readonly registry: CompartmentParameters) {
     for (const entry of patientCompartment().resource ?? []) {
       if (entry.param && entry.param.length > 0) this.params.set(entry.code, entry.param);
     }

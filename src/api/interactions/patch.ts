@@ -5,11 +5,11 @@
  */
 import type { Parameters, Resource } from 'fhir/r4';
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import { badRequest, FhirError, notFound, unprocessable } from '../errors';
-import type { Session } from '../context';
-import { header, type FhirRequest, type FhirResponse } from '../request';
-import { requireStoredType, requireValidId } from '../resource-types';
-import { submitterOf } from '../../identity/caller';
+import { badRequest, FhirError, notFound, unprocessable } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
+import { requireStoredType, requireValidId } from '../../kernel/resource-types';
+import { submitterOf } from '../../kernel/caller';
 import { writeResponse } from './responses';
 import { ifMatchVersion, lockCriteria, prepareResource, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';

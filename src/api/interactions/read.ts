@@ -3,10 +3,10 @@
  * excludes: such a resource is 404, exactly like one that does not exist.
  */
 import type { Resource } from 'fhir/r4';
-import { FhirError, badRequest, notFound } from '../errors';
-import type { Session } from '../context';
-import { header, type FhirRequest, type FhirResponse } from '../request';
-import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
+import { FhirError, badRequest, notFound } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
+import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
 import { versionHeaders } from './responses';
 import type { StoredResource } from '../../store/resources';
 import type { ConformanceCatalogue } from '../../conformance/catalogue';

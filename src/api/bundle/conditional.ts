@@ -6,9 +6,9 @@
  * (its access predicate), inside the transaction when there is one, and are
  * cached per criteria for the whole Bundle. Never writes.
  */
-import { FhirError, unprocessable } from '../errors';
-import type { Session } from '../context';
-import type { QueryParams } from '../request';
+import { FhirError, unprocessable } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import type { QueryParams } from '../../kernel/request';
 import type { StoredResource } from '../../store/resources';
 import { lockCriteria } from '../interactions/write-input';
 import { criteriaKey } from './entries';

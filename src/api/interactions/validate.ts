@@ -5,10 +5,10 @@
  * (200, whatever the verdict) and never writes.
  */
 import type { OperationOutcome, Parameters, Resource } from 'fhir/r4';
-import { badRequest, notFound, toOperationOutcome } from '../errors';
-import type { Session } from '../context';
-import { queryValue, type FhirRequest, type FhirResponse } from '../request';
-import { requireKnownType, requireValidId } from '../resource-types';
+import { badRequest, notFound, toOperationOutcome } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { queryValue, type FhirRequest, type FhirResponse } from '../../kernel/request';
+import { requireKnownType, requireValidId } from '../../kernel/resource-types';
 import { requireResourceBody } from './write-input';
 
 export async function validateInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {

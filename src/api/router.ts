@@ -4,11 +4,11 @@
  * transaction entries come back through `route` too, so validation, access
  * control and audit happen once, on every path.
  */
-import { FhirError } from './errors';
-import type { Session } from './context';
-import type { FhirRequest, FhirResponse, Method } from './request';
+import { FhirError } from '../kernel/errors';
+import type { Handler, Session } from '../kernel/ports';
+import type { FhirRequest, FhirResponse, Method } from '../kernel/request';
 
-export type Handler = (request: FhirRequest, session: Session, params: Record<string, string>) => Promise<FhirResponse>;
+export type { Handler } from '../kernel/ports';
 
 interface Route {
   method: Method;

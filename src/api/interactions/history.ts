@@ -5,10 +5,10 @@
  * The caller's access predicate is applied to every version row in SQL.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
-import { badRequest, notFound } from '../errors';
-import type { Session } from '../context';
-import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
-import { isConformanceType, requireKnownType, requireValidId } from '../resource-types';
+import { badRequest, notFound } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
+import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
 import type { StoredVersion } from '../../store/resources';
 import { checkInstanceScope, checkNamedSpace } from './read';
 

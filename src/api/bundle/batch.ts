@@ -12,9 +12,9 @@
  * Never turns one entry's client error into a failure of the whole batch.
  */
 import type { Bundle, BundleEntry } from 'fhir/r4';
-import { FhirError } from '../errors';
-import type { Session } from '../context';
-import type { FhirRequest } from '../request';
+import { FhirError } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import type { FhirRequest } from '../../kernel/request';
 import { ConditionalResolver } from './conditional';
 import { entryPath, planEntry, plannedTarget, type EntryPlan } from './entries';
 import { entryRequest, type Route } from './entry-request';

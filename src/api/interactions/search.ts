@@ -9,10 +9,10 @@
  * anything is answered); never returns a resource the caller may not see.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
-import type { Session, SearchRequest, SearchResult } from '../context';
-import { FhirError } from '../errors';
-import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../request';
-import { denyAll, type RowPredicate } from '../../store/predicate';
+import type { Session, SearchRequest, SearchResult } from '../../kernel/ports';
+import { FhirError } from '../../kernel/errors';
+import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
+import { denyAll, type RowPredicate } from '../../kernel/predicate';
 import type { StoredResource } from '../../store/resources';
 import type { Handling, SummaryMode } from '../../search/query';
 import { selectElements, summarize } from '../../search/summary';

@@ -6,9 +6,9 @@
  * FHIRPath Patch Parameters. Never decides anything about the entry itself.
  */
 import type { Binary, Resource } from 'fhir/r4';
-import { badRequest } from '../errors';
-import type { Session } from '../context';
-import type { FhirRequest, FhirResponse, QueryParams } from '../request';
+import { badRequest } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import type { FhirRequest, FhirResponse, QueryParams } from '../../kernel/request';
 import { entryPath, type EntryPlan } from './entries';
 
 /** A POST entry of a transaction is created with the id the transaction assigned to it. */

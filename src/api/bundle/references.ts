@@ -10,9 +10,9 @@
  * size of the resource; never touches the store.
  */
 import type { Resource } from 'fhir/r4';
-import { badRequest } from '../errors';
-import type { QueryParams } from '../request';
-import { requireStoredType } from '../resource-types';
+import { badRequest } from '../../kernel/errors';
+import type { QueryParams } from '../../kernel/request';
+import { requireStoredType } from '../../kernel/resource-types';
 import { parseQueryText } from './entries';
 
 /** A conditional reference found in a resource, to be replaced once resolved. */

@@ -10,10 +10,10 @@ import { conditionalPatchInteraction, patchInteraction } from './interactions/pa
 import { historyInteraction } from './interactions/history';
 import { validateInteraction } from './interactions/validate';
 import { searchInteraction } from './interactions/search';
-import { isConformanceType, requireKnownType } from './resource-types';
+import { isConformanceType, requireKnownType } from '../kernel/resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
 import type { AuditLog } from '../audit/audit-log';
-import { addAuditRoutes } from '../audit/history';
+import { auditRoutes } from '../audit/history';
 import type { CapabilityStatement } from 'fhir/r4';
 
 export interface RouteOptions {
@@ -32,7 +32,7 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     return searchInteraction(request, session, params.type);
   };
   const router = new FhirRouter().add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }));
-  if (options.auditLog) addAuditRoutes(router, options.auditLog); // before the generic :type routes
+  if (options.auditLog) for (const line of auditRoutes(options.auditLog)) router.add(line.method, line.pattern, line.handler); // before the generic :type routes
   router
     .add('GET', '', (request, session) => searchInteraction(request, session))
     .add('GET', '_history', historyInteraction)

@@ -3,9 +3,9 @@
  * and the `Prefer: return=` choice. One place, so every interaction agrees.
  */
 import type { Resource } from 'fhir/r4';
-import { informational } from '../errors';
-import type { Session } from '../context';
-import { header, type FhirRequest, type FhirResponse } from '../request';
+import { informational } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
 import type { StoredResource } from '../../store/resources';
 
 export function versionHeaders(session: Session, stored: StoredResource, withLocation: boolean): Record<string, string> {

@@ -4,9 +4,9 @@
  * every issue), and work out the patients it belongs to.
  */
 import type { Resource } from 'fhir/r4';
-import { badRequest, FhirError } from '../errors';
-import type { Session } from '../context';
-import { header, type FhirRequest, type QueryParams } from '../request';
+import { badRequest, FhirError } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
+import { header, type FhirRequest, type QueryParams } from '../../kernel/request';
 
 export interface PreparedResource {
   resource: Resource;

@@ -1,0 +1,43 @@
+/**
+ * The layering of src/ (docs/ARCHITECTURE.md), checked by `npm run deps`
+ * (part of `npm test`):
+ * - no module cycles, and each folder imports only the layers below it
+ *   (LAYERS), so no folder imports another that imports it back;
+ * - only src/store talks to the database driver (pg, knex);
+ * - only src/http talks to Express and its middleware.
+ */
+const LAYERS = {
+  kernel: [], // FHIR types and definitions, errors, references, the compartment, the ports
+  store: ['kernel'],
+  search: ['kernel', 'store'],
+  validation: ['kernel'],
+  identity: ['kernel', 'store', 'config'],
+  access: ['kernel', 'store', 'identity'],
+  audit: ['kernel', 'store', 'access'],
+  notify: ['kernel', 'store'],
+  conformance: ['kernel', 'search'],
+  api: ['kernel', 'store', 'search', 'access', 'audit', 'conformance', 'identity'],
+  http: ['kernel'],
+};
+
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', comment: 'modules (and so folders) never import each other in a circle', from: { path: '^src/' }, to: { circular: true } },
+    // The layers, bottom up: a folder imports only the folders listed for it (so no folder cycles).
+    ...Object.entries(LAYERS).map(([folder, allowed]) => ({
+      name: `layer-${folder}`,
+      severity: 'error',
+      comment: `src/${folder} may import only ${allowed.length ? allowed.join(', ') : 'nothing of the project'}`,
+      from: { path: `^src/${folder}/` },
+      to: { path: '^src/', pathNot: [`^src/${folder}/`, ...allowed.map((name) => `^src/${name}(/|\\.ts$)`)] },
+    })),
+    { name: 'only-store-talks-to-the-driver', severity: 'error', from: { path: '^src/', pathNot: '^src/store/' }, to: { path: 'node_modules/(pg|pg-[a-z-]+|knex)/' } },
+    { name: 'only-http-talks-to-express', severity: 'error', from: { path: '^src/', pathNot: '^src/http/' }, to: { path: 'node_modules/(express|helmet|pino-http|@types/express)/' } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^src/store/migrations/' },
+  },
+};
