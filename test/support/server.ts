@@ -1,4 +1,9 @@
-/** A Carnet instance on its own test database, with a token mint for each kind of caller. */
+/**
+ * The one way tests build Carnet: the production composition (createCarnet)
+ * on a test database of its own, with a token mint for each kind of caller,
+ * sessions for callers built as objects, and direct writes for seeding.
+ * Every suite that needs a server or a database uses it.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +14,12 @@ import { createCarnet, type Carnet } from '../../src/server';
 import { createLogger } from '../../src/http/logging';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { testDatabase, type TestDatabase } from './database';
+import type { Caller } from '../../src/kernel/caller';
+import type { StoredResource } from '../../src/kernel/stored';
+import type { RequestSession } from '../../src/api/session';
+
+/** The operator every direct write is made as, unless a submitter is named. */
+const OPERATOR: Caller = { kind: 'system', sub: 'test-operator', clientId: 'test-operator', scopes: [], operator: true };
 
 export const BASE = 'http://carnet.test';
 
@@ -19,6 +30,16 @@ export interface TestServer {
   patientToken: (patientId: string, scope?: string) => Promise<string>;
   systemToken: (clientId: string, scope?: string) => Promise<string>;
   practitionerToken: (practitionerId: string, scope?: string) => Promise<string>;
+  /** A session of `caller`, as the pipeline opens one (production store, search, access and audit recorder). */
+  session: (caller: Caller) => RequestSession;
+  /**
+   * Writes a resource as `createdBy` straight through the store (no access
+   * check, no audit), with production's indexers: a version 1, or the next
+   * version when `Type/id` exists.
+   */
+  put: (resource: Resource, createdBy?: string) => Promise<StoredResource>;
+  /** Deletes `Type/id` straight through the store (next version, deleted). */
+  remove: (type: string, id: string) => Promise<StoredResource>;
   close: () => Promise<void>;
 }
 
@@ -37,6 +58,22 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     patientToken: (id, scope = 'patient/*.*') => token({ sub: `patient-${id}`, fhirUser: `Patient/${id}`, scope }),
     systemToken: (id, scope = 'system/*.*') => token({ sub: id, scope }),
     practitionerToken: (id, scope = 'user/*.*') => token({ sub: `prac-${id}`, fhirUser: `Practitioner/${id}`, scope }),
+    session: (caller) => carnet.sessions.openAs(caller),
+    put: (resource, createdBy = 'client:test-operator') =>
+      carnet.sessions.openAs(OPERATOR).transaction(async ({ store, compartment }) => {
+        const patientId = compartment.patientsOf(resource)[0] ?? null;
+        const current = await store.lock(resource.resourceType, resource.id as string);
+        if (current) return store.writeNext(current, { resource, patientId, createdBy, method: 'PUT' });
+        const inserted = await store.insert({ resource, patientId, createdBy, method: 'POST' });
+        if (!inserted) throw new Error(`${resource.resourceType}/${resource.id} could not be inserted`);
+        return inserted;
+      }),
+    remove: (type, id) =>
+      carnet.sessions.openAs(OPERATOR).transaction(async ({ store }) => {
+        const current = await store.lock(type, id);
+        if (!current) throw new Error(`${type}/${id} missing`);
+        return store.writeNext(current, { resource: null, patientId: current.patientId, createdBy: current.createdBy, method: 'DELETE' });
+      }),
     close: async () => {
       await carnet.close();
       await database.drop();
