@@ -1,11 +1,15 @@
 /**
  * One JSON line per request (pino): method, path without query values,
- * status, duration and request id. Never logs tokens, bodies or identifiers' values.
+ * status, duration and request id (`X-Request-Id` echoed when well-formed,
+ * else generated). Never logs tokens, bodies or identifiers' values.
+ *
+ * The line is written when the response has finished (or the connection
+ * closed first), through the process's pino logger: no child logger per
+ * request, nothing attached to the request.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
-import pinoHttp from 'pino-http';
 
 export function createLogger(level: string): Logger {
   return pino({ level, base: { service: 'carnet' } });
@@ -22,21 +26,23 @@ export function pathWithoutValues(url: string): string {
 const REQUEST_ID = /^[A-Za-z0-9\-_.:]{1,128}$/;
 
 export function requestLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    serializers: {
-      req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, path: pathWithoutValues(req.url) }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-    customSuccessMessage: () => 'request',
-    customErrorMessage: () => 'request failed',
-    customAttributeKeys: { responseTime: 'durationMs' },
-    wrapSerializers: false,
-  });
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    const url = req.url ?? '';
+    let logged = false;
+    const log = () => {
+      if (logged) return;
+      logged = true;
+      const status = res.writableFinished ? res.statusCode : 499;
+      const line = { req: { id, method: req.method, path: pathWithoutValues(url) }, res: { status }, durationMs: Math.round(performance.now() - started) };
+      if (status >= 500) logger.error(line, 'request failed');
+      else logger.info(line, 'request');
+    };
+    res.once('finish', log);
+    res.once('close', log);
+    next();
+  };
 }
