@@ -11,8 +11,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 
+/**
+ * The process logger: JSON lines on stdout, written asynchronously (lines
+ * logged while a write is in flight go out together in the next one, so a
+ * busy server makes one write for many lines; pino flushes what is left on
+ * exit).
+ */
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'carnet' } });
+  return pino({ level, base: { service: 'carnet' } }, pino.destination({ dest: 1, sync: false, minLength: 0 }));
 }
 
 /** `/fhir/Patient?identifier=x&name=y` → `/fhir/Patient?identifier&name`. */
