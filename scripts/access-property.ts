@@ -3,14 +3,15 @@
  * more worlds (default 10,000): `node --import tsx scripts/access-property.ts
  * [--worlds N] [--seed S]`. DATABASE_URL, or the embedded PostgreSQL in
  * DATA_DIR (default ./data/access-property, port ACCESS_PROPERTY_PG_PORT or 54354).
- * Prints progress, and on failure the shrunk counterexample and the disagreements.
+ * Carnet is built as the tests build it (test/support/server.ts: the
+ * production composition) on that database. Prints progress, and on failure
+ * the shrunk counterexample and the disagreements.
  */
 import path from 'node:path';
 import fc from 'fast-check';
-import { openDb, migrate } from '../src/store/db';
 import { startEmbedded, type EmbeddedDatabase } from '../src/store/embedded';
 import { AuthorizationGrid } from '../src/access/grid';
-import { accessBedOn } from '../test/access/bed';
+import { startTestServer } from '../test/support/server';
 import { clearWorld, disagreements, World, worldArbitrary } from '../test/access/world';
 
 const args = process.argv.slice(2);
@@ -28,9 +29,7 @@ async function main(): Promise<void> {
     embedded = await startEmbedded(path.resolve(process.env.DATA_DIR ?? './data/access-property'), Number(process.env.ACCESS_PROPERTY_PG_PORT ?? 54354));
     url = await embedded.ensureDatabase('carnet_access_property');
   }
-  const db = openDb(url, 4);
-  await migrate(db);
-  const bed = await accessBedOn({ url, db, drop: async () => db.destroy() });
+  const server = await startTestServer({}, { database: { url, drop: async () => {} } });
   const grid = AuthorizationGrid.load();
   const started = Date.now();
   let done = 0;
@@ -38,10 +37,10 @@ async function main(): Promise<void> {
   try {
     await fc.assert(
       fc.asyncProperty(worldArbitrary(), async (spec) => {
-        await clearWorld(bed);
-        const world = new World(spec, bed, grid);
+        await clearWorld(server);
+        const world = new World(spec, server, grid);
         await world.build();
-        const found = await disagreements(world, bed);
+        const found = await disagreements(world, server);
         checks += world.callers.length * world.rows.size;
         if (++done % 100 === 0) process.stdout.write(`\r  ${done}/${WORLDS} worlds, ${checks} (caller, row) pairs, ${((Date.now() - started) / 1000).toFixed(0)} s   `);
         if (found.length > 0) throw new Error(`${found.length} disagreements: ${JSON.stringify(found.slice(0, 5), null, 1)}`);
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
     );
     console.log(`\n  no disagreement in ${WORLDS} worlds (seed ${SEED}), ${checks} (caller, current row) pairs, each also checked per type, in history and through search/_include/_revinclude`);
   } finally {
-    await bed.close();
+    await server.close();
     await embedded?.stop();
   }
 }

@@ -5,10 +5,13 @@
  * random practitioners, sometimes a block, a hidden document, hide-all, an
  * emergency choice, an administrator). Loaded in bulk with the rows the
  * search indexer and the access indexer write (same extraction code), then
- * VACUUM ANALYZE. Measures, through the SearchEngine and the store (not HTTP):
+ * VACUUM ANALYZE. Measures, in sessions of Carnet as src/server.ts composes
+ * it (createCarnet; one session per request, as the pipeline opens one),
+ * through the session's SearchEngine, store and access policy (not HTTP):
  * - `DocumentReference?patient=X` by an authorized practitioner with every
  *   rule (the policy's predicate, plus checkPatientSpace alongside it as the
- *   search interaction does) against the same search with no rules (allowAll);
+ *   search interaction does) against the same search with no rules (allowAll,
+ *   in a session of the client that loaded the data);
  * - a single authorized read against an unrestricted one.
  * Then the same comparisons as a client sees them, through HTTP on a Carnet
  * server process over the same database (auth, caller resolution, the
@@ -21,23 +24,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Consent, DocumentReference, Resource } from 'fhir/r4';
-import { openDb, migrate, type Db } from '../../src/store/db';
+import type { Db } from '../../src/store/db';
 import { startEmbedded, type EmbeddedDatabase } from '../../src/store/embedded';
-import { ResourceStore } from '../../src/store/resources';
 import { allowAll, type RowPredicate } from '../../src/kernel/predicate';
-import { baseRegistry } from '../../src/search/parameters';
 import type { Knex } from 'knex';
 import type { StoredResource } from '../../src/store/resources';
-import { SearchIndexer } from '../../src/search/indexer';
-import { insertBatch, type BulkItem } from './bulk-insert';
-import { SqlSearchEngine } from '../../src/search/engine';
-import { PatientCompartment } from '../../src/kernel/compartment';
-import { CarnetAccessPolicy } from '../../src/access/policy';
+import type { SearchIndexer } from '../../src/search/indexer';
+import { createSearchEngine } from '../../src/search';
+import type { Session } from '../../src/kernel/ports';
+import { insertBatch, BENCH_SUBMITTER, type BulkItem } from './bulk-insert';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/http/logging';
+import { createCarnet, type Carnet } from '../../src/server';
 import { AuthorizationGrid } from '../../src/access/grid';
 import { attachmentTargets, consentRulesOf, rowFactsOf } from '../../src/access/facts';
 import { foldAllPatientAccess } from '../../src/access/indexer';
 import { textArray } from '../../src/access/sql';
-import type { PractitionerCaller } from '../../src/kernel/caller';
+import type { Caller, PractitionerCaller } from '../../src/kernel/caller';
 import { parseScopes } from '../../src/identity/scopes';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { startServerProcess } from './server-process';
@@ -71,6 +74,10 @@ const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)];
 const grid = AuthorizationGrid.load();
 const TYPES = grid.listedKeys();
 const prac = (i: number) => `prac-${i}`;
+const BASE_URL = 'http://bench.carnet.local';
+const ROOT = path.resolve(__dirname, '..', '..');
+/** The client the loader records as the submitter of every row (an operator): it reads all of them, under its only rule. */
+const LOADER: Caller = { kind: 'system', sub: 'bench', clientId: BENCH_SUBMITTER.slice('client:'.length), scopes: parseScopes('system/*.*'), operator: true };
 const professionOf = (i: number) => PROFESSIONS[i % PROFESSIONS.length];
 
 type Item = BulkItem;
@@ -140,8 +147,10 @@ async function accessRows(trx: Knex.Transaction, stored: StoredResource[]): Prom
   if (rules.length) await trx.raw(`INSERT INTO consent_rules SELECT * FROM json_to_recordset(?::json) AS x(consent_rid bigint, patient_id text, kind text, effect text, actor_ref text, data_id text, purpose text)`, [JSON.stringify(rules)]);
 }
 
-async function load(db: Db): Promise<void> {
-  const indexer = new SearchIndexer(baseRegistry());
+async function load(carnet: Carnet): Promise<void> {
+  const db = carnet.db;
+  // the search components as src/server.ts builds them (base R4 + profiles/, the server's base)
+  const indexer: SearchIndexer = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl: `${BASE_URL}/fhir` }).indexer;
   const started = Date.now();
   const now = new Date().toISOString();
   let batch: Item[] = [];
@@ -152,7 +161,7 @@ async function load(db: Db): Promise<void> {
     batch = [];
   }
   if (batch.length > 0) await insertBatch(db, indexer, batch, now, accessRows);
-  await foldAllPatientAccess(db);
+  await foldAllPatientAccess(carnet.sql);
   console.log(`  loaded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await db.raw('VACUUM ANALYZE');
 }
@@ -188,63 +197,65 @@ async function compare(name: string, a: (round: number) => Promise<unknown>, b: 
   console.log(`| ${name} | ${sa.p50.toFixed(2)} | ${sa.p95.toFixed(2)} | ${sb.p50.toFixed(2)} | ${sb.p95.toFixed(2)} | ${(sa.p50 / sb.p50).toFixed(2)} | ${ratio.toFixed(2)}${ratio > 1.3 ? ' ✗' : ''} |`);
 }
 
-async function measure(db: Db): Promise<void> {
-  const registry = baseRegistry();
-  const engine = new SqlSearchEngine(db, registry);
-  const store = new ResourceStore(db);
-  const policy = new CarnetAccessPolicy({ db, compartment: new PatientCompartment(registry) });
+async function measure(carnet: Carnet): Promise<void> {
+  /** A request's session, as the pipeline opens one for the caller. */
+  const sessionOf = (caller: Caller) => carnet.sessions.openAs(caller);
   const pairs = authorizations.filter(([p]) => professionOf(p) === '10');
   const pharmaPairs = authorizations.filter(([p]) => professionOf(p) === '21');
   const pair = (list: Array<[number, string]>, round: number) => list[(round * 7919) % list.length];
-  const search = async (patient: string, access: (type: string) => RowPredicate, count = '20') =>
-    engine.search({ resourceType: 'DocumentReference', query: [['patient', patient], ['_count', count]], access });
+  const search = async (session: Session, patient: string, access: (type: string) => RowPredicate, count = '20') =>
+    session.search.search({ resourceType: 'DocumentReference', query: [['patient', patient], ['_count', count]], access });
+  const unrestricted = (patient: string, count = '20') => search(sessionOf(LOADER), patient, () => allowAll, count);
   console.log(HEADER(RUNS));
   for (const [label, list] of [['médecin', pairs], ['pharmacien', pharmaPairs]] as const) {
     await compare(
       `DocumentReference?patient=X (${label}, with checkPatientSpace)`,
       async (round) => {
         const [p, patient] = pair(list, round);
-        const caller = practitionerCaller(p);
+        const session = sessionOf(practitionerCaller(p));
         // as the search interaction does: the space check alongside the search
-        const [, result] = await Promise.all([policy.checkPatientSpace(caller, patient), search(patient, (type) => policy.readable(caller, type))]);
+        const [, result] = await Promise.all([session.access.checkPatientSpace(patient), search(session, patient, (type) => session.access.readable(type))]);
         return result;
       },
-      async (round) => search(pair(list, round)[1], () => allowAll),
+      async (round) => unrestricted(pair(list, round)[1]),
     );
   }
   await compare(
     'DocumentReference?patient=X (médecin, predicate only)',
     async (round) => {
       const [p, patient] = pair(pairs, round);
-      const caller = practitionerCaller(p);
-      return search(patient, (type) => policy.readable(caller, type));
+      const session = sessionOf(practitionerCaller(p));
+      return search(session, patient, (type) => session.access.readable(type));
     },
-    async (round) => search(pair(pairs, round)[1], () => allowAll),
+    async (round) => unrestricted(pair(pairs, round)[1]),
   );
   await compare(
     'DocumentReference?patient=X&_count=100 (médecin)',
     async (round) => {
       const [p, patient] = pair(pairs, round);
-      const caller = practitionerCaller(p);
-      return search(patient, (type) => policy.readable(caller, type), '100');
+      const session = sessionOf(practitionerCaller(p));
+      return search(session, patient, (type) => session.access.readable(type), '100');
     },
-    async (round) => search(pair(pairs, round)[1], () => allowAll, '100'),
+    async (round) => unrestricted(pair(pairs, round)[1], '100'),
   );
   await compare(
     'read DocumentReference/id (médecin, authorized)',
     async (round) => {
       const [p, patient] = pair(pairs, round);
-      return store.read('DocumentReference', `doc-${patient.slice(4)}-${round % DOCS}`, policy.readable(practitionerCaller(p), 'DocumentReference'));
+      const { store, access } = sessionOf(practitionerCaller(p));
+      return store.read('DocumentReference', `doc-${patient.slice(4)}-${round % DOCS}`, access.readable('DocumentReference'));
     },
-    async (round) => store.read('DocumentReference', `doc-${pair(pairs, round)[1].slice(4)}-${round % DOCS}`, allowAll),
+    async (round) => sessionOf(LOADER).store.read('DocumentReference', `doc-${pair(pairs, round)[1].slice(4)}-${round % DOCS}`, allowAll),
   );
-  if (args.includes('--explain')) await explain(db, policy, pairs);
+  if (args.includes('--explain')) await explain(carnet, pairs);
 }
 
-async function explain(db: Db, policy: CarnetAccessPolicy, pairs: Array<[number, string]>): Promise<void> {
-  const explain = await db.raw<{ rows: { 'QUERY PLAN': string }[] }>(
-    `EXPLAIN (ANALYZE, BUFFERS) SELECT r.rid FROM resources r WHERE r.resource_type = 'DocumentReference' AND r.patient_id = ? AND (${policy.readable(practitionerCaller(pairs[0][0]), 'DocumentReference').render('r').sql})`,
-    [pairs[0][1], ...policy.readable(practitionerCaller(pairs[0][0]), 'DocumentReference').render('r').bindings],
+async function explain(carnet: Carnet, pairs: Array<[number, string]>): Promise<void> {
+  const predicate = carnet.sessions.openAs(practitionerCaller(pairs[0][0])).access.readable('DocumentReference').render('r');
+  const explain = await carnet.sql.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN (ANALYZE, BUFFERS) SELECT r.rid FROM resources r WHERE r.resource_type = 'DocumentReference' AND r.patient_id = ? AND (${predicate.sql})`,
+    [pairs[0][1], ...predicate.bindings],
+    'each',
   );
   console.log(explain.rows.map((row) => row['QUERY PLAN']).join('\n'));
 }
@@ -257,7 +268,6 @@ async function measureHttp(url: string): Promise<void> {
   const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench-access');
   const keyDir = path.join(dataDir, 'keys');
   fs.mkdirSync(keyDir, { recursive: true });
-  const BASE_URL = 'http://bench.carnet.local';
   const carnet = await startServerProcess('src/main.ts', { DATABASE_URL: url, BASE_URL, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'info' }, 'Carnet listening');
   try {
     const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE_URL });
@@ -311,23 +321,25 @@ async function main(): Promise<void> {
     embedded = await startEmbedded(path.resolve(process.env.DATA_DIR ?? './data/bench-access'), Number(process.env.ACCESS_BENCH_PG_PORT ?? 54353));
     url = await embedded.ensureDatabase(`carnet_bench_access_${PATIENTS}_${DOCS}`);
   }
-  const db = openDb(url, 4);
+  const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench-access');
+  const config = loadConfig({ BASE_URL, DEV_KEY_DIR: path.join(dataDir, 'keys'), LOG_LEVEL: 'silent', NOTIFY_WORKER: 'off' });
+  const carnet = await createCarnet(config, url, createLogger('silent'));
+  const db = carnet.db;
   try {
-    await migrate(db);
     const existing = Number((await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM resources WHERE resource_type = 'DocumentReference'`)).rows[0].n);
     if (args.includes('--keep') && existing === PATIENTS * DOCS) {
       console.log(`  reusing ${existing} DocumentReferences`);
       for (const _ of generate()); // replays the generator to know the authorizations
     } else {
       await db.raw('TRUNCATE resources, resource_versions, search_string, search_token, search_reference, search_date, search_number, search_quantity, search_uri, access_facts, attachment_links, consent_rules, patient_access');
-      await load(db);
+      await load(carnet);
     }
     const size = (await db.raw<{ rows: { docs: string; rules: string }[] }>(`SELECT (SELECT count(*) FROM access_facts) AS docs, (SELECT count(*) FROM consent_rules) AS rules`)).rows[0];
     console.log(`  ${PATIENTS} patients, ${size.docs} access_facts rows, ${size.rules} consent rules`);
-    await measure(db);
+    await measure(carnet);
     if (!args.includes('--no-http')) await measureHttp(url);
   } finally {
-    await db.destroy();
+    await carnet.close();
     await embedded?.stop();
   }
 }

@@ -3,21 +3,28 @@
  * generates 10,000 patients (1,000 with --small), each with 50 DocumentReferences,
  * 25 Immunizations and 25 Appointments (≈1,010,000 resources), loads them in
  * batches with the same index rows SearchIndexer writes (SearchIndexer.rowsOf +
- * writeIndexRows), then measures p50/p95 of typical searches through the
- * SearchEngine (not HTTP) and prints a table. DATABASE_URL, or the embedded
+ * writeIndexRows, the search components built as src/server.ts builds them),
+ * then measures p50/p95 of typical searches through Carnet as src/server.ts
+ * composes it (createCarnet): each search in a session of its own, as a
+ * request gets, through the session's SearchEngine (not HTTP), and prints a
+ * table. DATABASE_URL, or the embedded
  * PostgreSQL in DATA_DIR (default ./data/bench-search, port SEARCH_BENCH_PG_PORT or 54352). --keep reuses a database
  * already loaded with the same size.
  */
 import path from 'node:path';
 import type { Resource } from 'fhir/r4';
-import { openDb, migrate, type Db } from '../../src/store/db';
+import type { Db } from '../../src/store/db';
 import { startEmbedded, type EmbeddedDatabase } from '../../src/store/embedded';
 import { allowAll } from '../../src/kernel/predicate';
 import type { QueryParams } from '../../src/kernel/request';
-import { baseRegistry } from '../../src/search/parameters';
-import { SearchIndexer } from '../../src/search/indexer';
-import { insertBatch, type BulkItem } from './bulk-insert';
-import { SqlSearchEngine } from '../../src/search/engine';
+import type { Caller } from '../../src/kernel/caller';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/http/logging';
+import { createCarnet, type Carnet } from '../../src/server';
+import { createSearchEngine } from '../../src/search';
+import type { SearchIndexer } from '../../src/search/indexer';
+import { parseScopes } from '../../src/identity/scopes';
+import { insertBatch, BENCH_SUBMITTER, type BulkItem } from './bulk-insert';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -52,6 +59,12 @@ function random(seed: number): () => number {
   };
 }
 const rand = random(42);
+const BASE_URL = 'http://bench.carnet.local';
+const ROOT = path.resolve(__dirname, '..', '..');
+/** The search components as src/server.ts builds them (base R4 + profiles/, the server's base): the loader's indexer. */
+const components = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl: `${BASE_URL}/fhir` });
+/** The client the loader records as the submitter of every row (an operator): it reads all of them. */
+const LOADER: Caller = { kind: 'system', sub: 'bench', clientId: BENCH_SUBMITTER.slice('client:'.length), scopes: parseScopes('system/*.*'), operator: true };
 const pick = <T>(list: T[]) => list[Math.floor(rand() * list.length)];
 const nir = (i: number) => `1${String(i).padStart(12, '0')}`;
 const family = (i: number) => `${FAMILY_A[i % 20]}${FAMILY_B[Math.floor(i / 20) % 20]}`;
@@ -115,8 +128,7 @@ function* generate(): Generator<Generated> {
   }
 }
 
-async function load(db: Db): Promise<void> {
-  const indexer = new SearchIndexer(baseRegistry());
+async function load(db: Db, indexer: SearchIndexer): Promise<void> {
   const total = 20 + PRACTITIONERS + PATIENTS * (1 + DOCS + IMMUNIZATIONS + APPOINTMENTS);
   const started = Date.now();
   const now = new Date().toISOString();
@@ -147,8 +159,7 @@ async function load(db: Db): Promise<void> {
 }
 
 /** Per-resource cost of the indexer alone (extract rows), for the import budget. */
-function measureExtraction(): void {
-  const indexer = new SearchIndexer(baseRegistry());
+function measureExtraction(indexer: SearchIndexer): void {
   const sample = [...generateSample()];
   const t0 = performance.now();
   for (let round = 0; round < 10; round++) for (const g of sample) indexer.rowsOf({ rid: 1, resourceType: g.resource.resourceType, id: g.resource.id as string, versionId: 1, lastUpdated: new Date(), deleted: false, patientId: g.patientId, createdBy: 'x', content: g.resource });
@@ -195,8 +206,7 @@ const QUERIES: Query[] = [
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function measureQueries(db: Db): Promise<void> {
-  const engine = new SqlSearchEngine(db, baseRegistry());
+async function measureQueries(carnet: Carnet): Promise<void> {
   const params = (query: string): QueryParams => [...new URLSearchParams(query).entries()];
   console.log(`\n| query | p50 ms | p95 ms | target p95 | matches (last) |\n|---|---:|---:|---:|---:|`);
   for (const q of QUERIES) {
@@ -205,7 +215,7 @@ async function measureQueries(db: Db): Promise<void> {
     for (let run = 0; run < RUNS + 20; run++) {
       const { type, query } = q.build();
       const t0 = performance.now();
-      const result = await engine.search({ resourceType: type, query: params(query), access: () => allowAll });
+      const result = await carnet.sessions.openAs(LOADER).search.search({ resourceType: type, query: params(query), access: () => allowAll });
       const elapsed = performance.now() - t0;
       if (run >= 20) times.push(elapsed); // 20 warm-up runs
       last = result.total ?? result.matches.length;
@@ -223,21 +233,23 @@ async function main(): Promise<void> {
     embedded = await startEmbedded(path.resolve(process.env.DATA_DIR ?? './data/bench-search'), Number(process.env.SEARCH_BENCH_PG_PORT ?? 54352));
     url = await embedded.ensureDatabase(`carnet_bench_search_${PATIENTS}`);
   }
-  const db = openDb(url, 8);
+  const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench-search');
+  const config = loadConfig({ BASE_URL, DEV_KEY_DIR: path.join(dataDir, 'keys'), LOG_LEVEL: 'silent', NOTIFY_WORKER: 'off' });
+  const carnet = await createCarnet(config, url, createLogger('silent'));
+  const db = carnet.db;
   try {
-    await migrate(db);
     const existing = Number((await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM resources WHERE resource_type = 'Patient'`)).rows[0].n);
-    measureExtraction();
+    measureExtraction(components.indexer);
     if (flag('keep') && existing === PATIENTS) console.log(`  reusing ${existing} patients already loaded`);
     else {
       if (existing > 0) await db.raw('TRUNCATE resources, resource_versions, search_string, search_token, search_reference, search_date, search_number, search_quantity, search_uri');
-      await load(db);
+      await load(db, components.indexer);
     }
     const size = (await db.raw<{ rows: { n: string; bytes: string }[] }>(`SELECT count(*) AS n, pg_size_pretty(pg_database_size(current_database())) AS bytes FROM resources`)).rows[0];
     console.log(`  ${size.n} resources, database ${size.bytes}`);
-    await measureQueries(db);
+    await measureQueries(carnet);
   } finally {
-    await db.destroy();
+    await carnet.close();
     await embedded?.stop();
   }
 }

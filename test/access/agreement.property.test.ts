@@ -2,26 +2,26 @@
  * The agreement property (STYLE.md, issue 4): on random worlds, for every
  * caller, the pure decision and the SQL form agree on every row — current
  * rows of any type and of each type, every version in history — and the
- * search engine with the policy's predicates returns exactly what the
- * decision allows (matches, `_include`, `_revinclude`, totals, full pages).
+ * caller's session (production's search engine and policy, on the test
+ * server) returns exactly what the decision allows (matches, `_include`, `_revinclude`, totals, full pages).
  * Fixed seed, ACCESS_WORLDS worlds (default 200); scripts/access-property.ts
  * runs the same property on 10,000 worlds.
  */
 import fc from 'fast-check';
 import { AuthorizationGrid } from '../../src/access/grid';
-import { accessBed, type AccessBed } from './bed';
+import { startTestServer, type TestServer } from '../support/server';
 import { clearWorld, disagreements, World, worldArbitrary } from './world';
 
 const WORLDS = Number(process.env.ACCESS_WORLDS ?? 200);
 const SEED = Number(process.env.ACCESS_SEED ?? 20261126);
 
 describe('decide() and its SQL form agree on random worlds', () => {
-  let bed: AccessBed;
+  let server: TestServer;
   const grid = AuthorizationGrid.load();
   beforeAll(async () => {
-    bed = await accessBed();
+    server = await startTestServer();
   });
-  afterAll(() => bed.close());
+  afterAll(() => server.close());
 
   const stats = new Map<string, number>();
   afterAll(() => {
@@ -31,10 +31,10 @@ describe('decide() and its SQL form agree on random worlds', () => {
   it(`finds no disagreement in ${WORLDS} worlds (seed ${SEED})`, async () => {
     await fc.assert(
       fc.asyncProperty(worldArbitrary(), async (spec) => {
-        await clearWorld(bed);
-        const world = new World(spec, bed, grid);
+        await clearWorld(server);
+        const world = new World(spec, server, grid);
         await world.build();
-        const found = await disagreements(world, bed, stats);
+        const found = await disagreements(world, server, stats);
         if (found.length > 0) throw new Error(`${found.length} disagreements, first: ${JSON.stringify(found.slice(0, 3))}`);
       }),
       { seed: SEED, numRuns: WORLDS, endOnFailure: process.env.ACCESS_SHRINK !== '1' },

@@ -1,6 +1,12 @@
-/** Resources shaped as the contract says (§4.2 choices, documents with TRE_A07 labels), for the access tests. */
+/**
+ * Resources shaped as the contract says (§4.2 choices, documents with TRE_A07
+ * labels) and callers as identification makes them (§3), for the access tests.
+ * Data only: the server they go to is the one builder, test/support/server.ts.
+ */
 import type { Consent, DocumentReference, Resource } from 'fhir/r4';
 import type { ConsentKind } from '../../src/access/vocabulary';
+import type { Caller, PractitionerCaller, PractitionerRoleGrant } from '../../src/kernel/caller';
+import { parseScopes } from '../../src/identity/scopes';
 
 export const KIND_SYSTEM = 'https://carnet.example.org/fhir/CodeSystem/consent-kind';
 export const A07 = 'https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument';
@@ -121,3 +127,45 @@ export const auditEvent = (id: string, patientId: string, who: string, outcome =
     source: { observer: { display: 'Carnet' } },
     entity: [{ what: { reference: `Patient/${patientId}` } }],
   }) as Resource;
+
+export const TREG15 = 'https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante';
+
+/** Practitioner `id` with one active role per profession (TRE_G15 codes). */
+export function practitioner(id: string, professions: string[], options: Partial<PractitionerCaller> & { organization?: string; samu?: boolean } = {}): PractitionerCaller {
+  const roles: PractitionerRoleGrant[] = professions.map((profession, i) => ({
+    roleId: `${id}-role${i}`,
+    professions: [profession],
+    specialties: [],
+    samuRegulator: options.samu ?? false,
+    ...(options.organization ? { organization: `Organization/${options.organization}` } : {}),
+  }));
+  return { kind: 'practitioner', sub: id, scopes: parseScopes('user/*.*'), practitionerId: id, roles: options.roles ?? roles, purposeOfUse: options.purposeOfUse, breakGlassReason: options.breakGlassReason };
+}
+
+export function patient(id: string): Caller {
+  return { kind: 'patient', sub: id, scopes: parseScopes('patient/*.*'), patientId: id };
+}
+
+export function representative(relatedPersonId: string, patientId: string): Caller {
+  return { kind: 'related-person', sub: relatedPersonId, scopes: parseScopes('patient/*.*'), relatedPersonId, patientId };
+}
+
+/** System client `clientId` (its writes are recorded as `client:<clientId>`); `system/*.*` makes it an operator. */
+export function system(clientId: string, scope = 'system/*.*'): Caller {
+  const scopes = parseScopes(scope);
+  return { kind: 'system', sub: clientId, scopes, clientId, operator: scope.includes('system/*.*') };
+}
+
+/** The PractitionerRole resources matching a practitioner() caller's grants. */
+export function roleResources(caller: PractitionerCaller): Resource[] {
+  return caller.roles.map((role) => ({
+    resourceType: 'PractitionerRole',
+    id: role.roleId,
+    practitioner: { reference: `Practitioner/${caller.practitionerId}` },
+    ...(role.organization ? { organization: { reference: role.organization } } : {}),
+    code: [
+      ...role.professions.map((code) => ({ coding: [{ system: TREG15, code }] })),
+      ...(role.samuRegulator ? [{ coding: [{ system: 'https://carnet.example.org/fhir/CodeSystem/role', code: 'samu-regulator' }] }] : []),
+    ],
+  }) as Resource);
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { AuthorizationGrid, GRID_FILE, UNLISTED_KEY, type GridFile } from '../../src/access/grid';
 import { gridConceptMap } from '../../src/access/grid-conceptmap';
 import { applyPurposeOfUse, purposeOfUseFrom } from '../../src/access/purpose-of-use';
-import { practitioner, patient } from './bed';
+import { practitioner, patient } from './builders';
 
 const grid = AuthorizationGrid.load();
 

@@ -7,8 +7,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import type { Caller, PractitionerCaller } from '../../src/kernel/caller';
-import { patient, practitioner, representative, roleResources, system } from './bed';
-import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patientResource } from './builders';
+import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patient, patientResource, practitioner, representative, roleResources, system } from './builders';
 
 export const cast = {
   gp: practitioner('gp', ['10']),

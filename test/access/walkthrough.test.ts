@@ -5,8 +5,7 @@
  * she never authorized breaks the glass. Everything goes through the API.
  */
 import type { Bundle, Resource } from 'fhir/r4';
-import { choice, documentReference } from './builders';
-import { TREG15 } from './bed';
+import { choice, documentReference, TREG15 } from './builders';
 import { FHIR_JSON, startTestServer, type TestServer } from '../support/server';
 
 describe('walk-through: a patient decides who sees what', () => {

@@ -4,9 +4,11 @@
  * agree"): patients, practitioners of random professions and roles,
  * documents of random types, labels and authors (some updated or deleted),
  * attachments, random choices (some withdrawn or deleted), health data,
- * appointments, communications and audit events — written through the store
- * with the access indexer, then every caller's SQL predicate, history,
- * search, `_include` and `_revinclude` are compared with decide().
+ * appointments, communications and audit events — the scenario data. They
+ * are written through the test server's production store and indexers
+ * (test/support/server.ts `put`), then every caller's session (its SQL
+ * predicate, history, search, `_include` and `_revinclude`) is compared with
+ * decide().
  */
 import fc from 'fast-check';
 import type { Consent, Resource } from 'fhir/r4';
@@ -15,9 +17,10 @@ import { attachmentTargets, consentRulesOf, rowFactsOf, type ConsentRule, type R
 import { AuthorizationGrid } from '../../src/access/grid';
 import type { Caller } from '../../src/kernel/caller';
 import type { RowPredicate } from '../../src/kernel/predicate';
-import type { AccessBed } from './bed';
-import { patient, practitioner, representative, roleResources, system } from './bed';
-import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patientResource } from './builders';
+import type { PatientCompartment } from '../../src/kernel/compartment';
+import type { SearchEngine } from '../../src/kernel/ports';
+import type { TestServer } from '../support/server';
+import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patient, patientResource, practitioner, representative, roleResources, system } from './builders';
 import { CONSENT_KINDS, type ConsentKind } from '../../src/access/vocabulary';
 
 const PROFESSIONS = ['10', '10', '10', '21', '21', '40', '50', '60', '70', '86', '98', '28', '32'];
@@ -123,8 +126,11 @@ export class World {
   readonly rows = new Map<string, ModelRow>();
   readonly callers: Array<{ name: string; caller: Caller }> = [];
   private roleOwner = new Map<string, string>();
+  private readonly compartment: PatientCompartment;
 
-  constructor(readonly spec: WorldSpec, private readonly bed: AccessBed, readonly grid: AuthorizationGrid) {}
+  constructor(readonly spec: WorldSpec, private readonly server: TestServer, readonly grid: AuthorizationGrid) {
+    this.compartment = server.session(system('world')).compartment;
+  }
 
   private pid = (i: number) => `p${i % this.spec.patients}`;
   private prac = (i: number) => `pr${i % this.spec.practitioners.length}`;
@@ -136,15 +142,15 @@ export class World {
 
   private async put(resource: Resource, createdBy: string): Promise<void> {
     const key = `${resource.resourceType}/${resource.id}`;
-    await this.bed.put(resource, createdBy);
-    const patientId = this.bed.compartment.patientsOf(resource)[0] ?? null;
+    await this.server.put(resource, createdBy);
+    const patientId = this.compartment.patientsOf(resource)[0] ?? null;
     const row = this.rows.get(key);
     if (row) Object.assign(row, { patientId, deleted: false, contents: [...row.contents, resource] });
     else this.rows.set(key, { resourceType: resource.resourceType, id: resource.id as string, patientId, createdBy, contents: [resource], deleted: false });
   }
 
   private async remove(type: string, id: string): Promise<void> {
-    await this.bed.remove(type, id);
+    await this.server.remove(type, id);
     const row = this.rows.get(`${type}/${id}`);
     if (row) row.deleted = true;
   }
@@ -301,24 +307,24 @@ export interface Disagreement {
   reason: string;
 }
 
-async function keysWhere(bed: AccessBed, table: 'resources' | 'resource_versions', predicate: RowPredicate, extra = 'TRUE', bindings: unknown[] = []): Promise<Set<string>> {
+async function keysWhere(server: TestServer, table: 'resources' | 'resource_versions', predicate: RowPredicate, extra = 'TRUE', bindings: string[] = []): Promise<Set<string>> {
   const rendered = predicate.render('r');
   const id = table === 'resources' ? `r.resource_type || '/' || r.id` : `r.resource_type || '/' || r.id || '/' || r.version_id`;
-  const result = await bed.t.db.raw<{ rows: { key: string }[] }>(`SELECT ${id} AS key FROM ${table} r WHERE ${extra} AND (${rendered.sql})`, [...(bindings as never[]), ...rendered.bindings]);
+  const result = await server.carnet.sql.query<{ key: string }>(`SELECT ${id} AS key FROM ${table} r WHERE ${extra} AND (${rendered.sql})`, [...bindings, ...rendered.bindings]);
   return new Set(result.rows.map((row) => row.key));
 }
 
-/** Compares, for every caller, decide() with the SQL predicate, history, search, _include and _revinclude. */
-export async function disagreements(world: World, bed: AccessBed, stats?: Map<string, number>): Promise<Disagreement[]> {
+/** Compares, for every caller, decide() with its session's SQL predicate, history, search, _include and _revinclude. */
+export async function disagreements(world: World, server: TestServer, stats?: Map<string, number>): Promise<Disagreement[]> {
   const { world: accessWorld, facts } = world.accessWorld();
-  const context = { grid: world.grid, inCompartment: (type: string) => bed.compartment.has(type) };
   const found: Disagreement[] = [];
-  const versions = await bed.t.db.raw<{ rows: { key: string; type: string; id: string; patient_id: string | null }[] }>(
+  const versions = await server.carnet.sql.query<{ key: string; type: string; id: string; patient_id: string | null }>(
     `SELECT resource_type || '/' || id || '/' || version_id AS key, resource_type AS type, id, patient_id FROM resource_versions`,
   );
   const types = [...new Set([...world.rows.values()].map((row) => row.resourceType))];
-  const engine = bed.engine.search(bed.store);
   for (const { name, caller } of world.callers) {
+    const session = server.session(caller);
+    const context = { grid: world.grid, inCompartment: (type: string) => session.compartment.has(type) };
     const allowed = (key: string, patientId?: string | null) => {
       const rowFacts = facts.get(key) as RowFacts;
       return decide(caller, patientId === undefined ? rowFacts : { ...rowFacts, patientId }, accessWorld, context);
@@ -331,31 +337,29 @@ export async function disagreements(world: World, bed: AccessBed, stats?: Map<st
       }
     };
     const all = [...world.rows.keys()];
-    compare('any type', all, await keysWhere(bed, 'resources', bed.policy.readable(caller)), (key) => allowed(key));
+    compare('any type', all, await keysWhere(server, 'resources', session.access.readable()), (key) => allowed(key));
     for (const type of types) {
       const ofType = all.filter((key) => key.startsWith(`${type}/`));
-      compare(type, ofType, await keysWhere(bed, 'resources', bed.policy.readable(caller, type), 'r.resource_type = ?', [type]), (key) => allowed(key));
+      compare(type, ofType, await keysWhere(server, 'resources', session.access.readable(type), 'r.resource_type = ?', [type]), (key) => allowed(key));
     }
-    const history = await keysWhere(bed, 'resource_versions', bed.policy.readable(caller));
+    const history = await keysWhere(server, 'resource_versions', session.access.readable());
     compare('history', versions.rows.map((v) => v.key), history, (key) => {
       const version = versions.rows.find((v) => v.key === key) as { type: string; id: string; patient_id: string | null };
       return allowed(`${version.type}/${version.id}`, version.patient_id);
     });
-    found.push(...(await searchDisagreements(name, caller, world, engine, bed, allowed)));
+    found.push(...(await searchDisagreements(name, world, session.search, (type) => session.access.readable(type), allowed)));
   }
   return found;
 }
 
 async function searchDisagreements(
   name: string,
-  caller: Caller,
   world: World,
-  engine: ReturnType<AccessBed['engine']['search']>,
-  bed: AccessBed,
+  engine: SearchEngine,
+  access: (type: string) => RowPredicate,
   allowed: (key: string) => { allow: boolean; reason: string },
 ): Promise<Disagreement[]> {
   const found: Disagreement[] = [];
-  const access = (type: string) => bed.policy.readable(caller, type);
   const live = (type: string) => [...world.rows.values()].filter((row) => row.resourceType === type && !row.deleted).map((row) => `${type}/${row.id}`);
   const check = (where: string, expected: string[], got: string[]) => {
     const gotSet = new Set(got);
@@ -383,8 +387,8 @@ async function searchDisagreements(
 }
 
 /** Empties every table a world writes. */
-export async function clearWorld(bed: AccessBed): Promise<void> {
-  await bed.t.db.raw(
+export async function clearWorld(server: TestServer): Promise<void> {
+  await server.carnet.sql.query(
     'TRUNCATE resources, resource_versions, access_facts, attachment_links, consent_rules, patient_access, search_string, search_token, search_reference, search_date, search_number, search_quantity, search_uri',
   );
 }

@@ -1,33 +1,52 @@
 /**
  * Who may write what (CONTRACT §4.2 "may create or withdraw it", the end of
- * §4.3, §3 for system clients), as checkWrite answers it: 200 (allowed),
- * 403, 405 or 422 with the element expression.
+ * §4.3, §3 for system clients), as checkWrite answers it in a caller's
+ * session (production's policy, test/support/server.ts): 200 (allowed), 403,
+ * 405 or 422 with the element expression. "P has accessed X's space" (the
+ * administrator rule) is the activity history production keeps: P's reads
+ * of X's data through the pipeline, audited in audit_events.
  */
 import type { Consent, Resource } from 'fhir/r4';
-import type { WriteKind } from '../../src/kernel/ports';
+import type { CallerAccess, WriteKind } from '../../src/kernel/ports';
+import type { Caller } from '../../src/kernel/caller';
 import { FhirError } from '../../src/kernel/errors';
 import { CarnetAccessPolicy } from '../../src/access/policy';
+import { AuditAccessHistory } from '../../src/audit/access-history';
 import { allowAll } from '../../src/kernel/predicate';
-import { accessBed, type AccessBed } from './bed';
+import { startTestServer, type TestServer } from '../support/server';
 import { choice, documentReference, immunization, observation, appointment, binary, auditEvent, A07 } from './builders';
 import { callerNamed, scenarioWrites } from './scenario';
 
 type Outcome = number | [number, string];
 
 describe('write rules', () => {
-  let bed: AccessBed;
+  let server: TestServer;
+  /** The status of a GET by `who` through the pipeline, audited as production audits it (the event is stored before the answer). */
+  const readAs = (who: string, path: string) =>
+    server.carnet.pipeline.handle({ method: 'GET', path, query: [], headers: {} }, callerNamed(who)).then(
+      (response) => response.status,
+      (error: unknown) => {
+        if (error instanceof FhirError) return error.status;
+        throw error;
+      },
+    );
   beforeAll(async () => {
-    bed = await accessBed();
-    for (const [resource, by] of scenarioWrites()) await bed.put(resource, by);
+    server = await startTestServer();
+    // The scenario's AuditEvents land in `resources` only as rows for the 405 cases below:
+    // the activity history the administrator rule reads is audit_events, filled by real reads.
+    for (const [resource, by] of scenarioWrites()) await server.put(resource, by);
+    expect(await readAs('admin', 'Patient/px')).toBe(200); // admin has accessed X's space
   });
-  afterAll(() => bed.close());
+  afterAll(() => server.close());
 
-  async function attempt(who: string, kind: WriteKind, resource: Resource | null, currentKey?: string, policy = bed.policy): Promise<Outcome> {
+  const sessionAccess = (caller: Caller) => server.session(caller).access;
+  async function attempt(who: string, kind: WriteKind, resource: Resource | null, currentKey?: string, accessOf: (caller: Caller) => CallerAccess = sessionAccess): Promise<Outcome> {
     const [type, id] = (currentKey ?? `${resource?.resourceType}/${resource?.id}`).split('/');
-    const current = currentKey ? await bed.store.read(type, id, allowAll) : undefined;
-    const patientIds = resource ? bed.compartment.patientsOf(resource) : [];
+    const { store, compartment } = server.session(callerNamed('lab'));
+    const current = currentKey ? await store.read(type, id, allowAll) : undefined;
+    const patientIds = resource ? compartment.patientsOf(resource) : [];
     try {
-      await policy.checkWrite(callerNamed(who), kind, resource, current, patientIds);
+      await accessOf(callerNamed(who)).checkWrite(kind, resource, current, patientIds);
       return 200;
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
@@ -35,7 +54,7 @@ describe('write rules', () => {
       return error.status === 422 && expression ? [422, expression] : error.status;
     }
   }
-  const current = async (key: string) => (await bed.store.read(key.split('/')[0], key.split('/')[1], allowAll))?.content as Resource;
+  const current = async (key: string) => (await server.session(callerNamed('lab')).store.read(key.split('/')[0], key.split('/')[1], allowAll))?.content as Resource;
   const withLabels = async (key: string, labels: string[]) => ({ ...(await current(key)), securityLabel: labels.length ? [{ coding: labels.map((code) => ({ system: A07, code })) }] : undefined }) as Resource;
 
   const choices: Array<[string, string, () => Resource | Promise<Resource>, Outcome]> = [
@@ -136,25 +155,41 @@ describe('write rules', () => {
   });
 
   it('MASKED permit is refused while both ETREAT and BTG are denied (and accepted once one is permitted again)', async () => {
-    await bed.put({ resourceType: 'Patient', id: 'pz' } as Resource, 'client:op');
-    await bed.put(choice('emergency', 'pz', { id: 'z-no-etreat', purposes: ['ETREAT'], effect: 'deny' }), 'Patient/pz');
-    await bed.put(choice('emergency', 'pz', { id: 'z-no-btg', purposes: ['BTG'], effect: 'deny' }), 'Patient/pz');
+    await server.put({ resourceType: 'Patient', id: 'pz' } as Resource, 'client:op');
+    await server.put(choice('emergency', 'pz', { id: 'z-no-etreat', purposes: ['ETREAT'], effect: 'deny' }), 'Patient/pz');
+    await server.put(choice('emergency', 'pz', { id: 'z-no-btg', purposes: ['BTG'], effect: 'deny' }), 'Patient/pz');
     const masked = choice('emergency', 'pz', { id: 'z-masked', purposes: ['MASKED'], effect: 'permit' });
     expect(await attempt('pz', 'create', masked)).toEqual([422, 'Consent.provision.purpose']);
-    await bed.put({ ...choice('emergency', 'pz', { id: 'z-no-btg', purposes: ['BTG'], effect: 'deny' }), status: 'inactive' } as Consent, 'Patient/pz');
+    await server.put({ ...choice('emergency', 'pz', { id: 'z-no-btg', purposes: ['BTG'], effect: 'deny' }), status: 'inactive' } as Consent, 'Patient/pz');
     expect(await attempt('pz', 'create', masked)).toBe(200);
   });
 
   it('INVISIBLE_REPRESENTANTS_LEGAUX cannot be set again once removed', async () => {
-    await bed.put(documentReference('m-irl2', 'pm', { labels: ['INVISIBLE_REPRESENTANTS_LEGAUX'] }), 'client:lab');
-    await bed.put(documentReference('m-irl2', 'pm', { labels: [] }), 'client:lab');
+    await server.put(documentReference('m-irl2', 'pm', { labels: ['INVISIBLE_REPRESENTANTS_LEGAUX'] }), 'client:lab');
+    await server.put(documentReference('m-irl2', 'pm', { labels: [] }), 'client:lab');
     const again = documentReference('m-irl2', 'pm', { labels: ['INVISIBLE_REPRESENTANTS_LEGAUX'] });
     expect(await attempt('lab', 'update', again, 'DocumentReference/m-irl2')).toEqual([422, 'DocumentReference.securityLabel']);
   });
 
   it('nothing is submitted to a space that is not open yet (§7 hook)', async () => {
-    const closed = new CarnetAccessPolicy({ db: bed.t.db, compartment: bed.compartment, spaces: { isOpen: async (id) => id !== 'px' } });
-    expect(await attempt('lab', 'create', documentReference('new10', 'px'), undefined, closed)).toEqual([422, 'DocumentReference.subject']);
-    expect(await attempt('stranger', 'create', documentReference('new11', 'py'), undefined, closed)).toBe(200);
+    const { compartment, validator } = server.session(callerNamed('lab'));
+    const closed = new CarnetAccessPolicy({ compartment, validator, accessHistory: (sql) => new AuditAccessHistory(sql), spaces: { isOpen: async (id) => id !== 'px' } });
+    const closedAccess = (caller: Caller) => closed.forCaller(caller, server.carnet.sql);
+    expect(await attempt('lab', 'create', documentReference('new10', 'px'), undefined, closedAccess)).toEqual([422, 'DocumentReference.subject']);
+    expect(await attempt('stranger', 'create', documentReference('new11', 'py'), undefined, closedAccess)).toBe(200);
+  });
+
+  it('an administrator must have read X\'s data successfully before: the audited reads count, nothing else does', async () => {
+    const pharmaAdministrator = choice('administrator', 'px', { actors: ['Practitioner/pharma'] });
+    const refused: Outcome = [422, 'Consent.provision.actor[0].reference'];
+    expect(await attempt('px', 'create', pharmaAdministrator)).toEqual(refused);
+    // an AuditEvent in `resources` is no activity history (the server never records one there)
+    await server.put(auditEvent('x-audit-pharma', 'px', 'Practitioner/pharma'), 'server');
+    expect(await attempt('px', 'create', pharmaAdministrator)).toEqual(refused);
+    // a read the rules refused (a type outside the pharmacist's grid row: 404) is no access either
+    expect(await readAs('pharma', 'DocumentReference/x-psy')).toBe(404);
+    expect(await attempt('px', 'create', pharmaAdministrator)).toEqual(refused);
+    expect(await readAs('pharma', 'DocumentReference/x-cr')).toBe(200);
+    expect(await attempt('px', 'create', pharmaAdministrator)).toBe(200);
   });
 });

@@ -2,7 +2,7 @@
  * The access predicate is applied inside every query: hidden rows are absent
  * from matches, totals, chains, _has, includes and revincludes, and pages stay full.
  */
-import { seeded, params, type Bench } from './fixtures';
+import { seeded, params, type SearchServer } from './fixtures';
 import { allowAll, denyAll, sqlPredicate, type RowPredicate } from '../../src/kernel/predicate';
 
 const hide = (hidden: Record<string, string[]>) => (type: string): RowPredicate => {
@@ -12,11 +12,11 @@ const hide = (hidden: Record<string, string[]>) => (type: string): RowPredicate 
 };
 
 describe('access predicate inside search', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   const sorted = (ids: string[]) => [...ids].sort();
 

@@ -1,14 +1,14 @@
 /** Chaining (several levels, typed) and reverse chaining (`_has`, nested). */
-import { seeded, type Bench } from './fixtures';
+import { seeded, type SearchServer } from './fixtures';
 
 const sorted = (ids: string[]) => [...ids].sort();
 
 describe('chains and _has', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   it.each([
     ['DocumentReference', 'subject:Patient.name=durand', ['d1', 'd2']],

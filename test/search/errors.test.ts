@@ -1,14 +1,14 @@
 /** Bad values → 400 naming the parameter; unknown parameters under strict and lenient handling. */
-import { seeded, params, type Bench } from './fixtures';
+import { seeded, params, type SearchServer } from './fixtures';
 import { FhirError } from '../../src/kernel/errors';
 import { allowAll } from '../../src/kernel/predicate';
 
 describe('bad searches', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   async function failure(type: string | undefined, query: string, handling: 'strict' | 'lenient' = 'lenient'): Promise<FhirError> {
     try {

@@ -1,66 +1,64 @@
-/** A search test bench: its own database, a store indexed by SearchIndexer, the engine, and a small clinical data set. */
+/**
+ * The search tests' data set and helpers, on the one test server
+ * (test/support/server.ts): resources are written through production's store
+ * and indexers (`server.put`, as system client `test`), and searched through
+ * production's engine in a session of that client, with the access predicate
+ * each test gives (all rows by default: these suites test the engine, the
+ * access suites test the predicates).
+ */
 import type { Resource } from 'fhir/r4';
-import { testDatabase, type TestDatabase } from '../support/database';
-import { ResourceStore, type StoredResource } from '../../src/store/resources';
+import type { StoredResource } from '../../src/kernel/stored';
 import { allowAll, type RowPredicate } from '../../src/kernel/predicate';
-import { PatientCompartment } from '../../src/kernel/compartment';
-import type { SearchResult } from '../../src/kernel/ports';
+import type { SearchEngine, SearchResult } from '../../src/kernel/ports';
 import type { QueryParams } from '../../src/kernel/request';
-import { baseRegistry, type SearchParameterRegistry } from '../../src/search/parameters';
-import { SearchIndexer } from '../../src/search/indexer';
-import { SqlSearchEngine } from '../../src/search/engine';
+import { submitterOf, type Caller } from '../../src/kernel/caller';
+import type { SearchParameterRegistry } from '../../src/search/parameters';
 import type { Handling } from '../../src/search/query';
+import { parseScopes } from '../../src/identity/scopes';
+import { BASE as SERVER_BASE, startTestServer, type TestServer } from '../support/server';
 
-export const BASE = 'http://carnet.test/fhir';
+/** The test server's FHIR base: absolute references on it are local. */
+export const BASE = `${SERVER_BASE}/fhir`;
+
+/** The system client every resource of these suites is written as (`client:test`). */
+export const CREATOR: Caller = { kind: 'system', sub: 'test', clientId: 'test', scopes: parseScopes('system/*.*'), operator: true };
 
 /** A resource as tests write it: loosely typed JSON with a type and an id. */
 export type Doc = { resourceType: string; id: string; [key: string]: unknown };
 
-export interface Bench {
-  t: TestDatabase;
-  store: ResourceStore;
-  engine: SqlSearchEngine;
+export interface SearchServer {
+  server: TestServer;
+  /** Production's search engine, in a session of CREATOR. */
+  engine: SearchEngine;
   registry: SearchParameterRegistry;
+  /** Writes `doc` as CREATOR (version 1, or the next version). */
   put: (resource: Doc) => Promise<StoredResource>;
   remove: (type: string, id: string) => Promise<void>;
   search: (type: string | undefined, query: string, options?: { access?: (type: string) => RowPredicate; handling?: Handling }) => Promise<SearchResult>;
   ids: (type: string | undefined, query: string, access?: (type: string) => RowPredicate) => Promise<string[]>;
+  close: () => Promise<void>;
 }
 
 export function params(query: string): QueryParams {
   return [...new URLSearchParams(query).entries()];
 }
 
-export async function bench(registry: SearchParameterRegistry = baseRegistry()): Promise<Bench> {
-  const t = await testDatabase();
-  const indexer = new SearchIndexer(registry, { baseUrl: BASE });
-  const store = new ResourceStore(t.db, indexer);
-  const engine = new SqlSearchEngine(t.db, registry, { baseUrl: BASE });
-  const compartment = new PatientCompartment(registry);
-  const put = (doc: Doc) =>
-    store.transaction(async (trx) => {
-      const resource = doc as unknown as Resource;
-      const patientId = compartment.patientsOf(resource)[0] ?? null;
-      const current = await store.lock(trx, resource.resourceType, resource.id as string);
-      const input = { resource, patientId, createdBy: 'client:test', method: 'PUT' as const };
-      if (current) return store.writeNext(trx, current, input);
-      const stored = await store.insert(trx, input);
-      if (!stored) throw new Error(`insert of ${resource.resourceType}/${resource.id} failed`);
-      return stored;
-    });
+/** A test server with nothing written yet. */
+export async function searchServer(): Promise<SearchServer> {
+  const server = await startTestServer();
+  const session = server.session(CREATOR);
+  const engine = session.search;
+  const put = (doc: Doc) => server.put(doc as unknown as Resource, submitterOf(CREATOR));
   const remove = async (type: string, id: string) => {
-    await store.transaction(async (trx) => {
-      const current = await store.lock(trx, type, id);
-      if (current) await store.writeNext(trx, current, { resource: null, patientId: current.patientId, createdBy: 'client:test', method: 'DELETE' });
-    });
+    await server.remove(type, id);
   };
-  const search: Bench['search'] = (type, query, options = {}) =>
-    engine.search({ resourceType: type, query: params(query), access: options.access ?? (() => allowAll), handling: options.handling } as Parameters<SqlSearchEngine['search']>[0]);
-  const ids: Bench['ids'] = async (type, query, access) => {
+  const search: SearchServer['search'] = (type, query, options = {}) =>
+    engine.search({ resourceType: type, query: params(query), access: options.access ?? (() => allowAll), handling: options.handling });
+  const ids: SearchServer['ids'] = async (type, query, access) => {
     const result = await search(type, query, { access });
     return result.matches.map((row) => (type ? row.id : `${row.resourceType}/${row.id}`));
   };
-  return { t, store, engine, registry, put, remove, search, ids };
+  return { server, engine, registry: session.registry, put, remove, search, ids, close: () => server.close() };
 }
 
 const NIR = 'urn:oid:1.2.250.1.213.1.4.8';
@@ -225,8 +223,9 @@ export const DATA: Doc[] = [
   { resourceType: 'QuestionnaireResponse', id: 'qr2', status: 'completed', questionnaire: 'http://example.org/Questionnaire/phq9/short', subject: { reference: 'Patient/p2' } },
 ];
 
-export async function seeded(registry?: SearchParameterRegistry): Promise<Bench> {
-  const b = await bench(registry);
+/** A test server holding DATA. */
+export async function seeded(): Promise<SearchServer> {
+  const b = await searchServer();
   for (const resource of DATA) await b.put(resource);
   return b;
 }

@@ -1,14 +1,14 @@
 /** _include and _revinclude, with :iterate, `*` and a target type. */
-import { seeded, type Bench } from './fixtures';
+import { seeded, type SearchServer } from './fixtures';
 
 const sorted = (ids: string[]) => [...ids].sort();
 
 describe('_include and _revinclude', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   const run = async (type: string, query: string) => {
     const result = await b.search(type, query);

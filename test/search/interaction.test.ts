@@ -1,52 +1,48 @@
-/** The searchset Bundle (interactions/search.ts): links, entries, modes, outcome, _summary/_elements, POST _search, scopes, named patients. */
+/**
+ * The searchset Bundle (interactions/search.ts): links, entries, modes,
+ * outcome, _summary/_elements, POST _search, scopes, named patients — in
+ * sessions of production's policy (test/support/server.ts): the system
+ * client that wrote every resource (it reads them all), one with fewer
+ * scopes, and patients (refused every other patient's space).
+ */
 import type { Bundle, Patient } from 'fhir/r4';
-import { seeded, BASE, type Bench } from './fixtures';
+import { seeded, BASE, CREATOR, type SearchServer } from './fixtures';
 import { searchInteraction } from '../../src/api/interactions/search';
-import type { AccessPolicy, FhirContext } from '../../src/kernel/ports';
+import { RequestRecorder } from '../../src/audit/recorder';
 import type { FhirRequest, QueryParams } from '../../src/kernel/request';
 import type { Caller } from '../../src/kernel/caller';
-import { allowAll } from '../../src/kernel/predicate';
-import { FhirError, forbidden } from '../../src/kernel/errors';
+import { FhirError } from '../../src/kernel/errors';
+import { parseScopes } from '../../src/identity/scopes';
 
-const caller: Caller = { kind: 'system', sub: 'test', clientId: 'test', operator: true, scopes: [] };
+const patientCaller = (patientId: string): Caller => ({ kind: 'patient', sub: `patient-${patientId}`, scopes: parseScopes('patient/*.*'), patientId });
+/** The creator of the data with search scopes on two types only. */
+const narrow: Caller = { kind: 'system', sub: 'test', clientId: 'test', scopes: parseScopes('system/DocumentReference.rs system/Patient.rs'), operator: false };
+
+/** The patients whose space the policy refused, as it tells the audit. */
+class Refusals extends RequestRecorder {
+  readonly patients: string[] = [];
+  override refused(patientIds: readonly string[]): void {
+    this.patients.push(...patientIds);
+    super.refused(patientIds);
+  }
+}
 
 describe('searchInteraction', () => {
-  let b: Bench;
-  let ctx: FhirContext;
-  const forbiddenTypes = new Set<string>();
-  const blockedPatients = new Set<string>();
-  const checkedPatients: string[] = [];
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
-    const access: AccessPolicy = {
-      readable: () => allowAll,
-      checkWrite: async () => {},
-      checkPatientSpace: async (_caller, patientId) => {
-        checkedPatients.push(patientId);
-        if (blockedPatients.has(patientId)) throw forbidden(`blocked from ${patientId}`);
-      },
-      checkScope: (_caller, type) => {
-        if (forbiddenTypes.has(type)) throw forbidden(`no scope for ${type}`);
-      },
-    };
-    ctx = { baseUrl: BASE, store: b.store, search: b.engine, registry: b.registry, access } as unknown as FhirContext;
   });
-  afterAll(() => b.t.drop());
-  afterEach(() => {
-    forbiddenTypes.clear();
-    blockedPatients.clear();
-    checkedPatients.length = 0;
-  });
+  afterAll(() => b.close());
 
   const request = (query: string, extra: Partial<FhirRequest> = {}): FhirRequest => ({
     method: 'GET',
     path: '',
     query: [...new URLSearchParams(query).entries()],
     headers: {},
-    caller,
     ...extra,
   });
-  const bundleOf = async (type: string | undefined, query: string, extra: Partial<FhirRequest> = {}) => (await searchInteraction(request(query, extra), ctx, type)).body as Bundle;
+  const bundleOf = async (type: string | undefined, query: string, extra: Partial<FhirRequest> = {}, caller: Caller = CREATOR) =>
+    (await searchInteraction(request(query, extra), b.server.session(caller), type)).body as Bundle;
   const queryOf = (url: string): QueryParams => [...new URL(url).searchParams.entries()];
 
   it('builds a searchset with total, absolute links, fullUrls and search modes', async () => {
@@ -64,11 +60,11 @@ describe('searchInteraction', () => {
   it('follows next and previous links by their URL', async () => {
     const first = await bundleOf('Patient', '_count=3&_sort=family');
     const next = first.link!.find((l) => l.relation === 'next')!.url;
-    const second = (await searchInteraction(request('', { query: queryOf(next) }), ctx, 'Patient')).body as Bundle;
+    const second = (await searchInteraction(request('', { query: queryOf(next) }), b.server.session(CREATOR), 'Patient')).body as Bundle;
     expect(second.entry?.map((e) => e.resource?.id)).toEqual(['p2']);
     expect(second.link?.find((l) => l.relation === 'self')?.url).toBe(next);
     const previous = second.link!.find((l) => l.relation === 'previous')!.url;
-    const back = (await searchInteraction(request('', { query: queryOf(previous) }), ctx, 'Patient')).body as Bundle;
+    const back = (await searchInteraction(request('', { query: queryOf(previous) }), b.server.session(CREATOR), 'Patient')).body as Bundle;
     expect(back.entry?.map((e) => e.resource?.id)).toEqual(first.entry?.map((e) => e.resource?.id));
   });
 
@@ -77,7 +73,7 @@ describe('searchInteraction', () => {
     expect(lenient.link?.[0].url).toBe(`${BASE}/Patient?gender=male`);
     const outcome = lenient.entry?.find((e) => e.search?.mode === 'outcome');
     expect(outcome?.resource?.resourceType).toBe('OperationOutcome');
-    await expect(searchInteraction(request('gender=male&nonsense=1', { headers: { prefer: 'handling=strict' } }), ctx, 'Patient')).rejects.toMatchObject({
+    await expect(searchInteraction(request('gender=male&nonsense=1', { headers: { prefer: 'handling=strict' } }), b.server.session(CREATOR), 'Patient')).rejects.toMatchObject({
       status: 400,
       issues: [expect.objectContaining({ expression: ['nonsense'] })],
     });
@@ -126,9 +122,8 @@ describe('searchInteraction', () => {
   });
 
   it('checks the search scope of the type, and leaves out included types outside the scopes', async () => {
-    forbiddenTypes.add('Practitioner');
-    await expect(bundleOf('Practitioner', '')).rejects.toBeInstanceOf(FhirError);
-    const bundle = await bundleOf('DocumentReference', '_id=d1&_include=*');
+    await expect(bundleOf('Practitioner', '', {}, narrow)).rejects.toBeInstanceOf(FhirError);
+    const bundle = await bundleOf('DocumentReference', '_id=d1&_include=*', {}, narrow);
     expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual(['DocumentReference', 'Patient']);
   });
 
@@ -140,13 +135,20 @@ describe('searchInteraction', () => {
     ['DocumentReference', 'patient.name=durand', []],
     ['DocumentReference', 'status=current', []],
   ])('%s?%s asks the access policy about patients %j', async (type, query, patients) => {
-    await bundleOf(type, query);
-    expect(checkedPatients).toEqual(patients);
+    // a patient with no data of the set: the policy refuses every space it is asked about
+    const refusals = new Refusals(b.server.session(CREATOR).compartment);
+    const session = b.server.session(patientCaller('nobody')).withRecorder(refusals);
+    const status = await searchInteraction(request(query), session, type).then(
+      (response) => response.status,
+      (error: FhirError) => error.status,
+    );
+    expect(refusals.patients).toEqual(patients);
+    expect(status).toBe(patients.length > 0 ? 403 : 200);
   });
 
   it('a search naming a patient space the caller may not enter is refused', async () => {
-    blockedPatients.add('p1');
-    await expect(bundleOf('DocumentReference', 'patient=p1')).rejects.toMatchObject({ status: 403 });
-    expect((await bundleOf('DocumentReference', 'patient=p2')).total).toBe(1);
+    const p2 = patientCaller('p2');
+    await expect(bundleOf('DocumentReference', 'patient=p1', {}, p2)).rejects.toMatchObject({ status: 403 });
+    expect((await bundleOf('DocumentReference', 'patient=p2', {}, p2)).total).toBe(1);
   });
 });

@@ -1,15 +1,16 @@
 /** _sort, _count, keyset paging (next/previous stay correct while data changes) and _total. */
-import { bench, seeded, params, type Bench } from './fixtures';
+import { searchServer, seeded, params, type SearchServer } from './fixtures';
 import { allowAll } from '../../src/kernel/predicate';
 import { SqlSearchEngine } from '../../src/search/engine';
 import type { QueryParams } from '../../src/kernel/request';
+import type { SearchEngine } from '../../src/kernel/ports';
 
 describe('_sort', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   it.each([
     ['Patient', '_sort=birthdate', ['p2', 'p1', 'p3', 'p4']],
@@ -32,14 +33,14 @@ describe('_sort', () => {
 });
 
 describe('paging', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
-    b = await bench();
+    b = await searchServer();
     for (let i = 0; i < 25; i++) {
       await b.put({ resourceType: 'Patient', id: `pat-${String(i).padStart(2, '0')}`, name: [{ family: `F${String(i % 10)}` }], birthDate: `19${50 + (i % 7)}` });
     }
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   const page = (query: QueryParams) => b.engine.search({ resourceType: 'Patient', query, access: () => allowAll });
 
@@ -104,13 +105,13 @@ describe('paging', () => {
 });
 
 describe('order-first paging (large result sets read through the sort index)', () => {
-  let b: Bench;
+  let b: SearchServer;
   let orderFirst: SqlSearchEngine;
   let tinyChunks: SqlSearchEngine;
   beforeAll(async () => {
-    b = await bench();
-    orderFirst = new SqlSearchEngine(b.t.db, b.registry, { orderedScan: { threshold: 0 } });
-    tinyChunks = new SqlSearchEngine(b.t.db, b.registry, { orderedScan: { threshold: 0, chunk: 2, rounds: 2 } });
+    b = await searchServer();
+    orderFirst = new SqlSearchEngine(b.server.carnet.sql, b.registry, { orderedScan: { threshold: 0 } });
+    tinyChunks = new SqlSearchEngine(b.server.carnet.sql, b.registry, { orderedScan: { threshold: 0, chunk: 2, rounds: 2 } });
     for (let i = 0; i < 30; i++) {
       const name = i % 5 === 0 ? undefined : [{ family: `F${i % 4}`, given: i % 3 === 0 ? ['Zed', 'Abel'] : ['Max'] }];
       const period = i % 6 === 0 ? undefined : { start: `20${10 + (i % 8)}-01-01`, end: i % 2 ? `20${12 + (i % 8)}-06` : undefined };
@@ -118,9 +119,9 @@ describe('order-first paging (large result sets read through the sort index)', (
       await b.put({ resourceType: 'Patient', id: `pt${i}`, name, birthDate: i % 7 === 0 ? undefined : `19${60 + (i % 9)}`, gender: i % 2 ? 'male' : 'female' });
     }
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
-  async function walk(engine: SqlSearchEngine, type: string, query: string, direction: 'next' | 'previous'): Promise<string[]> {
+  async function walk(engine: SearchEngine, type: string, query: string, direction: 'next' | 'previous'): Promise<string[]> {
     const seen: string[] = [];
     let first = await engine.search({ resourceType: type, query: params(query), access: () => allowAll });
     if (direction === 'previous') {
@@ -157,11 +158,11 @@ describe('order-first paging (large result sets read through the sort index)', (
 });
 
 describe('_count and _total', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   it.each([
     ['_count=2', 2, 4, true],

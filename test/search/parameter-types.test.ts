@@ -1,14 +1,14 @@
 /** Search cases per parameter type, prefix and modifier (search.html), over the shared data set. */
-import { seeded, PROFILE, type Bench } from './fixtures';
+import { seeded, PROFILE, type SearchServer } from './fixtures';
 
 const sorted = (ids: string[]) => [...ids].sort();
 
 describe('search by parameter type', () => {
-  let b: Bench;
+  let b: SearchServer;
   beforeAll(async () => {
     b = await seeded();
   });
-  afterAll(() => b.t.drop());
+  afterAll(() => b.close());
 
   const cases = (rows: [string, string, string[]][]) => rows;
 

@@ -43,8 +43,17 @@ export interface TestServer {
   close: () => Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const database: TestDatabase = await testDatabase();
+export interface TestServerOptions {
+  /**
+   * The database to build on (migrated by createCarnet), dropped or released
+   * by close(); by default a fresh test database of jest's run. Scripts that
+   * run outside jest (scripts/access-property.ts) bring their own.
+   */
+  database?: Pick<TestDatabase, 'url' | 'drop'>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await testDatabase());
   const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-keys-'));
   const config = loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env });
   const carnet = await createCarnet(config, database.url, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
