@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createIdentity, type Identity } from '../../src/identity/authenticate';
+import { PoolExecutor } from '../../src/store/executor';
 import { testDatabase, type TestDatabase } from '../support/database';
 
 describe('createIdentity', () => {
@@ -11,7 +12,7 @@ describe('createIdentity', () => {
   beforeAll(async () => {
     t = await testDatabase();
     const devKeyDir = path.join(mkdtempSync(path.join(tmpdir(), 'carnet-identity-')), 'dev-keys');
-    identity = await createIdentity({ baseUrl: 'http://localhost:8080', devKeyDir }, t.db);
+    identity = await createIdentity({ baseUrl: 'http://localhost:8080', devKeyDir }, new PoolExecutor(t.db));
     await t.db('resources').insert({
       resource_type: 'PractitionerRole',
       id: 'role-1',

@@ -2,6 +2,7 @@
 import type { PractitionerRole, RelatedPerson, Resource } from 'fhir/r4';
 import { createCallerLookup } from '../../src/identity/lookup';
 import { PROFESSION_SYSTEM, resolveCaller, type CallerLookup } from '../../src/identity/resolve';
+import { PoolExecutor } from '../../src/store/executor';
 import { testDatabase, type TestDatabase } from '../support/database';
 
 const ROLE_CODE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
@@ -37,7 +38,7 @@ describe('createCallerLookup', () => {
 
   beforeAll(async () => {
     t = await testDatabase();
-    lookup = createCallerLookup(t.db);
+    lookup = createCallerLookup(new PoolExecutor(t.db));
     await put(mother);
     await put({ ...mother, id: 'gone' }, true);
     await put({ resourceType: 'Patient', id: 'mother' });
