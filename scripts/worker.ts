@@ -9,6 +9,7 @@
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/http/logging';
 import { migrate, openDb } from '../src/store/db';
+import { PoolExecutor } from '../src/store/executor';
 import { parseNotifySettings } from '../src/notify/settings';
 import { NotificationWorker } from '../src/notify/worker';
 
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const lease = option('lease-seconds');
   const retryBaseMs = option('retry-base-ms');
   const worker = new NotificationWorker({
-    db,
+    db: new PoolExecutor(db),
     settings: parseNotifySettings(process.env),
     logger,
     leaseMs: lease === undefined ? undefined : lease * 1000,
