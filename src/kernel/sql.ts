@@ -38,6 +38,12 @@ export interface UnitOfWork {
   part<T extends HeldPart>(key: object, open: () => T): T;
   /** Writes what is held now and waits for it (a writer bounding what it holds). */
   flush(): Promise<void>;
+  /**
+   * Runs a statement that reads nothing the unit holds (drawing ids from a
+   * sequence) without writing the held statements first, so a writer can go
+   * on holding.
+   */
+  ahead<T = Record<string, unknown>>(sql: string, bindings?: readonly SqlBinding[]): Promise<QueryResult<T>>;
 }
 
 export interface TransactionOptions {

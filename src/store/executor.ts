@@ -86,7 +86,7 @@ class TransactionExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly connection: PgConnection, unitOfWork: boolean) {
-    if (unitOfWork) this.unit = new HeldWrites((statement) => send(connection, statement.sql, statement.bindings, 'named'));
+    if (unitOfWork) this.unit = new HeldWrites((statement) => send(connection, statement.sql, statement.bindings, 'named'), (sql, bindings) => this.sendAhead(sql, bindings));
   }
 
   /** The error of a held statement that failed: the transaction's real cause. */
@@ -102,6 +102,11 @@ class TransactionExecutor implements Executor {
 
   transaction<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
     return work(this);
+  }
+
+  private sendAhead<T>(sql: string, bindings: readonly SqlBinding[]): Promise<QueryResult<T>> {
+    if (this.closed) throw new Error('query on a transaction that has ended');
+    return send<T>(this.connection, sql, bindings, 'named');
   }
 
   /** Before commit: everything held is written. */
@@ -120,7 +125,14 @@ class HeldWrites implements UnitOfWork {
   private writing: Promise<void> = Promise.resolve();
   error: unknown;
 
-  constructor(private readonly write: (statement: HeldStatement) => Promise<unknown>) {}
+  constructor(
+    private readonly write: (statement: HeldStatement) => Promise<unknown>,
+    private readonly sendAhead: <T>(sql: string, bindings: readonly SqlBinding[]) => Promise<QueryResult<T>>,
+  ) {}
+
+  ahead<T>(sql: string, bindings: readonly SqlBinding[] = []): Promise<QueryResult<T>> {
+    return this.sendAhead<T>(sql, bindings);
+  }
 
   part<T extends HeldPart>(key: object, open: () => T): T {
     let part = this.parts.get(key) as T | undefined;

@@ -233,7 +233,9 @@ export class ResourceStore implements Store {
   /** A rid for a row written behind, from a block drawn from the column's own sequence. */
   private async nextRid(held: HeldCreates): Promise<number> {
     if (held.rids.length === 0) {
-      const { rows } = await this.sql.query<{ rid: string }>(`SELECT nextval(pg_get_serial_sequence('resources', 'rid')) AS rid FROM generate_series(1, ${RID_BLOCK})`);
+      // a sequence draw reads nothing held: it goes ahead, and the unit goes on holding
+      const draw = `SELECT nextval(pg_get_serial_sequence('resources', 'rid')) AS rid FROM generate_series(1, ${RID_BLOCK})`;
+      const { rows } = await (this.sql.unit ? this.sql.unit.ahead<{ rid: string }>(draw) : this.sql.query<{ rid: string }>(draw));
       held.rids = rows.map((row) => Number(row.rid));
     }
     return held.rids.shift() as number;

@@ -264,3 +264,19 @@ describe('unit of work', () => {
     await expect(ended!.query('SELECT 1')).rejects.toThrow('transaction that has ended');
   });
 });
+
+describe('holding many creates', () => {
+  it('draws rids ahead of what it holds: 250 creates go out as one row statement, not one per block of 100 rids', async () => {
+    const family = unique('Many');
+    const ids: string[] = [];
+    await pool.transaction(
+      async (trx) => {
+        for (let i = 0; i < 250; i++) ids.push((await create(trx, { ...patient(family), name: [{ family }] } as Resource)).id);
+      },
+      { unitOfWork: true },
+    );
+    expect(sent().filter((text) => HELD_ROWS.test(text))).toHaveLength(1);
+    expect(await rowsOf(pool, ids)).toBe(250);
+    expect(await familyRows(pool, family)).toBe(250);
+  });
+});
