@@ -38,3 +38,13 @@ export function header(request: FhirRequest, name: string): string | undefined {
 export function queryValue(query: QueryParams, name: string): string | undefined {
   return query.find(([key]) => key === name)?.[1];
 }
+
+/**
+ * The one key of conditional criteria: sorted, `_format` left out, so
+ * `b=2&a=1` and `a=1&b=2` name the same conditional target (a Bundle's claims
+ * and cached resolutions) and take the same advisory lock.
+ */
+export function criteriaKey(type: string, query: QueryParams): string {
+  const sorted = query.filter(([key]) => key !== '_format').map(([key, value]) => `${key}=${value}`).sort();
+  return `${type}?${sorted.join('&')}`;
+}

@@ -7,7 +7,9 @@
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { badRequest, FhirError } from '../../kernel/errors';
-import type { Method, QueryParams } from '../../kernel/request';
+import { criteriaKey, type Method, type QueryParams } from '../../kernel/request';
+
+export { criteriaKey } from '../../kernel/request';
 
 export type BundleKind = 'batch' | 'transaction';
 
@@ -134,11 +136,6 @@ export function processingOrder(plans: EntryPlan[]): EntryPlan[] {
   return [...plans].sort((a, b) => PHASE[a.method] - PHASE[b.method] || a.index - b.index);
 }
 
-/** Sorted criteria text, so `b=2&a=1` and `a=1&b=2` name the same conditional target. */
-export function criteriaKey(type: string, query: QueryParams): string {
-  const sorted = query.filter(([key]) => key !== '_format').map(([key, value]) => `${key}=${value}`).sort();
-  return `${type}?${sorted.join('&')}`;
-}
 
 /**
  * What a planned entry modifies before anything is resolved: `Type/id`, or the

@@ -6,7 +6,7 @@
 import type { Resource } from 'fhir/r4';
 import { badRequest, FhirError } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
-import { header, type FhirRequest, type QueryParams } from '../../kernel/request';
+import { criteriaKey, header, type FhirRequest, type QueryParams } from '../../kernel/request';
 
 export interface PreparedResource {
   resource: Resource;
@@ -76,6 +76,5 @@ export function parseCriteria(criteria: string): QueryParams {
  * conditional creates never both see "no match". Held until the transaction ends.
  */
 export async function lockCriteria(session: Session, type: string, criteria: QueryParams): Promise<void> {
-  const key = `${type}?${[...criteria].sort(([a, x], [b, y]) => (a === b ? x.localeCompare(y) : a.localeCompare(b))).map(([k, v]) => `${k}=${v}`).join('&')}`;
-  await session.store.lockKey(key);
+  await session.store.lockKey(criteriaKey(type, criteria));
 }
