@@ -17,6 +17,7 @@
  * outside the Bundle's transaction: the audit of a rolled-back one stays.
  */
 import { randomUUID } from 'node:crypto';
+import type { Resource } from 'fhir/r4';
 import type { Session } from '../kernel/ports';
 import { FhirError } from '../kernel/errors';
 import type { FhirRequest, FhirResponse } from '../kernel/request';
@@ -49,6 +50,33 @@ function statusOf(error: unknown): number {
 export const AUDIT_UNAVAILABLE = 'the activity history could not record this request, so it was not answered; try again later';
 
 const unavailable = () => new FhirError(503, 'transient', AUDIT_UNAVAILABLE, undefined, { 'Retry-After': '5' });
+
+/** A version that a rolled-back transaction wrote no longer exists: its resource is named unversioned. */
+function unversioned(reference: string): string {
+  return reference.replace(/\/_history\/[^/]+$/, '');
+}
+
+const TYPE = /^[A-Z][A-Za-z]{1,63}$/;
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * What a request refused before routing names besides the patients of its
+ * path and query: the stored row of its `Type/id` (told as withheld, so it is
+ * audited about that row's patient) and the patients of a write's body.
+ */
+async function tellTarget(request: FhirRequest, session: RecordedSession): Promise<void> {
+  const [type, id] = request.path.split('/');
+  const instance = TYPE.test(type ?? '') && ID.test(id ?? '');
+  if (instance && type !== 'Patient') await session.store.withhold(type, id);
+  const body = request.body as Resource | undefined;
+  const writes = request.method === 'POST' || request.method === 'PUT';
+  if (!writes || typeof body !== 'object' || body === null || typeof body.resourceType !== 'string' || body.resourceType === 'Bundle' || request.path.includes('$')) return;
+  try {
+    session.audit.named(session.compartment.patientsOf(body), request.method === 'PUT' && instance ? `${type}/${id}` : undefined);
+  } catch {
+    // a body too malformed to read its patients from names none
+  }
+}
 
 /** What one request (or Bundle entry) did to one patient's data. */
 interface Touch {
@@ -115,7 +143,7 @@ export class AuditStage {
     if (bundle) {
       this.bundles.delete(session.audit);
       const rolledBack = outcome.failure !== undefined && isTransaction(request);
-      await this.record(request, session.caller, merge(rolledBack ? bundle.map((touch) => ({ ...touch, status: outcome.status })) : bundle));
+      await this.record(request, session.caller, merge(rolledBack ? bundle.map((touch) => ({ ...touch, status: outcome.status, references: touch.references.map(unversioned) })) : bundle));
       return settle(outcome);
     }
     await this.record(request, session.caller, await this.touchesOf(request, session, outcome));
@@ -137,9 +165,14 @@ export class AuditStage {
     return settle(outcome);
   }
 
-  /** A request refused before it was routed (its mode): audited about the patients it names. */
+  /** A request refused before it was routed (its mode): audited about the patients and the resource it names. */
   async refusal(request: FhirRequest, session: RecordedSession, refused: FhirError, named: string[]): Promise<never> {
     session.audit.named(named);
+    try {
+      await tellTarget(request, session);
+    } catch {
+      throw unavailable();
+    }
     await this.record(request, session.caller, await this.touchesOf(request, session, { failure: refused, status: refused.status }));
     throw refused;
   }

@@ -43,7 +43,9 @@ function entryOf(session: Session, event: AuditEvent) {
 export function historySearchHandler(log: AuditLog): Handler {
   return async (request, session) => {
     const query = parseHistoryQuery(request);
+    session.audit.named(query.patientIds); // a refused search of X's history is audited about X
     const patientId = searchedPatient(session.caller, query.patientIds);
+    session.audit.named([patientId]); // a representative's reading of X's history is in it (X's own is not)
     session.access.checkScope('AuditEvent', 's');
     const page = await log.history(patientId, query);
     const echo: QueryParams = query.echo.some(([name]) => name === 'patient' || name === 'patient:Patient') ? query.echo : [['patient', `Patient/${patientId}`], ...query.echo];

@@ -33,8 +33,11 @@ interface Row {
 
 export class RequestRecorder implements AuditRecorder {
   private readonly rows: Row[] = [];
+  private readonly writtenRows = new Set<Row>();
   private readonly withheldRows: Row[] = [];
   private readonly namedIds = new Set<string>();
+  /** Patient → `Type/id` the request named for them (a write's target): recorded only if the request failed. */
+  private readonly namedReferences = new Map<string, string[]>();
 
   constructor(private readonly compartment: Compartment) {}
 
@@ -44,14 +47,18 @@ export class RequestRecorder implements AuditRecorder {
 
   wrote(row: StoredResource): void {
     this.rows.push(row);
+    this.writtenRows.add(row);
   }
 
   withheld(row: { resourceType: string; id: string; patientId: string | null }): void {
     this.withheldRows.push(row);
   }
 
-  named(patientIds: readonly string[]): void {
-    for (const id of patientIds) this.namedIds.add(id);
+  named(patientIds: readonly string[], reference?: string): void {
+    for (const id of patientIds) {
+      this.namedIds.add(id);
+      if (reference) this.namedReferences.set(id, [...(this.namedReferences.get(id) ?? []), reference]);
+    }
   }
 
   refused(patientIds: readonly string[]): void {
@@ -61,13 +68,20 @@ export class RequestRecorder implements AuditRecorder {
   /**
    * The patients touched and their resources: on success each disclosed or
    * written version (`Type/id/_history/n`; a delete names `Type/id`); on a
-   * refusal or an error the rows named, unversioned (nothing was answered).
+   * refusal or an error the rows named, unversioned (nothing was answered),
+   * and the resource a failed write named (its `Type/id`).
+   * A resource the request wrote is named by the version written (or
+   * `Type/id` for a delete) for every patient it concerned: the version an
+   * update, patch or delete read to check it was not answered.
    */
   async touched(store: Pick<Store, 'existingPatients'>, succeeded: boolean): Promise<Touched> {
     const touched: Touched = new Map();
+    const referenceOf = (row: Row) => (succeeded && !row.deleted ? `${row.resourceType}/${row.id}/_history/${row.versionId}` : `${row.resourceType}/${row.id}`);
+    const writes = new Map<string, string>(); // Type/id → the reference of its last version written
+    for (const row of this.writtenRows) writes.set(`${row.resourceType}/${row.id}`, referenceOf(row));
     for (const row of this.rows) {
       if (NOT_DATA.has(row.resourceType)) continue;
-      const reference = succeeded && !row.deleted ? `${row.resourceType}/${row.id}/_history/${row.versionId}` : `${row.resourceType}/${row.id}`;
+      const reference = this.writtenRows.has(row) ? referenceOf(row) : (writes.get(`${row.resourceType}/${row.id}`) ?? referenceOf(row));
       for (const patientId of this.patientsOf(row)) add(touched, patientId, reference);
     }
     for (const row of this.withheldRows) {
@@ -76,7 +90,11 @@ export class RequestRecorder implements AuditRecorder {
     }
     const unknown = [...this.namedIds].filter((id) => !touched.has(id));
     const existing = await store.existingPatients(unknown);
-    for (const id of unknown) if (existing.has(id)) add(touched, id);
+    for (const id of this.namedIds) {
+      if (!touched.has(id) && !existing.has(id)) continue;
+      add(touched, id);
+      if (!succeeded) for (const reference of this.namedReferences.get(id) ?? []) add(touched, id, reference);
+    }
     return touched;
   }
 

@@ -97,8 +97,11 @@ export interface CallerAccess {
  * interactions the patients a request names. The audit groups by patient.
  */
 export interface AuditRecorder extends StoreObserver {
-  /** Patients the request names (a Patient/X path, patient= parameters, a refused body): recorded if they exist. */
-  named(patientIds: readonly string[]): void;
+  /**
+   * Patients the request names (a Patient/X path, patient= parameters, a refused body): recorded if they exist.
+   * `reference`: the resource it names for them (`Type/id` of a PUT), recorded unversioned if the request fails.
+   */
+  named(patientIds: readonly string[], reference?: string): void;
   /** Patients whose data the caller was refused (the policy). */
   refused(patientIds: readonly string[]): void;
 }

@@ -51,7 +51,6 @@ describe('CONTRACT §4 over HTTP', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const { ctx } = server.carnet;
     for (const [resource, by] of scenarioWrites()) {
       const key = `${resource.resourceType}/${resource.id}`;
       if (resource.resourceType === 'AuditEvent') {
@@ -59,7 +58,7 @@ describe('CONTRACT §4 over HTTP', () => {
         continue;
       }
       if (THROUGH_STORE.has(key)) {
-        await ctx.store.transaction((trx) => ctx.store.insert(trx, { resource, patientId: ctx.compartment.patientsOf(resource)[0] ?? null, createdBy: by, method: 'POST' }));
+        await server.put(resource, by);
         continue;
       }
       const res = await as(submitterName(by), server.request.put(`/fhir/${key}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(resource)));

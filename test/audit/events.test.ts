@@ -2,24 +2,33 @@
  * CONTRACT §6: every request about X's data by anyone other than X stores an
  * AuditEvent (BALP shape) before the answer — a table of interaction × caller
  * → the expected fields, denied attempts and multi-patient searches included.
+ * Requests go through production's pipeline under production's rules: p1 is
+ * a médecin (and SAMU regulator) both patients authorized, `blocked` one both
+ * blocked, p2 a médecin nobody authorized.
  */
 import type { AuditEvent, Resource } from 'fhir/r4';
+import knex from 'knex';
 import { FhirError } from '../../src/kernel/errors';
 import type { Caller } from '../../src/kernel/caller';
 import type { Method, QueryParams } from '../../src/kernel/request';
-import { audited, AUDIT_UNAVAILABLE } from '../../src/audit/audited';
+import { AuditStage, AUDIT_UNAVAILABLE } from '../../src/audit/audited';
 import { AuditTrail } from '../../src/audit/trail';
-import { AuditAccessHistory } from '../../src/audit/access-history';
-import knex from 'knex';
+import { PoolExecutor } from '../../src/store/executor';
 import { knexConfig } from '../../src/store/db';
-import { callers, observationFor, patientResource, startHarness, storedEvents, type Harness } from './harness';
+import { choice } from '../access/builders';
+import { callers, observationFor, patientResource, startHarness, storedEvents, SEED_LAB, type Harness } from './harness';
 
 let h: Harness;
 let alice: string;
 let bob: string;
 let aliceObs: string;
 let bobObs: string;
-const pratique = callers.practitioner('p1');
+/** Recorded by p1: a practitioner updates or deletes only what he recorded (write-rules). */
+let p1AliceObs: string;
+let p1BobObs: string;
+let pratique: Caller;
+let blocked: Caller;
+let stranger: Caller;
 
 beforeAll(async () => {
   h = await startHarness();
@@ -27,6 +36,15 @@ beforeAll(async () => {
   bob = (await h.seed(patientResource('Bob'))).id;
   aliceObs = (await h.seed(observationFor(alice))).id;
   bobObs = (await h.seed(observationFor(bob))).id;
+  pratique = await h.practitioner('p1', { samu: true });
+  blocked = await h.practitioner('blocked');
+  stranger = await h.practitioner('p2');
+  for (const patient of [alice, bob]) {
+    await h.authorize(patient, 'p1');
+    await h.block(patient, 'blocked');
+  }
+  p1AliceObs = (await h.seed(observationFor(alice), 'Practitioner/p1')).id;
+  p1BobObs = (await h.seed(observationFor(bob), 'Practitioner/p1')).id;
 });
 afterAll(() => h.close());
 
@@ -73,22 +91,33 @@ const cases: [string, Case, Expected][] = [
     { status: 201, patients: () => [alice], subtype: 'create', action: 'C', outcome: '0', purpose: 'TREAT' }],
   ['practitioner creates with Prefer: return=minimal', { caller: () => pratique, method: 'POST', path: () => 'Observation', body: obs(() => bob), headers: { prefer: 'return=minimal' } },
     { status: 201, patients: () => [bob], subtype: 'create', action: 'C', outcome: '0' }],
-  ['practitioner updates', { caller: () => pratique, method: 'PUT', path: () => `Observation/${aliceObs}`, body: () => ({ ...observationFor(alice, 'poids'), id: aliceObs }) },
-    { status: 200, patients: () => [alice], subtype: 'update', action: 'U', outcome: '0' }],
-  ['practitioner patches', { caller: () => pratique, method: 'PATCH', path: () => `Observation/${aliceObs}`, body: () => [{ op: 'replace', path: '/status', value: 'amended' }], headers: { 'content-type': 'application/json-patch+json' } },
+  ['practitioner updates', { caller: () => pratique, method: 'PUT', path: () => `Observation/${p1AliceObs}`, body: () => ({ ...observationFor(alice, 'poids'), id: p1AliceObs }) },
+    { status: 200, patients: () => [alice], subtype: 'update', action: 'U', outcome: '0', entity: () => [`Patient/${alice}`, `Observation/${p1AliceObs}/_history/2`] }], // what was written, not the version checked
+  ['practitioner patches', { caller: () => pratique, method: 'PATCH', path: () => `Observation/${p1AliceObs}`, body: () => [{ op: 'replace', path: '/status', value: 'amended' }], headers: { 'content-type': 'application/json-patch+json' } },
     { status: 200, patients: () => [alice], subtype: 'patch', action: 'U', outcome: '0' }],
-  ['blocked practitioner reads: denied, outcome 4', { caller: () => callers.practitioner('blocked'), method: 'GET', path: () => `Observation/${aliceObs}` },
-    { status: 403, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', agent: () => ({ reference: 'Practitioner/blocked' }), entity: () => [`Patient/${alice}`, `Observation/${aliceObs}`] }],
-  ['blocked practitioner searches a patient: denied', { caller: () => callers.practitioner('blocked'), method: 'GET', path: () => 'Observation', query: () => [['subject', alice]] },
+  // CONTRACT §4.3 steps 1 and 5: a resource of X is absent for a practitioner X blocked (404, as if it did not exist)
+  ['blocked practitioner reads: denied, outcome 4', { caller: () => blocked, method: 'GET', path: () => `Observation/${aliceObs}` },
+    { status: 404, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', agent: () => ({ reference: 'Practitioner/blocked' }), entity: () => [`Patient/${alice}`, `Observation/${aliceObs}`] }],
+  ['blocked practitioner searches a patient: denied', { caller: () => blocked, method: 'GET', path: () => 'Observation', query: () => [['subject', alice]] },
     { status: 403, patients: () => [alice], subtype: 'search-type', action: 'E', outcome: '4' }],
-  ['blocked practitioner writes: denied', { caller: () => callers.practitioner('blocked'), method: 'POST', path: () => 'Observation', body: obs(() => bob) },
+  ['blocked practitioner writes: denied', { caller: () => blocked, method: 'POST', path: () => 'Observation', body: obs(() => bob) },
     { status: 403, patients: () => [bob], subtype: 'create', action: 'C', outcome: '4' }],
+  ['blocked practitioner writes a new id: denied, naming the resource attempted', { caller: () => blocked, method: 'PUT', path: () => 'Observation/never-stored', body: () => ({ ...observationFor(bob), id: 'never-stored' }) },
+    { status: 403, patients: () => [bob], subtype: 'update', action: 'U', outcome: '4', entity: () => [`Patient/${bob}`, 'Observation/never-stored'] }],
+  ['an unknown X-Purpose-Of-Use: 400, audited about the resource\'s patient', { caller: () => pratique, method: 'GET', path: () => `Observation/${aliceObs}`, headers: { 'x-purpose-of-use': 'RESEARCH' } },
+    { status: 400, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', entity: () => [`Patient/${alice}`, `Observation/${aliceObs}`] }],
+  ['a create in break-glass without a reason: 400, audited about the body\'s patient', { caller: () => pratique, method: 'POST', path: () => 'Observation', body: obs(() => bob), headers: { 'x-purpose-of-use': 'BTG' } },
+    { status: 400, patients: () => [bob], subtype: 'create', action: 'C', outcome: '4', entity: () => [`Patient/${bob}`] }],
   ['SAMU regulator (header ETREAT)', { caller: () => pratique, method: 'GET', path: () => `Observation/${aliceObs}`, headers: { 'x-purpose-of-use': 'ETREAT' } },
     { status: 200, patients: () => [alice], outcome: '0', purpose: 'ETREAT' }],
   ['break-glass (header BTG + reason)', { caller: () => pratique, method: 'GET', path: () => `Patient/${alice}`, headers: { 'x-purpose-of-use': 'BTG', 'x-break-glass-reason': 'patient inconscient aux urgences' } },
     { status: 200, patients: () => [alice], outcome: '0', purpose: 'BTG', reason: 'patient inconscient aux urgences' }],
-  ['break-glass set on the caller by the access rules', { caller: () => callers.practitioner('p1', { purposeOfUse: 'BTG', breakGlassReason: 'arrêt cardiaque' }), method: 'GET', path: () => `Patient/${bob}` },
-    { status: 200, patients: () => [bob], purpose: 'BTG', reason: 'arrêt cardiaque' }],
+  ['break-glass by a practitioner the patient never authorized', { caller: () => stranger, method: 'GET', path: () => `Patient/${bob}`, headers: { 'x-purpose-of-use': 'BTG', 'x-break-glass-reason': 'arrêt cardiaque' } },
+    { status: 200, patients: () => [bob], subtype: 'read', outcome: '0', agent: () => ({ reference: 'Practitioner/p2' }), purpose: 'BTG', reason: 'arrêt cardiaque' }],
+  ['a practitioner the patient never authorized reads the Patient (TREAT): 403, audited', { caller: () => stranger, method: 'GET', path: () => `Patient/${alice}` },
+    { status: 403, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', purpose: 'TREAT', entity: () => [`Patient/${alice}`] }],
+  ['blocked practitioner reads the Patient: 403, audited', { caller: () => blocked, method: 'GET', path: () => `Patient/${alice}` },
+    { status: 403, patients: () => [alice], subtype: 'read', outcome: '4', agent: () => ({ reference: 'Practitioner/blocked' }) }],
   ['legal representative reads', { caller: () => callers.representative('r1', alice), method: 'GET', path: () => `Observation/${aliceObs}` },
     { status: 200, patients: () => [alice], subtype: 'read', outcome: '0', agent: () => ({ reference: 'RelatedPerson/r1' }), purpose: null }],
   ['patient X on X\'s own data: not audited', { caller: () => callers.patient(alice), method: 'GET', path: () => `Observation/${aliceObs}` },
@@ -97,7 +126,7 @@ const cases: [string, Case, Expected][] = [
     { status: 200, patients: () => [] }],
   ['patient X reaching another patient: audited for that patient', { caller: () => callers.patient(alice), method: 'GET', path: () => `Observation/${bobObs}` },
     { status: 404, patients: () => [bob], subtype: 'read', outcome: '4', agent: () => ({ reference: `Patient/${alice}` }), purpose: null }],
-  ['creating system client reads', { caller: () => callers.system('seed-lab', 'system/*.*'), method: 'GET', path: () => `Observation/${bobObs}` },
+  ['creating system client reads', { caller: () => callers.system(SEED_LAB.slice('client:'.length), 'system/*.*'), method: 'GET', path: () => `Observation/${bobObs}` },
     { status: 200, patients: () => [bob], subtype: 'read', outcome: '0', agent: () => ({ identifier: 'seed-lab' }), purpose: null }],
   ['another system client: 404, audited as denied', { caller: () => callers.system('lab-b', 'system/Observation.rs'), method: 'GET', path: () => `Observation/${bobObs}` },
     { status: 404, patients: () => [bob], subtype: 'read', outcome: '4', agent: () => ({ identifier: 'lab-b' }) }],
@@ -105,12 +134,17 @@ const cases: [string, Case, Expected][] = [
     { status: 403, patients: () => [alice], subtype: 'search-type', action: 'E', outcome: '4' }],
   ['a resource nobody has: nothing to audit', { caller: () => pratique, method: 'GET', path: () => 'Observation/nope' },
     { status: 404, patients: () => [] }],
+  // CONTRACT §4.3 step 5: a space P was not authorized to enter is 403 in TREAT, whether or not it exists
   ['a patient nobody has: nothing to audit (no chain for probes)', { caller: () => pratique, method: 'GET', path: () => 'Patient/nobody' },
-    { status: 404, patients: () => [] }],
+    { status: 403, patients: () => [] }],
   ['a search naming a patient nobody has: nothing to audit', { caller: () => pratique, method: 'GET', path: () => 'Observation', query: () => [['patient', 'Patient/nobody']] },
-    { status: 200, patients: () => [] }],
-  ['practitioner deletes', { caller: () => pratique, method: 'DELETE', path: () => `Observation/${bobObs}` },
-    { status: 204, patients: () => [bob], subtype: 'delete', action: 'D', outcome: '0', entity: () => [`Patient/${bob}`, `Observation/${bobObs}`] }],
+    { status: 403, patients: () => [] }],
+  ['a patient nobody has, read by the operator: 404, nothing to audit', { caller: () => callers.system('ops', 'system/*.*'), method: 'GET', path: () => 'Patient/nobody' },
+    { status: 404, patients: () => [] }],
+  ['practitioner deletes', { caller: () => pratique, method: 'DELETE', path: () => `Observation/${p1BobObs}` },
+    { status: 204, patients: () => [bob], subtype: 'delete', action: 'D', outcome: '0', entity: () => [`Patient/${bob}`, `Observation/${p1BobObs}`] }],
+  ['practitioner deletes what another recorded: 403, audited', { caller: () => pratique, method: 'DELETE', path: () => `Observation/${bobObs}` },
+    { status: 403, patients: () => [bob], subtype: 'delete', action: 'D', outcome: '4', entity: () => [`Patient/${bob}`, `Observation/${bobObs}`] }],
 ];
 
 function statusOf(result: Awaited<ReturnType<Harness['call']>>): number {
@@ -163,11 +197,21 @@ describe('what each AuditEvent names', () => {
   });
 
   it('a server error is outcome 8, and the error still reaches the caller', async () => {
-    const failing = audited(async () => { throw new Error('boom'); }, h.trail, { observer: 'http://carnet.test/fhir' });
+    // production's audit stage and route, with a route that fails after reading Patient/alice
+    const stage = new AuditStage(h.server.carnet.audit.trail, { observer: 'http://carnet.test/fhir' });
     const before = (await storedEvents(h)).length;
-    await expect(failing({ method: 'GET', path: `Patient/${alice}`, query: [], headers: {}, caller: pratique }, h.ctx)).rejects.toThrow('boom');
+    const request = { method: 'GET' as const, path: `Patient/${alice}`, query: [], headers: {} };
+    const failing = await stage
+      .request(request, h.server.session(pratique), async (req, session) => {
+        await h.server.carnet.pipeline.route(req, session);
+        throw new Error('boom');
+      })
+      .catch((error: unknown) => error);
+    expect((failing as Error).message).toBe('boom');
     const events = (await storedEvents(h)).slice(before);
     expect(events.map((e) => [e.patient_id, e.content.outcome, e.content.outcomeDesc])).toEqual([[alice, '8', 'HTTP 500']]);
+    // the patient, and the resource touched, unversioned: nothing was answered
+    expect(events[0].content.entity?.map((e) => e.what?.reference)).toEqual([`Patient/${alice}`, `Patient/${alice}`]);
   });
 
   it('a Bundle is not audited as such: with no entry touching a patient, no AuditEvent', async () => {
@@ -179,9 +223,10 @@ describe('what each AuditEvent names', () => {
 
   it('when the AuditEvent cannot be stored the request fails with 503, never answered unaudited', async () => {
     const nowhere = knex({ ...knexConfig('postgres://carnet:wrong@127.0.0.1:1/none', 1), log: { error: () => {}, warn: () => {} } });
-    const brokenTrail = new AuditTrail(nowhere);
-    const broken = audited(h.bare, brokenTrail, { observer: 'http://carnet.test/fhir' });
-    const error = await broken({ method: 'GET', path: `Observation/${aliceObs}`, query: [], headers: {}, caller: pratique }, h.ctx).catch((e: unknown) => e);
+    const brokenTrail = new AuditTrail(new PoolExecutor(nowhere));
+    const broken = new AuditStage(brokenTrail, { observer: 'http://carnet.test/fhir' });
+    const request = { method: 'GET' as const, path: `Observation/${aliceObs}`, query: [], headers: {} };
+    const error = await broken.request(request, h.server.session(pratique), h.server.carnet.pipeline.route).catch((e: unknown) => e);
     await brokenTrail.close();
     await nowhere.destroy();
     expect(error).toBeInstanceOf(FhirError);
@@ -190,12 +235,14 @@ describe('what each AuditEvent names', () => {
   });
 });
 
-describe('AccessHistory (the administrator precondition of §4.2)', () => {
+describe('"P has accessed X\'s space" (the administrator precondition of §4.2) is read from the audit', () => {
   it.each([
-    ['p1 read Alice\'s data successfully', 'p1', () => alice, true],
-    ['blocked only had denied attempts', 'blocked', () => alice, false],
-    ['p9 never came', 'p9', () => alice, false],
-  ])('%s', async (_name, practitionerId, patient, expected) => {
-    expect(await new AuditAccessHistory(h.server.carnet.db).hasAccessed(practitionerId, patient())).toBe(expected);
+    ['p1 read Alice\'s data successfully', 'p1', 201],
+    ['blocked only had denied attempts', 'blocked', 422],
+    ['p9 never came', 'p9', 422],
+  ])('%s (Practitioner/%s): Alice names him administrator → %i', async (_name, practitionerId, status) => {
+    const { id: _assigned, ...administrator } = choice('administrator', alice, { actors: [`Practitioner/${practitionerId}`] });
+    const result = await h.call(callers.patient(alice), 'POST', 'Consent', { body: administrator });
+    expect(result.status).toBe(status);
   });
 });

@@ -15,6 +15,7 @@ let alice: string;
 let bob: string;
 let carol: string;
 let firstEvent: AuditEvent;
+let p1: Caller;
 const start = new Date();
 
 const statusOf = (result: FhirResponse | FhirError) => result.status;
@@ -26,16 +27,23 @@ beforeAll(async () => {
   alice = (await h.seed(patientResource('Alice'))).id;
   bob = (await h.seed(patientResource('Bob'))).id;
   carol = (await h.seed(patientResource('Carol'))).id;
+  // médecins: p1 authorized by all three, p2 by Carol; Carol blocked 'blocked'
+  p1 = await h.practitioner('p1');
+  const p2 = await h.practitioner('p2');
+  const blocked = await h.practitioner('blocked');
+  for (const patient of [alice, bob, carol]) await h.authorize(patient, 'p1');
+  await h.authorize(carol, 'p2');
+  await h.block(carol, 'blocked');
   const aliceObs = (await h.seed(observationFor(alice))).id;
-  await h.call(callers.practitioner('p1'), 'GET', `Observation/${aliceObs}`);
+  await h.call(p1, 'GET', `Observation/${aliceObs}`);
   // Carol's history, kept apart from the access checks below (which add to Alice's):
-  // 3 reads by p1, a search by p2, a denied read by 'blocked', an update by p1
-  const carolObs = (await h.seed(observationFor(carol))).id;
-  for (let i = 0; i < 3; i++) await h.call(callers.practitioner('p1'), 'GET', `Observation/${carolObs}`);
-  await h.call(callers.practitioner('p2'), 'GET', 'Observation', { query: [['patient', carol]] });
-  await h.call(callers.practitioner('blocked'), 'GET', `Observation/${carolObs}`);
-  await h.call(callers.practitioner('p1'), 'PUT', `Observation/${carolObs}`, { body: { ...observationFor(carol), id: carolObs } });
-  await h.call(callers.practitioner('p1'), 'GET', `Patient/${bob}`);
+  // 3 reads by p1, a search by p2, a denied read by 'blocked', an update by p1 (of what he recorded)
+  const carolObs = (await h.seed(observationFor(carol), 'Practitioner/p1')).id;
+  for (let i = 0; i < 3; i++) await h.call(p1, 'GET', `Observation/${carolObs}`);
+  await h.call(p2, 'GET', 'Observation', { query: [['patient', carol]] });
+  await h.call(blocked, 'GET', `Observation/${carolObs}`);
+  expect((await h.call(p1, 'PUT', `Observation/${carolObs}`, { body: { ...observationFor(carol), id: carolObs } })).status).toBe(200);
+  await h.call(p1, 'GET', `Patient/${bob}`);
   firstEvent = eventsOf(await h.call(callers.patient(alice), 'GET', 'AuditEvent', { query: [['patient', alice], ['_sort', 'date'], ['_count', '1']] }))[0];
 });
 afterAll(() => h.close());
@@ -48,8 +56,8 @@ describe('who reads X\'s activity history', () => {
     ['X\'s legal representative', 200, () => callers.representative('r1', alice), () => [['patient', `Patient/${alice}`]]],
     ['another patient', 403, () => callers.patient(bob), () => [['patient', `Patient/${alice}`]]],
     ['another patient\'s representative', 403, () => callers.representative('r2', bob), () => [['patient', alice]]],
-    ['a practitioner, even one who read X\'s data', 403, () => callers.practitioner('p1'), () => [['patient', `Patient/${alice}`]]],
-    ['a practitioner, no patient parameter', 403, () => callers.practitioner('p1'), () => []],
+    ['a practitioner, even one who read X\'s data', 403, () => p1, () => [['patient', `Patient/${alice}`]]],
+    ['a practitioner, no patient parameter', 403, () => p1, () => []],
     ['a system client (operator)', 403, () => callers.system('ops', 'system/*.*'), () => [['patient', `Patient/${alice}`]]],
     ['patient X naming X and someone else', 403, () => callers.patient(alice), () => [['patient', `${alice},${bob}`]]],
     ['patient X with scopes without AuditEvent', 403, () => ({ ...callers.patient(alice), scopes: [] }), () => [['patient', alice]]],
@@ -61,7 +69,7 @@ describe('who reads X\'s activity history', () => {
     ['patient X', 200, () => callers.patient(alice)],
     ['X\'s legal representative', 200, () => callers.representative('r1', alice)],
     ['another patient', 404, () => callers.patient(bob)],
-    ['a practitioner', 404, () => callers.practitioner('p1')],
+    ['a practitioner', 404, () => p1],
     ['a system client', 404, () => callers.system('ops', 'system/*.*')],
   ])('read by id by %s → %i', async (_name, status, caller) => {
     const result = await h.call(caller(), 'GET', `AuditEvent/${firstEvent.id}`);
@@ -78,7 +86,7 @@ describe('who reads X\'s activity history', () => {
     ['PUT', 'AuditEvent?…', () => 'AuditEvent'],
     ['DELETE', 'AuditEvent?…', () => 'AuditEvent'],
   ])('%s %s → 405 for everyone', async (method, _label, path) => {
-    for (const caller of [callers.patient(alice), callers.system('ops', 'system/*.*'), callers.practitioner('p1')]) {
+    for (const caller of [callers.patient(alice), callers.system('ops', 'system/*.*'), p1]) {
       const result = await h.call(caller, method, path(), { body: method === 'PATCH' ? [] : firstEvent, query: method === 'DELETE' && path() === 'AuditEvent' ? [['patient', alice]] : [] });
       expect(statusOf(result)).toBe(405);
     }
@@ -177,7 +185,7 @@ describe('$verify-audit access', () => {
     ['patient X', 200, () => callers.patient(alice)],
     ['X\'s legal representative', 200, () => callers.representative('r1', alice)],
     ['a system client', 200, () => callers.system('ops', 'system/*.*')],
-    ['a practitioner', 403, () => callers.practitioner('p1')],
+    ['a practitioner', 403, () => p1],
     ['another patient', 403, () => callers.patient(bob)],
   ])('%s → %i', async (_name, status, caller) => {
     const result = await h.call(caller(), 'GET', `Patient/${alice}/$verify-audit`);

@@ -9,9 +9,8 @@ import { ChainWalk, linkHash, type ChainLink } from '../../src/audit/chain';
 import { groupIntoMails } from '../../src/notify/worker';
 import type { OutboxItem } from '../../src/notify/outbox';
 import type { FhirRequest, Method } from '../../src/kernel/request';
-import type { Caller } from '../../src/kernel/caller';
 
-const request = (method: Method, path: string): FhirRequest => ({ method, path, query: [], headers: {}, caller: { kind: 'system', sub: 's', clientId: 's', operator: false, scopes: [] } as Caller });
+const request = (method: Method, path: string): FhirRequest => ({ method, path, query: [], headers: {} });
 
 describe('restful interaction of a request', () => {
   it.each<[Method, string, number, string, Action]>([

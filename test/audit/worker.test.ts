@@ -9,9 +9,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import pino from 'pino';
-import type { Patient, Practitioner } from 'fhir/r4';
-import { audited } from '../../src/audit/audited';
-import { AuditTrail } from '../../src/audit/trail';
+import type { Patient } from 'fhir/r4';
 import { Outbox } from '../../src/notify/outbox';
 import type { NotifySettings } from '../../src/notify/settings';
 import { NotificationWorker, type WorkerOptions } from '../../src/notify/worker';
@@ -28,12 +26,17 @@ let bobObs: string;
 let emma: string;
 let emmaObs: string;
 let doctor: Caller;
+let blocked: Caller;
 const silent = pino({ level: 'silent' });
 const workers: NotificationWorker[] = [];
+const DR_MARTIN = { prefix: ['Dr'], given: ['Jeanne'], family: 'Martin' };
 
+/** The server's mail settings: the loopback sink, its in-process worker off (each test runs the worker it needs). */
+const serverEnv = (more: Record<string, string> = {}) => ({ SMTP_URL: sink.url, NOTIFY_FROM: 'Carnet <notifications@carnet.test>', NOTIFY_WORKER: 'off', ...more });
 const settings = (over: Partial<NotifySettings> = {}): NotifySettings => ({ smtpUrl: sink.url, from: 'Carnet <notifications@carnet.test>', digestMinutes: 0, worker: true, ...over });
+/** A worker as `npm run worker` runs one, on the server's database. */
 function worker(over: Partial<WorkerOptions> = {}): NotificationWorker {
-  const w = new NotificationWorker({ db: h.server.carnet.db, settings: settings(), logger: silent, retry: { retryBaseMs: 100 }, ...over });
+  const w = new NotificationWorker({ db: h.server.carnet.sql, settings: settings(), logger: silent, retry: { retryBaseMs: 100 }, ...over });
   workers.push(w);
   return w;
 }
@@ -54,21 +57,24 @@ beforeEach(async () => {
 });
 
 beforeAll(async () => {
-  h = await startHarness();
   sink = await startSink();
+  h = await startHarness(serverEnv());
   alice = (await h.seed(patientResource('Alice', 'alice@example.org'))).id;
   bob = (await h.seed(patientResource('Bob'))).id;
   emma = (await h.seed({ ...(patientResource('Emma', 'emma@example.org') as Patient), communication: [{ language: { coding: [{ code: 'en' }] }, preferred: true }] })).id;
   aliceObs = (await h.seed(observationFor(alice, 'charge virale VIH'))).id;
   bobObs = (await h.seed(observationFor(bob))).id;
   emmaObs = (await h.seed(observationFor(emma))).id;
-  const practitioner = await h.seed<Practitioner>({ resourceType: 'Practitioner', name: [{ prefix: ['Dr'], given: ['Jeanne'], family: 'Martin' }] });
-  doctor = callers.practitioner(practitioner.id);
+  // Dr Martin: a médecin and SAMU regulator the three patients authorized; 'blocked', blocked by Alice
+  doctor = await h.practitioner('martin', { samu: true, name: DR_MARTIN });
+  for (const patient of [alice, bob, emma]) await h.authorize(patient, 'martin');
+  blocked = await h.practitioner('blocked');
+  await h.block(alice, 'blocked');
 });
 afterAll(async () => {
   for (const w of workers) await w.stop();
-  await sink.close();
   await h.close();
+  await sink.close();
 });
 
 describe('mails', () => {
@@ -104,7 +110,7 @@ describe('mails', () => {
   });
 
   it.each<[string, () => Caller, Record<string, string>, string, string]>([
-    ['a refused attempt', () => callers.practitioner('blocked'), {}, 'a tenté d\u2019accéder à votre espace santé (accès refusé)', 'Nouvelle activité'],
+    ['a refused attempt', () => blocked, {}, 'a tenté d\u2019accéder à votre espace santé (accès refusé)', 'Nouvelle activité'],
     ['a break-glass access (the reason stays out of the mail)', () => doctor, { 'x-purpose-of-use': 'BTG', 'x-break-glass-reason': 'coma diabétique' }, 'en « bris de glace »', 'Accès en urgence à votre espace santé'],
     ['a SAMU access', () => doctor, { 'x-purpose-of-use': 'ETREAT' }, 'régulation d\u2019urgence (SAMU)', 'Accès en urgence à votre espace santé'],
   ])('%s', async (_name, caller, headers, phrase, subject) => {
@@ -149,13 +155,14 @@ describe('delivery', () => {
     await w.runOnce();
     expect(back.messages).toHaveLength(1);
     expect((await outboxRows()).slice(-1)[0]).toMatchObject({ status: 'sent', attempts: 2 });
+    await w.stop(); // its pooled SMTP connection would hold the sink's close
     await back.close();
   });
 
   it('a worker that dies after claiming: another sends once the lease lapses, and the dead one can no longer send', async () => {
     await read(doctor, aliceObs);
     await read(doctor, aliceObs);
-    const crashed = new Outbox(h.server.carnet.db, 300);
+    const crashed = new Outbox(h.server.carnet.sql, 300);
     const claim = await crashed.claim(10, false);
     expect(claim?.items).toHaveLength(2);
     const survivor = worker();
@@ -169,42 +176,50 @@ describe('delivery', () => {
     expect(sink.messages).toHaveLength(2);
   });
 
-  it('the in-process loop: woken by the trail, stopped cleanly', async () => {
-    const w = worker({ pollMs: 60_000 });
-    const trail = new AuditTrail(h.server.carnet.db, { onStored: () => w.wake() });
-    const route = audited(h.bare, trail, { observer: 'http://carnet.test/fhir' });
-    w.start();
-    await sleep(50);
-    await route({ method: 'GET', path: `Observation/${aliceObs}`, query: [], headers: {}, caller: doctor }, h.ctx);
-    for (let i = 0; i < 40 && sink.messages.length === 0; i++) await sleep(50);
-    await w.stop();
-    await trail.close();
+  it('the in-process worker: woken by the audit trail as soon as an event is stored, stopped cleanly', async () => {
+    const inProcess = h.server.carnet.audit.worker; // the server's own, on the sink (NOTIFY_WORKER off: started here)
+    inProcess.start();
+    await sleep(100); // its first pass found nothing: it now sleeps for its poll interval (1 s)
+    const asked = Date.now();
+    await read(doctor, aliceObs);
+    for (let i = 0; i < 40 && sink.messages.length === 0; i++) await sleep(25);
+    const delivered = Date.now() - asked;
+    await inProcess.stop();
     expect(sink.messages).toHaveLength(1);
+    expect(delivered).toBeLessThan(700); // woken, not polled
   });
 });
 
 describe('digests and emergencies', () => {
   it('non-emergency events of a patient within NOTIFY_DIGEST_MINUTES go out as one mail; an emergency goes at once', async () => {
-    const digestMinutes = 0.02; // 1.2 s
-    const trail = new AuditTrail(h.server.carnet.db, { digestMinutes });
-    const route = audited(h.bare, trail, { observer: 'http://carnet.test/fhir' });
-    const get = (caller: Caller, headers: Record<string, string> = {}) => route({ method: 'GET', path: `Observation/${aliceObs}`, query: [], headers, caller }, h.ctx);
-    await get(doctor);
-    await get(callers.practitioner('p2'));
-    await get(doctor, { 'x-purpose-of-use': 'BTG', 'x-break-glass-reason': 'urgence' });
-    await get(callers.representative('r1', alice));
-    const w = worker({ settings: settings({ digestMinutes }) });
-    expect(await w.runOnce()).toBe(1);
-    expect(sink.messages).toHaveLength(1);
-    expect(sink.messages[0].subject).toContain('Accès en urgence');
-    await sleep(1300);
-    expect(await w.runOnce()).toBe(3);
-    expect(sink.messages).toHaveLength(2);
-    const digest = sink.messages[1];
-    expect(digest.subject).toBe('Carnet : 3 nouvelles activités sur votre espace santé / 3 new activities on your health space');
-    expect(digest.text.match(/^- /gm)).toHaveLength(6); // 3 lines in each language
-    expect(digest.text).toContain('votre représentant légal a consulté');
-    await trail.close();
+    const digestMinutes = '0.02'; // 1.2 s
+    const d = await startHarness(serverEnv({ NOTIFY_DIGEST_MINUTES: digestMinutes }));
+    try {
+      const patient = (await d.seed(patientResource('Alice', 'alice@example.org'))).id;
+      const obs = (await d.seed(observationFor(patient))).id;
+      const martin = await d.practitioner('martin', { name: DR_MARTIN });
+      const other = await d.practitioner('p2');
+      await d.authorize(patient, 'martin');
+      await d.authorize(patient, 'p2');
+      const get = (caller: Caller, headers: Record<string, string> = {}) => d.call(caller, 'GET', `Observation/${obs}`, { headers });
+      expect((await get(martin)).status).toBe(200);
+      expect((await get(other)).status).toBe(200);
+      expect((await get(martin, { 'x-purpose-of-use': 'BTG', 'x-break-glass-reason': 'urgence' })).status).toBe(200);
+      expect((await get(callers.representative('r1', patient))).status).toBe(200);
+      const w = d.server.carnet.audit.worker; // the server's, with its NOTIFY_DIGEST_MINUTES
+      expect(await w.runOnce()).toBe(1);
+      expect(sink.messages).toHaveLength(1);
+      expect(sink.messages[0].subject).toContain('Accès en urgence');
+      await sleep(1300);
+      expect(await w.runOnce()).toBe(3);
+      expect(sink.messages).toHaveLength(2);
+      const digest = sink.messages[1];
+      expect(digest.subject).toBe('Carnet : 3 nouvelles activités sur votre espace santé / 3 new activities on your health space');
+      expect(digest.text.match(/^- /gm)).toHaveLength(6); // 3 lines in each language
+      expect(digest.text).toContain('votre représentant légal a consulté');
+    } finally {
+      await d.close();
+    }
   });
 });
 

@@ -17,6 +17,8 @@ import { testDatabase, type TestDatabase } from './database';
 import type { Caller } from '../../src/kernel/caller';
 import type { StoredResource } from '../../src/kernel/stored';
 import type { RequestSession } from '../../src/api/session';
+import { resolveCaller } from '../../src/identity/resolve';
+import { createCallerLookup } from '../../src/identity/lookup';
 
 /** The operator every direct write is made as, unless a submitter is named. */
 const OPERATOR: Caller = { kind: 'system', sub: 'test-operator', clientId: 'test-operator', scopes: [], operator: true };
@@ -30,6 +32,18 @@ export interface TestServer {
   patientToken: (patientId: string, scope?: string) => Promise<string>;
   systemToken: (clientId: string, scope?: string) => Promise<string>;
   practitionerToken: (practitionerId: string, scope?: string) => Promise<string>;
+  /**
+   * The Caller the server's identity resolves for a token with these claims
+   * (a practitioner's active PractitionerRoles and a representative's
+   * RelatedPerson read from the database), for `carnet.pipeline.handle`.
+   */
+  callerOf: (claims: { sub?: string; fhirUser?: string; scope: string }) => Promise<Caller>;
+  /**
+   * A second Carnet on the same database, composed as `carnet` is (with
+   * `env` added to the configuration): what another server process behind
+   * the same load balancer would be. The caller closes it.
+   */
+  sibling: (env?: Record<string, string>) => Promise<Carnet>;
   /** A session of `caller`, as the pipeline opens one (production store, search, access and audit recorder). */
   session: (caller: Caller) => RequestSession;
   /**
@@ -56,7 +70,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const database = options.database ?? (await testDatabase());
   const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-keys-'));
   const config = loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env });
-  const carnet = await createCarnet(config, database.url, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const carnet = await createCarnet(config, database.url, logger);
   const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE });
   const token = (claims: { sub?: string; fhirUser?: string; scope: string }) =>
     keys.issueToken({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, { expiresIn: '1h' });
@@ -67,6 +82,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     patientToken: (id, scope = 'patient/*.*') => token({ sub: `patient-${id}`, fhirUser: `Patient/${id}`, scope }),
     systemToken: (id, scope = 'system/*.*') => token({ sub: id, scope }),
     practitionerToken: (id, scope = 'user/*.*') => token({ sub: `prac-${id}`, fhirUser: `Practitioner/${id}`, scope }),
+    callerOf: (claims) => resolveCaller({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, createCallerLookup(carnet.sql)),
+    sibling: (more = {}) => createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger),
     session: (caller) => carnet.sessions.openAs(caller),
     put: (resource, createdBy = 'client:test-operator') =>
       carnet.sessions.openAs(OPERATOR).transaction(async ({ store, compartment }) => {

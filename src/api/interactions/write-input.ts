@@ -13,10 +13,13 @@ export interface PreparedResource {
   patientIds: string[];
 }
 
-/** The patients a write's body names, told to the audit whatever happens next (a refused write is audited about them). */
-export function tellNamedPatients(session: Session, body: Resource): void {
+/**
+ * The patients a write's body names, told to the audit whatever happens next
+ * (a refused write is audited about them, naming `target`: the `Type/id` it wrote).
+ */
+export function tellNamedPatients(session: Session, body: Resource, target?: string): void {
   try {
-    session.audit.named(session.compartment.patientsOf(body));
+    session.audit.named(session.compartment.patientsOf(body), target);
   } catch {
     // a body too malformed to read its patients from names none
   }

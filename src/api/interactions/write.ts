@@ -50,7 +50,7 @@ export async function updateInteraction(request: FhirRequest, session: Session, 
   requireStoredType(type, 'update');
   requireValidId(id);
   const body = requireResourceBody(request.body, type);
-  tellNamedPatients(session, body);
+  tellNamedPatients(session, body, `${type}/${id}`);
   if (body.id === undefined) throw badRequest('the resource has no id; PUT needs it equal to the URL id', 'id');
   if (body.id !== id) throw badRequest(`the resource id "${String(body.id).slice(0, 64)}" differs from the URL id "${id}"`, 'id');
   return putResource(request, session, type, id, body);
