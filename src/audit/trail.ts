@@ -12,10 +12,12 @@
  * a time (a patient's chain is appended in order), lanes flush in parallel
  * (different patients never wait for each other). Heads are locked in the
  * database as well, so several server processes keep every chain whole.
- * Each flush is one prepared statement through the executor on the pool.
+ * Each lane keeps one pooled connection (`SqlPool.reserve`) and a prepared
+ * statement: its flushes never queue behind the requests waiting for the
+ * pool. `close()` gives the connections back.
  */
 import type { AuditEvent } from 'fhir/r4';
-import type { Executor } from '../store/executor';
+import type { ReservedConnection, SqlPool } from '../kernel/sql';
 import type { AuditColumns } from './event';
 
 export interface AuditRecord {
@@ -79,7 +81,8 @@ class Lane {
   private flushing = false;
   private scheduled = false;
   constructor(
-    private readonly write: (records: AuditRecord[]) => Promise<void>,
+    readonly connection: ReservedConnection,
+    private readonly write: (connection: ReservedConnection, records: AuditRecord[]) => Promise<void>,
     private readonly maxBatch: number,
     private readonly settled: () => void,
   ) {}
@@ -120,7 +123,7 @@ class Lane {
     this.flushing = true;
     const batch = this.take();
     try {
-      await this.write(batch.flatMap((pending) => pending.records));
+      await this.write(this.connection, batch.flatMap((pending) => pending.records));
       for (const pending of batch) pending.resolve();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -138,11 +141,11 @@ export class AuditTrail {
   private idleWaiters: (() => void)[] = [];
   private readonly digestSeconds: number;
 
-  constructor(private readonly sql: Executor, private readonly options: AuditTrailOptions = {}) {
+  constructor(sql: SqlPool, private readonly options: AuditTrailOptions = {}) {
     this.digestSeconds = (options.digestMinutes ?? 0) * 60;
-    const write = (records: AuditRecord[]) => this.writeWithRetry(records);
+    const write = (connection: ReservedConnection, records: AuditRecord[]) => this.writeWithRetry(connection, records);
     const settled = () => this.settled();
-    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => new Lane(write, options.maxBatch ?? 500, settled));
+    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => new Lane(sql.reserve(), write, options.maxBatch ?? 500, settled));
   }
 
   /** Resolves once every record is committed (each with the other requests' records of its lane's flush). */
@@ -162,21 +165,22 @@ export class AuditTrail {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Writes what is queued (before the pool is destroyed). */
+  /** Writes what is queued, then gives the lanes' connections back to the pool (before it is destroyed). */
   async close(): Promise<void> {
     await this.drain();
+    await Promise.all(this.lanes.map((lane) => lane.connection.release()));
   }
 
   private settled(): void {
     if (this.lanes.every((lane) => lane.idle)) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private async writeWithRetry(records: AuditRecord[]): Promise<void> {
+  private async writeWithRetry(connection: ReservedConnection, records: AuditRecord[]): Promise<void> {
     try {
-      await write(this.sql, records, this.digestSeconds);
+      await write(connection, records, this.digestSeconds);
     } catch (error) {
       if (!retryable(error as PgError)) throw error;
-      await write(this.sql, records, this.digestSeconds).catch((again: PgError) => {
+      await write(connection, records, this.digestSeconds).catch((again: PgError) => {
         if (!alreadyStored(again)) throw again;
       });
     }
@@ -191,7 +195,7 @@ export class AuditTrail {
  * event in batch order, and inserts it with its outbox row. The content goes
  * as text and is stored and hashed byte for byte.
  */
-async function write(sql: Executor, records: AuditRecord[], digestSeconds: number): Promise<void> {
+async function write(sql: ReservedConnection, records: AuditRecord[], digestSeconds: number): Promise<void> {
   const rows = records.map((record) => ({
     id: record.event.id,
     patient_id: record.patientId,

@@ -60,3 +60,15 @@ export interface SqlExecutor {
   /** The unit of work of this transaction, when it has one. */
   readonly unit?: UnitOfWork;
 }
+
+/** A pooled connection kept by one user until it is released: its statements never queue behind the pool's other users. */
+export interface ReservedConnection {
+  query<T = Record<string, unknown>>(sql: string, bindings?: readonly SqlBinding[], planning?: Planning): Promise<QueryResult<T>>;
+  /** Gives the connection back (it is taken again on the next query). */
+  release(): Promise<void>;
+}
+
+/** The pool: statements, transactions, and connections kept for a steady writer (the audit trail's lanes). */
+export interface SqlPool extends SqlExecutor {
+  reserve(): ReservedConnection;
+}

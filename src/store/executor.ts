@@ -20,7 +20,7 @@
  * that opened the outer one rolls it back.
  */
 import type { Knex } from 'knex';
-import type { HeldPart, HeldStatement, Planning, QueryResult, SqlBinding, SqlExecutor, TransactionOptions, UnitOfWork } from '../kernel/sql';
+import type { HeldPart, HeldStatement, Planning, QueryResult, ReservedConnection, SqlBinding, SqlExecutor, SqlPool, TransactionOptions, UnitOfWork } from '../kernel/sql';
 import { namedWhenRepeated, planEachTime, type StatementCache } from './statements';
 
 export type { HeldPart, HeldStatement, Planning, QueryResult, SqlBinding, TransactionOptions, UnitOfWork } from '../kernel/sql';
@@ -46,7 +46,7 @@ async function send<T>(connection: PgConnection, sql: string, bindings: readonly
 }
 
 /** Statements on pooled connections; transactions on a connection of their own. */
-export class PoolExecutor implements Executor {
+export class PoolExecutor implements SqlPool {
   readonly inTransaction = false;
 
   constructor(private readonly db: Knex) {}
@@ -59,6 +59,11 @@ export class PoolExecutor implements Executor {
     } finally {
       await this.db.client.releaseConnection(connection);
     }
+  }
+
+  /** A connection kept for one writer until released (taken on its first query, given back on an error). */
+  reserve(): ReservedConnection {
+    return new KeptConnection(this.db);
   }
 
   transaction<T>(work: (trx: Executor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -76,6 +81,28 @@ export class PoolExecutor implements Executor {
         await trx.client.releaseConnection(connection);
       }
     });
+  }
+}
+
+class KeptConnection implements ReservedConnection {
+  private connection: PgConnection | undefined;
+
+  constructor(private readonly db: Knex) {}
+
+  async query<T>(sql: string, bindings: readonly SqlBinding[] = [], planning: Planning = 'named'): Promise<QueryResult<T>> {
+    const connection = this.connection ?? (this.connection = (await this.db.client.acquireConnection()) as PgConnection);
+    try {
+      return await send<T>(connection, sql, bindings, planning);
+    } catch (error) {
+      await this.release(); // the connection may be broken: the next query takes another
+      throw error;
+    }
+  }
+
+  async release(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await this.db.client.releaseConnection(connection);
   }
 }
 
