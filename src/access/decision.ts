@@ -9,6 +9,7 @@
  */
 import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
+import { HISTORY_FORBIDDEN, readsHistoryOf } from './audit-readers';
 import type { ConsentRule, RowFacts } from './facts';
 import type { AuthorizationGrid } from './grid';
 import { INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS, ruleClassOf, type PurposeOfUse } from './vocabulary';
@@ -113,7 +114,7 @@ export function decide(caller: Caller, row: RowFacts, world: AccessWorld, contex
 function decideForSystem(caller: Caller, row: RowFacts, context: DecisionContext): Decision {
   const ruleClass = ruleClassOf(row.resourceType, context.inCompartment);
   if (ruleClass === 'shared') return allow('shared data');
-  if (ruleClass === 'audit') return deny('AuditEvents are read by the patient only');
+  if (ruleClass === 'audit') return readsHistoryOf(caller, row.patientId) ? allow('own activity history') : deny(HISTORY_FORBIDDEN);
   return row.createdBy === submitterOf(caller) ? allow('created by this client') : deny('created by someone else');
 }
 
@@ -124,7 +125,7 @@ function decideForPatient(caller: Caller & { patientId: string }, row: RowFacts,
     case 'shared':
       return allow('shared data');
     case 'audit':
-      return row.patientId === caller.patientId ? allow('own activity history') : deny('another patient');
+      return readsHistoryOf(caller, row.patientId) ? allow('own activity history') : deny('another patient');
     case 'document': {
       if (!own) return deny('another patient');
       if (row.labels.includes(INVISIBLE_PATIENT)) return deny('INVISIBLE_PATIENT');
@@ -164,7 +165,7 @@ function decideForPractitioner(caller: PractitionerCaller, row: RowFacts, world:
   const me = submitterOf(caller);
   const ruleClass = ruleClassOf(row.resourceType, context.inCompartment);
   if (ruleClass === 'shared') return allow('shared data');
-  if (ruleClass === 'audit') return deny('AuditEvents are never shown to practitioners');
+  if (ruleClass === 'audit') return readsHistoryOf(caller, row.patientId) ? allow('own activity history') : deny(HISTORY_FORBIDDEN);
   if (ruleClass === 'attachment') {
     const hasPatient = world.linkingDocuments(row.resourceType, row.id).length > 0 || row.context?.type === 'DocumentReference' || row.context?.type === 'Patient';
     if (!hasPatient) return row.createdBy === me ? allow('own upload, about no patient') : deny('attachment of no document');

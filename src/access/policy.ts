@@ -22,6 +22,7 @@ import type { Executor } from '../store/executor';
 import type { RowPredicate } from '../kernel/predicate';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
+import { historyOwnerOf, HISTORY_FORBIDDEN } from './audit-readers';
 import { consentKindProfiles } from './consent-writes';
 import { spaceEntry } from './decision';
 import { AccessFactsReader } from './facts-reader';
@@ -63,9 +64,7 @@ export class CarnetAccessPolicy {
 
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void {
     requireScope(caller, resourceType, interaction);
-    if (resourceType === 'AuditEvent' && interaction === 's' && caller.kind !== 'patient' && caller.kind !== 'related-person') {
-      throw forbidden('a patient\'s activity history (AuditEvent) is searched by the patient and their legal representatives only');
-    }
+    if (resourceType === 'AuditEvent' && interaction === 's' && historyOwnerOf(caller) === undefined) throw forbidden(HISTORY_FORBIDDEN);
   }
 
   async checkPatientSpace(caller: Caller, patientId: string, facts: AccessFactsReader): Promise<void> {

@@ -12,17 +12,13 @@ import type { Handler, RouteLine } from '../kernel/ports';
 import type { FhirRequest, FhirResponse, QueryParams } from '../kernel/request';
 import { requireValidId } from '../kernel/resource-types';
 import type { Caller } from '../kernel/caller';
+import { historyOwnerOf, HISTORY_FORBIDDEN, readsHistoryOf } from '../access/audit-readers';
 import type { AuditLog } from './audit-log';
 import { cursorParam, parseHistoryQuery } from './history-query';
 import { verifyAuditHandler } from './verify';
 import { redactForReader } from './redact';
 
-/** The patient whose history this caller reads: X for patient X and X's legal representatives, else none. */
-export function historyOwnerOf(caller: Caller): string | undefined {
-  return caller.kind === 'patient' || caller.kind === 'related-person' ? caller.patientId : undefined;
-}
-
-export const HISTORY_FORBIDDEN = "only the patient and the patient's legal representatives read the patient's activity history";
+export { historyOwnerOf, HISTORY_FORBIDDEN } from '../access/audit-readers';
 
 /** The patient searched: the caller's own (named or implied); 403 for anyone else or another patient. */
 function searchedPatient(caller: Caller, named: string[]): string {
@@ -67,7 +63,7 @@ async function readable(log: AuditLog, request: FhirRequest, session: Session, i
   requireValidId(id);
   session.access.checkScope('AuditEvent', 'r');
   const stored = await log.read(id);
-  if (!stored || historyOwnerOf(session.caller) !== stored.patientId) throw notFound(`AuditEvent/${id} is not known`);
+  if (!stored || !readsHistoryOf(session.caller, stored.patientId)) throw notFound(`AuditEvent/${id} is not known`);
   const [event] = await redactForReader(session, [stored.content]);
   return event;
 }
