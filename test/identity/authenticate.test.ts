@@ -1,5 +1,5 @@
 /** The identity entry point: Authorization header → Caller, wired from the configuration. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createIdentity, type Identity } from '../../src/identity/authenticate';
@@ -9,9 +9,11 @@ import { testDatabase, type TestDatabase } from '../support/database';
 describe('createIdentity', () => {
   let t: TestDatabase;
   let identity: Identity;
+  let keyRoot: string;
   beforeAll(async () => {
     t = await testDatabase();
-    const devKeyDir = path.join(mkdtempSync(path.join(tmpdir(), 'carnet-identity-')), 'dev-keys');
+    keyRoot = mkdtempSync(path.join(tmpdir(), 'carnet-identity-'));
+    const devKeyDir = path.join(keyRoot, 'dev-keys');
     identity = await createIdentity({ baseUrl: 'http://localhost:8080', devKeyDir }, new PoolExecutor(t.db));
     await t.db('resources').insert({
       resource_type: 'PractitionerRole',
@@ -22,7 +24,10 @@ describe('createIdentity', () => {
       content: { resourceType: 'PractitionerRole', id: 'role-1', practitioner: { reference: 'Practitioner/P1' } },
     });
   });
-  afterAll(() => t.drop());
+  afterAll(async () => {
+    await t.drop();
+    rmSync(keyRoot, { recursive: true, force: true });
+  });
 
   it.each([
     [{ sub: 'Patient/1', fhirUser: 'Patient/1', scope: 'patient/*.rs' }, { kind: 'patient', patientId: '1' }],

@@ -1,5 +1,5 @@
 /** The server's own signing key: generated once, kept private, trusted by the verifier. */
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -7,7 +7,15 @@ import { loadLocalKeys, localIssuerOf, PRIVATE_KEY_FILE, PUBLIC_JWKS_FILE } from
 import { createTokenVerifier } from '../../src/identity/tokens';
 
 const ISSUER = localIssuerOf({ baseUrl: 'http://localhost:8080' });
-const freshDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'carnet-keys-')), 'dev-keys');
+const made: string[] = [];
+const freshDir = () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'carnet-keys-'));
+  made.push(root);
+  return path.join(root, 'dev-keys');
+};
+afterAll(() => {
+  for (const root of made) rmSync(root, { recursive: true, force: true });
+});
 
 describe('local keys', () => {
   it('generates an ES256 key on first use, the private file readable by its owner only', async () => {

@@ -1,5 +1,5 @@
 /** Bearer token verification (§3), as tables: which tokens are accepted, which get 401 and which challenge. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('accepted tokens', () => {
   it.each([

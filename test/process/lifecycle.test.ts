@@ -67,10 +67,15 @@ function alive(pid: number): boolean {
 describe('server process with the embedded PostgreSQL', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-life-'));
   const pgPort = 56000 + Math.floor(Math.random() * 3000);
-  afterAll(() => {
-    const pid = postmasterPid(dataDir);
-    if (pid && alive(pid)) process.kill(pid, 'SIGQUIT');
-  });
+  const clusterDirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of [dataDir, ...clusterDirs]) {
+      const pid = postmasterPid(dir);
+      if (pid && alive(pid)) process.kill(pid, 'SIGQUIT');
+      for (let i = 0; i < 50 && pid && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30000);
 
   it('recovers from a killed run and shuts down cleanly on SIGTERM', async () => {
     const first = await start(dataDir, pgPort);
@@ -92,6 +97,7 @@ describe('server process with the embedded PostgreSQL', () => {
 
   it('WORKERS=2: two server processes share the port, a dead one is replaced, SIGTERM stops everything', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-cluster-'));
+    clusterDirs.push(dir);
     const running = await start(dir, pgPort + 1, { WORKERS: '2' });
     try {
       await until(() => running.listening.length >= 2);

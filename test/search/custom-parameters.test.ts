@@ -74,6 +74,7 @@ describe('loadSearchParameters', () => {
     } as Resource);
   });
   afterAll(() => server.close());
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('reads SearchParameters from files and bundles, skipping other resources', () => {
     expect(readSearchParameters(dir).map((p) => p.code).sort()).toEqual(['consent-kind', 'visibility']);
@@ -93,5 +94,6 @@ describe('loadSearchParameters', () => {
     expect(() => readSearchParameters(broken)).toThrow();
     fs.writeFileSync(path.join(broken, 'bad.json'), JSON.stringify({ ...consentKind, base: [] }));
     expect(() => readSearchParameters(broken)).toThrow(/bad\.json/);
+    fs.rmSync(broken, { recursive: true, force: true });
   });
 });

@@ -156,11 +156,12 @@ const valueSets = [
 
 describe('generic profile machinery', () => {
   let validator: CarnetValidator;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-profiles-'));
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-profiles-'));
     for (const resource of [...genericProfiles, ...valueSets]) fs.writeFileSync(path.join(dir, `${resource.resourceType}-${resource.id}.json`), JSON.stringify(resource));
     validator = await createValidator({ profilesDir: dir, terminologyDir: dir });
   });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const claim = (name: string, resource: Record<string, unknown>) => ({ ...resource, meta: { profile: [`${EX}${name}`] } });
   const goodPatient = { resourceType: 'Patient', active: true, birthDate: '1970-01-01', gender: 'female', maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M', display: 'Married' }], text: 'married' } };
