@@ -116,15 +116,7 @@ export class ResourceStore implements Store {
       `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
       [...predicate.bindings, resourceType, id],
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    if (row.visible !== true) {
-      this.observer.withheld({ resourceType: row.resource_type, id: row.id, patientId: row.patient_id });
-      return undefined;
-    }
-    const stored = fromRow(row);
-    this.observer.disclosed([stored]);
-    return stored;
+    return this.answer(rows[0], fromRow);
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {
@@ -133,13 +125,17 @@ export class ResourceStore implements Store {
       `SELECT seq, method, ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible FROM resource_versions r WHERE r.resource_type = ? AND r.id = ? AND r.version_id = ?`,
       [...predicate.bindings, resourceType, id, versionId],
     );
-    const row = rows[0];
+    return this.answer(rows[0], fromVersionRow);
+  }
+
+  /** A row read by id: disclosed when the predicate let it through, else withheld and answered as absent. */
+  private answer<T extends StoredResource>(row: (Row & { visible: boolean }) | undefined, read: (row: Row) => T): T | undefined {
     if (!row) return undefined;
     if (row.visible !== true) {
       this.observer.withheld({ resourceType: row.resource_type, id: row.id, patientId: row.patient_id });
       return undefined;
     }
-    const stored = fromVersionRow(row);
+    const stored = read(row);
     this.observer.disclosed([stored]);
     return stored;
   }
