@@ -1,6 +1,6 @@
 /**
  * `npm run bench:import`: bulk import throughput of Carnet through HTTP, with
- * the Synthea bundles of ../shared/fixtures/synthea. The hiv-2021 batch
+ * the Synthea bundles of test/fixtures/synthea. The hiv-2021 batch
  * bundles of practitioners and organizations are loaded once first (their
  * conditional creates make later rounds find them); then every transaction
  * bundle of hiv-2021 and smart-2019 is posted `--rounds` times, each round
@@ -35,7 +35,7 @@ const ROUNDS = option('rounds', 4);
 const WARMUP = Math.min(option('warmup', 1), ROUNDS - 1);
 const CONCURRENCY = option('concurrency', 6);
 const BASE_URL = 'http://bench.carnet.local';
-const FIXTURES = path.resolve(process.env.CARNET_FIXTURES ?? path.join(__dirname, '..', '..', '..', 'shared', 'fixtures'), 'synthea');
+const FIXTURES = path.resolve(process.env.CARNET_FIXTURES ?? path.join(__dirname, '..', '..', 'test', 'fixtures'), 'synthea');
 const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench-import');
 
 interface BundleFile {

@@ -1,4 +1,4 @@
-/** Reading the shared FHIR fixtures (../shared/fixtures): plain or gzip JSON, with or without a UTF-8 BOM. */
+/** Reading the shared FHIR fixtures (test/fixtures, copied from ../shared/fixtures): plain or gzip JSON, with or without a UTF-8 BOM. */
 import type { Bundle } from 'fhir/r4';
 import { FHIR_JSON, type TestServer } from '../support/server';
 import { FIXTURES, fixtureFiles, readFixture } from '../support/fixtures-dir';

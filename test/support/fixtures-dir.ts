@@ -1,5 +1,5 @@
 /**
- * Where the shared fixtures are (`../shared/fixtures` beside the repository;
+ * Where the test fixtures are (`test/fixtures`, copied from `../shared/fixtures` with their origins and licences in its README.md and MANIFEST.json;
  * CARNET_FIXTURES overrides), and reading them: plain or gzip JSON, with or
  * without a UTF-8 BOM.
  */
@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-export const FIXTURES = process.env.CARNET_FIXTURES ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures');
+export const FIXTURES = process.env.CARNET_FIXTURES ?? path.resolve(__dirname, '..', 'fixtures');
 
 /** A fixture file, `relative` to FIXTURES, parsed. */
 export function readFixture<T = Record<string, unknown>>(relative: string): T {
