@@ -71,8 +71,8 @@ function checkScopes(request: FhirRequest, session: Session, resourceType: strin
 }
 
 /** The patient spaces the search names (403 for one the caller may not enter). */
-async function checkSpaces(request: FhirRequest, session: Session, resourceType: string | undefined, query: QueryParams): Promise<void> {
-  await Promise.all(namedPatients(resourceType, query, session.baseUrl).map((patientId) => session.access.checkPatientSpace(patientId)));
+async function checkSpaces(session: Session, named: readonly string[]): Promise<void> {
+  await Promise.all(named.map((patientId) => session.access.checkPatientSpace(patientId)));
 }
 
 /** The access predicate per type touched; a type outside the caller's scopes contributes nothing. */
@@ -109,14 +109,15 @@ function searchsetBundle(session: Session, resourceType: string | undefined, que
 
 export async function searchInteraction(request: FhirRequest, session: Session, resourceType?: string): Promise<FhirResponse> {
   const query = searchQuery(request);
-  session.audit.named(namedPatients(resourceType, query, session.baseUrl));
+  const named = namedPatients(resourceType, query, session.baseUrl); // told to the audit, then checked
+  session.audit.named(named);
   checkScopes(request, session, resourceType, query);
   const searchRequest: SearchRequest = { resourceType, query, access: accessFor(request, session, resourceType), handling: handlingOf(request) };
   // The space check and the search run side by side (the search is filtered by the same rules
   // anyway); the check's 403 wins, and nothing of the search is answered before it passed.
   const searching = session.search.search(searchRequest);
   searching.catch(() => {});
-  await checkSpaces(request, session, resourceType, query);
+  await checkSpaces(session, named);
   const result = await searching;
   return { status: 200, body: searchsetBundle(session, resourceType, query, result) };
 }
