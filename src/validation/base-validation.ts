@@ -7,7 +7,7 @@
  * Never applies profiles: profiles.ts does, on top of this.
  */
 import type { IssueDetail } from '../kernel/errors';
-import type { ElementModel } from './element-model';
+import type { ElementModel } from '../kernel/element-model';
 import type { InvariantEngine, InvariantEnvironment } from './invariants';
 import type { SchemaValidator } from './schema';
 import { StructureWalk, type ConstraintSite } from './structure-walk';

@@ -4,7 +4,7 @@
  * (ajv's instancePath) into such an expression using the element model.
  * Owns only the spelling of locations: never decides whether anything is valid.
  */
-import type { ElementModel, ElementNode, TypeNode } from './element-model';
+import type { ElementModel, ElementNode, TypeNode } from '../kernel/element-model';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

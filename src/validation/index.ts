@@ -17,7 +17,7 @@ import type { StructureDefinition } from 'fhir/r4';
 import type { Validator, ValidationOptions } from '../kernel/ports';
 import type { IssueDetail } from '../kernel/errors';
 import { BaseValidation, isErrorIssue } from './base-validation';
-import { ElementModel } from './element-model';
+import { baseElementModel, type ElementModel } from '../kernel/element-model';
 import { impliedProfiles } from './implied-profiles';
 import { InvariantEngine, type SkippedInvariant } from './invariants';
 import { canonicalUrl, loadProfiles, loadTerminology, ProfileRegistry } from './profiles';
@@ -63,7 +63,7 @@ let sharedInvariants: InvariantEngine | undefined;
 /** Base model and base invariants are the same for every validator of the process: built once. */
 function baseParts(): { model: ElementModel; invariants: InvariantEngine } {
   if (!sharedModel || !sharedInvariants) {
-    sharedModel = new ElementModel();
+    sharedModel = baseElementModel();
     sharedInvariants = new InvariantEngine();
     for (const constraint of sharedModel.allConstraints()) sharedInvariants.prepare(constraint);
   }

@@ -24,7 +24,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { IssueDetail } from '../kernel/errors';
-import type { ConstraintDef } from './element-model';
+import type { ConstraintDef } from '../kernel/element-model';
 import { mentionsAnyElement, referencedNames } from './invariant-guard';
 import type { ConstraintSite } from './structure-walk';
 

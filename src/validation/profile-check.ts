@@ -6,7 +6,7 @@
  * Never changes the resource and never resolves references.
  */
 import type { IssueDetail } from '../kernel/errors';
-import type { ElementModel, TypeNode } from './element-model';
+import type { ElementModel, TypeNode } from '../kernel/element-model';
 import { childNode, indexExpression, memberExpression } from './expression-path';
 import { deepEqual, matchesPattern, type CompiledProfile, type ElementRule, type ProfileConstraint } from './profile-compile';
 import type { ConstraintSite } from './structure-walk';

@@ -10,8 +10,8 @@
  * Never looks at an instance: profile-check.ts applies the rules.
  */
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4';
-import type { ConstraintDef, ElementModel, ElementNode, TypeNode } from './element-model';
-import { NATIVE_CONSTRAINTS } from './element-model';
+import type { ConstraintDef, ElementModel, ElementNode, TypeNode } from '../kernel/element-model';
+import { NATIVE_CONSTRAINTS } from '../kernel/element-model';
 import { childNode } from './expression-path';
 import type { ValueSetIndex, ValueSetMembership } from './value-sets';
 

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CodeSystem, StructureDefinition, ValueSet } from 'fhir/r4';
 import type { IssueDetail } from '../kernel/errors';
-import type { ElementModel } from './element-model';
+import type { ElementModel } from '../kernel/element-model';
 import type { InvariantEngine } from './invariants';
 import { ProfileCheck, type ProfileCheckResult } from './profile-check';
 import { ProfileCompiler, type CompiledProfile } from './profile-compile';

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { IssueDetail } from '../kernel/errors';
-import type { ElementModel, TypeNode } from './element-model';
+import type { ElementModel, TypeNode } from '../kernel/element-model';
 import { pointerToExpression, valueAtPointer } from './expression-path';
 
 type JsonSchema = Record<string, unknown>;

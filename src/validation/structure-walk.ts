@@ -10,7 +10,7 @@
  * Never evaluates FHIRPath and never validates a nested resource itself.
  */
 import type { IssueDetail } from '../kernel/errors';
-import type { ConstraintDef, ElementModel, ElementNode, TypeNode } from './element-model';
+import type { ConstraintDef, ElementModel, ElementNode, TypeNode } from '../kernel/element-model';
 import { childNode, indexExpression, memberExpression, unknownMemberExpression } from './expression-path';
 import { narrativeIssues } from './narrative';
 

@@ -8,7 +8,7 @@ import type { Bundle } from 'fhir/r4';
 import { referencedNames } from '../../src/validation/invariant-guard';
 import { InvariantEngine } from '../../src/validation/invariants';
 import { BaseValidation } from '../../src/validation/base-validation';
-import { ElementModel } from '../../src/validation/element-model';
+import { ElementModel } from '../../src/kernel/element-model';
 import { sharedSchemaValidator } from '../../src/validation/schema';
 import { fixtureFiles, readFixture } from '../support/fixtures-dir';
 

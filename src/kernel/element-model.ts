@@ -5,9 +5,11 @@
  * types and FHIRPath constraints. contentReference (`#Questionnaire.item`)
  * shares the referenced node, so recursive structures are one object.
  * Owns the model only: never looks at an instance and never evaluates anything.
+ * The base model is built once per process (`baseElementModel`), shared by
+ * the validator and the walk over served references (access/served-references.ts).
  */
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4';
-import { baseStructureDefinitions } from '../kernel/definitions';
+import { baseStructureDefinitions } from './definitions';
 
 export interface ConstraintDef {
   key: string;
@@ -141,6 +143,14 @@ export class ElementModel {
     this.types.set(sd.type, root);
     for (const [path, node] of nodes) if (path !== rootPath) this.types.set(path, node);
   }
+}
+
+let baseModel: ElementModel | undefined;
+
+/** The model of the base R4 definitions, built on first use and shared by the process. */
+export function baseElementModel(): ElementModel {
+  baseModel ??= new ElementModel();
+  return baseModel;
 }
 
 function rootConstraints(root: ElementDefinition, base: string, sd: StructureDefinition): ConstraintDef[] {
