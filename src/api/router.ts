@@ -27,14 +27,18 @@ export class FhirRouter {
   async route(request: FhirRequest, session: Session): Promise<FhirResponse> {
     const segments = request.path === '' ? [] : request.path.split('/').map(decodeSegment);
     const method = request.method === 'HEAD' ? 'GET' : request.method;
-    let pathMatched = false;
+    const allowed = new Set<string>();
     for (const route of this.routes) {
       const params = matchPattern(route.pattern, segments);
       if (!params) continue;
-      pathMatched = true;
       if (route.method === method) return route.handler(request, session, params);
+      allowed.add(route.method);
+      if (route.method === 'GET') allowed.add('HEAD');
     }
-    if (pathMatched) throw new FhirError(405, 'not-supported', `${request.method} is not supported on ${request.path || 'the base'}`);
+    if (allowed.size > 0) {
+      const allow = [...allowed].sort().join(', ');
+      throw new FhirError(405, 'not-supported', `${request.method} is not supported on ${request.path || 'the base'} (allowed: ${allow})`, undefined, { Allow: allow });
+    }
     throw new FhirError(404, 'not-found', `no FHIR interaction at ${request.path}`);
   }
 }
@@ -47,13 +51,17 @@ function decodeSegment(segment: string): string {
   }
 }
 
+/** Fixed names of the FHIR API: a capture never takes them, so a wrong method on them is a 405. */
+const RESERVED_SEGMENTS = new Set(['_history', '_search']);
+
 function matchPattern(pattern: string[], segments: string[]): Record<string, string> | undefined {
   if (pattern.length !== segments.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const part = pattern[i];
     if (part.startsWith(':')) {
-      if (segments[i].startsWith('$') || segments[i] === '_history' || segments[i] === '_search') return undefined;
+      if (segments[i].startsWith('$') || RESERVED_SEGMENTS.has(segments[i])) return undefined;
+      if (part === ':type' && segments[i] === 'metadata') return undefined; // the capabilities, never a type
       params[part.slice(1)] = segments[i];
     } else if (part !== segments[i]) return undefined;
   }

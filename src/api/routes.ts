@@ -35,8 +35,11 @@ export function buildRouter(options: RouteOptions): FhirRouter {
   if (options.auditLog) for (const line of auditRoutes(options.auditLog)) router.add(line.method, line.pattern, line.handler); // before the generic :type routes
   router
     .add('GET', '', (request, session) => searchInteraction(request, session))
+    .add('GET', '_search', (request, session) => searchInteraction(request, session))
+    .add('POST', '_search', (request, session) => searchInteraction(request, session))
     .add('GET', '_history', historyInteraction)
     .add('GET', ':type', typeSearch)
+    .add('GET', ':type/_search', typeSearch)
     .add('POST', ':type/_search', typeSearch)
     .add('POST', ':type', createInteraction)
     .add('PUT', ':type', conditionalUpdateInteraction)

@@ -12,6 +12,7 @@ import { FhirError, toOperationOutcome } from '../kernel/errors';
 import type { FhirResponse } from '../kernel/request';
 import type { FhirRequest, Method, QueryParams } from '../kernel/request';
 import type { Caller } from '../kernel/caller';
+import { parseQueryString } from '../kernel/query-string';
 import { parseBody } from './body';
 import { FHIR_JSON, requireJsonResponse } from './negotiation';
 import { requestLogger } from './logging';
@@ -60,7 +61,7 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
   const query = parseQuery(req.originalUrl);
   requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);
   const path = req.path.replace(/^\/+|\/+$/g, '');
-  const isMetadata = path === 'metadata' && (req.method === 'GET' || req.method === 'HEAD');
+  const isMetadata = path === 'metadata'; // no token needed: the route table answers GET and 405 (Allow) to other methods
   const caller = isMetadata ? undefined : await deps.authenticate(req.headers.authorization); // its mode is read by the session stage
   const body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, req.headers['content-type']);
   const request: FhirRequest = {
@@ -80,14 +81,10 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
   sendJson(res, response.body);
 }
 
+/** The query of the request line, decoded strictly (kernel/query-string.ts): a malformed escape is a 400. */
 function parseQuery(url: string): QueryParams {
   const index = url.indexOf('?');
-  if (index < 0) return [];
-  try {
-    return [...new URLSearchParams(url.slice(index + 1))];
-  } catch {
-    throw new FhirError(400, 'invalid', 'malformed query string');
-  }
+  return index < 0 ? [] : parseQueryString(url.slice(index + 1), { plusAsSpace: true });
 }
 
 function flattenHeaders(headers: Request['headers']): Record<string, string | undefined> {

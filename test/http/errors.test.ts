@@ -79,4 +79,68 @@ describe('client errors are OperationOutcomes with the right status', () => {
     expect((await server.request.get('/healthz')).status).toBe(200);
     expect((await server.request.get('/readyz')).status).toBe(200);
   });
+
+  type Malformed = [string, (s: TestServer, t: string, value: string) => Promise<{ status: number; body: { resourceType?: string; issue?: { diagnostics?: string; expression?: string[] }[] } }>];
+  const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
+  const transaction = (url: string) => JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url } }] });
+  const routes: Malformed[] = [
+    ['type search', (s, t, v) => s.request.get(`/fhir/Patient?name=${v}`).set(auth(t))],
+    ['system search', (s, t, v) => s.request.get(`/fhir?_type=Patient&name=${v}`).set(auth(t))],
+    ['GET …/_search', (s, t, v) => s.request.get(`/fhir/Patient/_search?name=${v}`).set(auth(t))],
+    ['POST …/_search form body', (s, t, v) => s.request.post('/fhir/Patient/_search').set(auth(t)).set('Content-Type', 'application/x-www-form-urlencoded').send(`name=${v}`)],
+    ['history', (s, t, v) => s.request.get(`/fhir/Patient/_history?name=${v}`).set(auth(t))],
+    ['activity history', (s, t, v) => s.request.get(`/fhir/AuditEvent?name=${v}`).set(auth(t))],
+    ['conditional delete', (s, t, v) => s.request.delete(`/fhir/Patient?name=${v}`).set(auth(t))],
+    ['If-None-Exist', (s, t, v) => s.request.post('/fhir/Patient').set(auth(t)).set('Content-Type', 'application/fhir+json').set('If-None-Exist', `name=${v}`).send('{"resourceType":"Patient"}')],
+    ['a transaction entry', (s, t, v) => s.request.post('/fhir').set(auth(t)).set('Content-Type', 'application/fhir+json').send(transaction(`Patient?name=${v}`))],
+    ['metadata', (s, _t, v) => s.request.get(`/fhir/metadata?name=${v}`)],
+  ];
+  const encodings = [
+    ['a truncated escape', '%E0%A4%A'],
+    ['a non-hex escape', '%ZZ'],
+    ['an invalid UTF-8 sequence', '%C3%28'],
+    ['a lone continuation byte', '%80'],
+  ];
+  it.each(routes.flatMap(([route, run]) => encodings.map(([kind, value]) => [route, kind, value, run] as const)))(
+    '%s with %s (%s) → 400 naming the parameter',
+    async (_route, _kind, value, run) => {
+      const res = await run(server, token, value);
+      expect(res.status).toBe(400);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.body.issue?.[0]?.diagnostics).toContain('"name"');
+    },
+  );
+
+  type Wrong = [string, string, string | undefined, string];
+  const wrongMethods: Wrong[] = [
+    ['DELETE', '/fhir/metadata', undefined, 'GET, HEAD'],
+    ['PUT', '/fhir/metadata', 'token', 'GET, HEAD'],
+    ['POST', '/fhir/metadata', 'token', 'GET, HEAD'],
+    ['PATCH', '/fhir/metadata', 'token', 'GET, HEAD'],
+    ['DELETE', '/fhir/metadata', 'token', 'GET, HEAD'],
+    ['POST', '/fhir/_history', 'token', 'GET, HEAD'],
+    ['DELETE', '/fhir/Patient/_history', 'token', 'GET, HEAD'],
+    ['PUT', '/fhir/Patient/_search', 'token', 'GET, HEAD, POST'],
+    ['DELETE', '/fhir/_search', 'token', 'GET, HEAD, POST'],
+    ['GET', '/fhir/Patient/$validate', 'token', 'POST'],
+    ['POST', '/fhir/Patient/abc/_history', 'token', 'GET, HEAD'],
+  ];
+  it.each(wrongMethods)('%s %s (%s) → 405 with Allow: %s', async (method, url, withToken, allow) => {
+    let req = server.request[method.toLowerCase() as 'get'](url);
+    if (withToken) req = req.set(auth(token));
+    if (method !== 'GET' && method !== 'DELETE') req = req.set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient"}');
+    const res = await req;
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe(allow);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it.each([
+    ['GET /fhir/Patient/_search', '/fhir/Patient/_search?_count=1'],
+    ['GET /fhir/_search', '/fhir/_search?_type=Patient&_count=1'],
+  ])('%s is a search', async (_name, url) => {
+    const res = await server.request.get(url).set(auth(token));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+  });
 });

@@ -8,6 +8,7 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { badRequest, FhirError } from '../../kernel/errors';
 import { criteriaKey, type Method, type QueryParams } from '../../kernel/request';
+import { parseQueryString } from '../../kernel/query-string';
 
 export { criteriaKey } from '../../kernel/request';
 
@@ -109,19 +110,7 @@ export function parseEntryUrl(url: string, baseUrl: string, expression: string):
 
 /** A query string without `+`-as-space folding (values in bundles are rarely form-encoded). */
 export function parseQueryText(text: string, expression: string): QueryParams {
-  const params: QueryParams = [];
-  for (const part of text.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const key = eq < 0 ? part : part.slice(0, eq);
-    const value = eq < 0 ? '' : part.slice(eq + 1);
-    try {
-      params.push([decodeURIComponent(key), decodeURIComponent(value)]);
-    } catch {
-      throw badRequest(`malformed query "${text.slice(0, 80)}"`, expression);
-    }
-  }
-  return params;
+  return parseQueryString(text, { expression });
 }
 
 function requireFullUrl(fullUrl: unknown, at: string): string {

@@ -7,6 +7,7 @@ import type { Resource } from 'fhir/r4';
 import { badRequest, FhirError } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
 import { criteriaKey, header, type FhirRequest, type QueryParams } from '../../kernel/request';
+import { parseQueryString } from '../../kernel/query-string';
 
 export interface PreparedResource {
   resource: Resource;
@@ -68,8 +69,7 @@ export function requireVersionMatch(expected: number | undefined, actual: number
 /** Parses conditional criteria (If-None-Exist header, or the query of a conditional URL). */
 export function parseCriteria(criteria: string): QueryParams {
   const text = criteria.includes('?') ? criteria.slice(criteria.indexOf('?') + 1) : criteria;
-  const params: QueryParams = [];
-  for (const [key, value] of new URLSearchParams(text)) params.push([key, value]);
+  const params = parseQueryString(text, { plusAsSpace: true });
   if (params.length === 0) throw badRequest('conditional operation without search criteria');
   return params;
 }
