@@ -82,9 +82,11 @@ export interface SpaceEntry {
   reason: string;
 }
 
+export const BLOCKED = 'blockedBy: the patient blocked this practitioner';
+
 export function spaceEntry(caller: PractitionerCaller, rules: readonly ConsentRule[]): SpaceEntry {
   const actors = actorsCovering(caller);
-  if (blockedBy(rules, actors)) return { space: false, own: false, reason: 'blockedBy: the patient blocked this practitioner' };
+  if (blockedBy(rules, actors)) return { space: false, own: false, reason: BLOCKED };
   switch (purposeOf(caller)) {
     case 'TREAT':
       return authorizedBy(rules, actors)

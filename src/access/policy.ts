@@ -9,6 +9,7 @@
  * - checkPatientSpace: 403 for a request naming a space the caller may not
  *   enter (another patient's; for a practitioner: blocked, unauthorized in
  *   TREAT, or refused in ETREAT/BTG);
+ * - checkNotBlocked: 403 for a practitioner X blocked (a row of X named by id);
  * - checkWrite: the write rules (write-rules.ts) and the consent-kind profiles;
  * - checkScope: SMART scopes cap everything; AuditEvent searches are the
  *   patient's and their representatives' only.
@@ -24,7 +25,7 @@ import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
 import { historyOwnerOf, HISTORY_FORBIDDEN } from './audit-readers';
 import { consentKindProfiles } from './consent-writes';
-import { spaceEntry } from './decision';
+import { actorsCovering, BLOCKED, blockedBy, spaceEntry } from './decision';
 import { AccessFactsReader } from './facts-reader';
 import { AuthorizationGrid } from './grid';
 import { requireScope } from './scope-check';
@@ -83,6 +84,11 @@ export class CarnetAccessPolicy {
     }
   }
 
+  async checkNotBlocked(caller: Caller, patientId: string, facts: AccessFactsReader): Promise<void> {
+    if (caller.kind !== 'practitioner') return;
+    if (blockedBy(await facts.rulesOf(patientId), actorsCovering(caller))) throw forbidden(BLOCKED);
+  }
+
   async checkWrite(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[], facts: AccessFactsReader, accessHistory: AccessHistory): Promise<void> {
     await checkWriteRules(caller, kind, resource, current, patientIds, {
       compartment: this.options.compartment,
@@ -118,6 +124,10 @@ class BoundAccess implements CallerAccess {
 
   async checkPatientSpace(patientId: string): Promise<void> {
     await this.refusing([patientId], () => this.policy.checkPatientSpace(this.caller, patientId, this.facts));
+  }
+
+  async checkNotBlocked(patientId: string): Promise<void> {
+    await this.refusing([patientId], () => this.policy.checkNotBlocked(this.caller, patientId, this.facts));
   }
 
   async checkWrite(kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[]): Promise<void> {

@@ -77,3 +77,11 @@ export const FACT_TYPES: readonly string[] = Object.keys(SPECIAL).filter((type) 
 export function ruleClassOf(resourceType: string, inCompartment: (type: string) => boolean): RuleClass {
   return SPECIAL[resourceType] ?? (inCompartment(resourceType) ? 'record' : 'shared');
 }
+
+/**
+ * Patient data (CONTRACT §2): every type the rules do not treat as shared — the Patient, its
+ * compartment, Binary and stored Bundles. It gets server-assigned ids only (no create-on-update).
+ */
+export function isPatientData(resourceType: string, inCompartment: (type: string) => boolean): boolean {
+  return ruleClassOf(resourceType, inCompartment) !== 'shared';
+}

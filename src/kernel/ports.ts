@@ -85,6 +85,11 @@ export interface CallerAccess {
    * patient/subject = X, `$everything`. A search naming no patient never calls this.
    */
   checkPatientSpace(patientId: string): Promise<void>;
+  /**
+   * Throws 403 when patient X blocked the caller (CONTRACT §4.3 step 1: anything about X),
+   * whatever the mode; for any other caller, or an unblocked one, nothing.
+   */
+  checkNotBlocked(patientId: string): Promise<void>;
   /** Throws 403 when the caller may not touch data of this type at all in this interaction (scopes). */
   checkScope(resourceType: string, interaction: Interaction): void;
   /** Profiles a write of `resource` must pass besides those it claims (the Consent-kind profiles). */

@@ -69,6 +69,8 @@ export interface Store {
   withhold(resourceType: string, id: string): Promise<void>;
   hiddenAmong(resourceType: string, ids: readonly string[], access: RowPredicate): Promise<Set<string>>;
   existingPatients(ids: readonly string[]): Promise<Set<string>>;
+  /** The patient whose compartment holds the row `Type/id` (null: shared data; undefined: no such row). Tells no one. */
+  patientOf(resourceType: string, id: string): Promise<string | null | undefined>;
   lock(resourceType: string, id: string): Promise<StoredResource | undefined>;
   lockKey(key: string): Promise<void>;
   insert(input: WriteInput): Promise<StoredResource | undefined>;

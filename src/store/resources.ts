@@ -168,6 +168,12 @@ export class ResourceStore implements Store {
     return new Set(rows.map((row) => row.id));
   }
 
+  /** The patient whose compartment holds `Type/id` (null for shared data, undefined for no row); reports nothing. */
+  async patientOf(resourceType: string, id: string): Promise<string | null | undefined> {
+    const { rows } = await this.sql.query<{ patient_id: string | null }>('SELECT patient_id FROM resources WHERE resource_type = ? AND id = ?', [resourceType, id]);
+    return rows[0] ? rows[0].patient_id : undefined;
+  }
+
   /** Locks the current row for the rest of the transaction (no access check: callers decide on the row). */
   async lock(resourceType: string, id: string): Promise<StoredResource | undefined> {
     this.requireTransaction('lock');

@@ -2,7 +2,7 @@
  * delete (logical: the row stays, marked deleted, and a later read is 410)
  * and conditional delete. Deleting a deleted resource succeeds again (204).
  */
-import { FhirError, informational, notFound } from '../../kernel/errors';
+import { FhirError, informational } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
 import type { FhirRequest, FhirResponse } from '../../kernel/request';
 import { requireStoredType, requireValidId } from '../../kernel/resource-types';
@@ -10,7 +10,7 @@ import { submitterOf } from '../../kernel/caller';
 import { returnPreference, versionHeaders } from './responses';
 import { ifMatchVersion, lockCriteria, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';
-import { checkInstanceScope } from './read';
+import { checkInstanceScope, unseen } from './read';
 
 export async function deleteInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
   const { type, id } = params;
@@ -37,7 +37,7 @@ export async function conditionalDeleteInteraction(request: FhirRequest, session
 async function deleteOne(request: FhirRequest, session: Session, type: string, id: string): Promise<FhirResponse> {
   const visible = await session.store.read(type, id, session.access.readable(type));
   const current = visible ? await session.store.lock(type, id) : undefined;
-  if (!current) throw notFound(`${type}/${id} is not known`);
+  if (!current) throw await unseen(session, type, id);
   requireVersionMatch(ifMatchVersion(request), current.versionId, `${type}/${id}`);
   if (current.deleted) return { status: 204, headers: versionHeaders(session, current, false) };
   await session.access.checkWrite('delete', null, current, []);

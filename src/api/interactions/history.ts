@@ -5,12 +5,12 @@
  * The caller's access predicate is applied to every version row in SQL.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
-import { badRequest, notFound } from '../../kernel/errors';
+import { badRequest } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
 import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
 import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
 import type { StoredVersion } from '../../store/resources';
-import { checkInstanceScope, checkNamedSpace } from './read';
+import { checkInstanceScope, checkNamedSpace, unseen } from './read';
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 1000;
@@ -29,7 +29,7 @@ export async function historyInteraction(request: FhirRequest, session: Session,
   }
   const options = parseHistoryParams(request.query);
   const access = session.access.readable(type);
-  if (id !== undefined && !(await session.store.read(type, id, access))) throw notFound(`${type}/${id} is not known`);
+  if (id !== undefined && !(await session.store.read(type, id, access))) throw await unseen(session, type, id);
   const versions = await session.store.history({ resourceType: type, id, since: options.since, at: options.at, beforeSeq: options.cursor, count: options.count + 1 }, access);
   const page = versions.slice(0, options.count);
   const path = [type, id, '_history'].filter((part) => part !== undefined).join('/');

@@ -13,7 +13,7 @@ import { submitterOf } from '../../kernel/caller';
 import { writeResponse } from './responses';
 import { ifMatchVersion, lockCriteria, prepareResource, requireVersionMatch } from './write-input';
 import { requireQuery } from './write';
-import { checkInstanceScope } from './read';
+import { checkInstanceScope, unseen } from './read';
 import { applyFhirPathPatch, isFhirPathPatch } from '../bundle/fhirpath-patch';
 
 export async function patchInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
@@ -78,7 +78,7 @@ async function patchOne(request: FhirRequest, session: Session, type: string, id
   session.access.checkScope(type, 'u');
   const visible = await session.store.read(type, id, session.access.readable(type));
   const current = visible ? await session.store.lock(type, id) : undefined;
-  if (!current) throw notFound(`${type}/${id} is not known`);
+  if (!current) throw await unseen(session, type, id);
   if (current.deleted) throw new FhirError(410, 'deleted', `${type}/${id} was deleted`);
   requireVersionMatch(ifMatchVersion(request), current.versionId, `${type}/${id}`);
   const patched = applyPatch(current.content as Resource, patch);

@@ -1,6 +1,9 @@
 /**
  * read and vread. Never returns a resource the caller's access predicate
- * excludes: such a resource is 404, exactly like one that does not exist.
+ * excludes: such a resource is 404, exactly like one that does not exist —
+ * except for a practitioner the resource's patient blocked, who gets 403
+ * (CONTRACT §4.3 step 1; `unseen`, also the answer of history, update, patch
+ * and delete for a row the caller may not see).
  */
 import type { Resource } from 'fhir/r4';
 import { FhirError, badRequest, notFound } from '../../kernel/errors';
@@ -24,7 +27,7 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
     await checkInstanceScope(session, type, id, 'r');
     await checkNamedSpace(request, session, type, id);
     const stored = await session.store.read(type, id, session.access.readable(type));
-    if (!stored) throw notFound(`${type}/${id} is not known`);
+    if (!stored) throw await unseen(session, type, id);
     if (stored.deleted) throw gone(session, stored);
     if (notModified(request, stored)) return { status: 304, headers: versionHeaders(session, stored, false) };
     return { status: 200, body: stored.content as Resource, headers: versionHeaders(session, stored, false) };
@@ -39,7 +42,7 @@ export async function vreadInteraction(request: FhirRequest, session: Session, p
   await checkInstanceScope(session, type, id, 'r');
   await checkNamedSpace(request, session, type, id);
   const version = await session.store.vread(type, id, Number(vid), session.access.readable(type));
-  if (!version) throw notFound(`${type}/${id}/_history/${vid} is not known`);
+  if (!version) throw await unseen(session, type, id, `${type}/${id}/_history/${vid}`);
   if (version.deleted) throw gone(session, version);
   return { status: 200, body: version.content as Resource, headers: versionHeaders(session, version, false) };
 }
@@ -66,6 +69,20 @@ export async function checkInstanceScope(session: Session, type: string, id: str
     if (error instanceof FhirError) await session.store.withhold(type, id);
     throw error;
   }
+}
+
+/**
+ * The answer for `Type/id` the caller may not see or that does not exist:
+ * 404, the same for both — but 403 when a practitioner asks for a row of a
+ * patient who blocked them (CONTRACT §4.3 step 1, "anything about X"). The
+ * 403 depends only on that block: an id that does not exist stays 404.
+ */
+export async function unseen(session: Session, type: string, id: string, what = `${type}/${id}`): Promise<FhirError> {
+  if (session.caller.kind === 'practitioner') {
+    const patientId = await session.store.patientOf(type, id);
+    if (patientId) await session.access.checkNotBlocked(patientId);
+  }
+  return notFound(`${what} is not known`);
 }
 
 function gone(session: Session, stored: StoredResource): FhirError {

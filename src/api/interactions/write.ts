@@ -1,8 +1,11 @@
 /**
- * create, update (with create-on-update for client ids) and their conditional
- * forms. Every version is assigned under a row lock and every conditional
- * operation under an advisory lock on its criteria, so concurrent writers
- * never lose an update and conditional creates never duplicate.
+ * create, update and their conditional forms. Create-on-update (a client id)
+ * only outside patient data (CONTRACT §2): a PUT of patient data to an id
+ * that does not exist is the same 404 as one to an id the caller may not see,
+ * with or without If-Match, alone or as a Bundle entry. Every version is
+ * assigned under a row lock and every conditional operation under an advisory
+ * lock on its criteria, so concurrent writers never lose an update and
+ * conditional creates never duplicate.
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
@@ -12,7 +15,11 @@ import { header, type FhirRequest, type FhirResponse, type QueryParams } from '.
 import { requireStoredType, requireValidId } from '../../kernel/resource-types';
 import { submitterOf } from '../../kernel/caller';
 import { versionHeaders, writeResponse } from './responses';
-import { checkInstanceScope } from './read';
+import { matchOrResolve } from '../../search/identity';
+import { isIdentitySubset } from '../../access/patient-identity';
+import { resolveConditionalReferences } from '../bundle/conditional';
+import { isPatientData } from '../../access/vocabulary';
+import { checkInstanceScope, unseen } from './read';
 import { ifMatchVersion, lockCriteria, parseCriteria, prepareResource, requireResourceBody, requireVersionMatch, tellNamedPatients } from './write-input';
 
 export async function createInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
@@ -20,6 +27,7 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   requireStoredType(type, 'create');
   session.access.checkScope(type, 'c');
   const body = requireResourceBody(request.body, type);
+  await resolveConditionalReferences(session, body);
   tellNamedPatients(session, body);
   const { resource, patientIds } = prepareResource(session, body, request.assignedId ?? randomUUID());
   await session.access.checkWrite('create', resource, undefined, patientIds);
@@ -28,7 +36,7 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   const outcome = await session.transaction(async (trx) => {
     if (criteria) {
       await lockCriteria(trx, type, criteria);
-      const existing = await trx.search.match(type, criteria, trx.access.readable(type), 2);
+      const existing = await matchOrResolve(trx, type, criteria, 2); // an exact INS-NIR resolves to its Patient's identity
       if (existing.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist matches ${existing.length} ${type} resources`);
       if (existing.length === 1) {
         trx.audit.disclosed(existing); // answered with the existing resource
@@ -40,7 +48,9 @@ export async function createInteraction(request: FhirRequest, session: Session, 
     return { stored, created: true };
   });
   if (!outcome.created) {
-    return { status: 200, headers: versionHeaders(session, outcome.stored, true), body: outcome.stored.content as Resource };
+    const { stored } = outcome;
+    const headers = isIdentitySubset(stored.content) ? { Location: `${session.baseUrl}/Patient/${stored.id}` } : versionHeaders(session, stored, true);
+    return { status: 200, headers, body: stored.content as Resource };
   }
   return writeResponse(request, session, outcome.stored, 201, `created ${type}/${outcome.stored.id}`);
 }
@@ -68,22 +78,33 @@ export async function conditionalUpdateInteraction(request: FhirRequest, session
     await lockCriteria(trx, type, criteria);
     const matches = await trx.search.match(type, criteria, trx.access.readable(type), 2);
     if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `the criteria match ${matches.length} ${type} resources`);
-    const id = matches[0]?.id ?? (body.id as string | undefined) ?? randomUUID();
     if (matches[0] && body.id !== undefined && body.id !== matches[0].id) {
       throw badRequest(`the resource id "${String(body.id)}" differs from the matching ${type}/${matches[0].id}`, 'id');
     }
-    return putResource(request, trx, type, id, body);
+    if (matches[0] || body.id !== undefined) return putResource(request, trx, type, matches[0]?.id ?? (body.id as string), body);
+    return putResource(request, trx, type, request.assignedId ?? randomUUID(), body, { serverId: true }); // no match, no id: a create
   });
 }
 
-async function putResource(request: FhirRequest, session: Session, type: string, id: string, body: Resource): Promise<FhirResponse> {
+/** Patient data is never created under a client's id (CONTRACT §2). */
+function createsUnderClientId(session: Session, type: string, options: { serverId?: boolean }): boolean {
+  return !options.serverId && isPatientData(type, (t) => session.compartment.has(t));
+}
+
+/**
+ * PUT Type/id: updates the row, or creates it — under a client's id only
+ * outside patient data. A row the caller may not see and, for patient data,
+ * an id that does not exist get one answer (`unseen`), before If-Match.
+ */
+async function putResource(request: FhirRequest, session: Session, type: string, id: string, body: Resource, options: { serverId?: boolean } = {}): Promise<FhirResponse> {
   await checkInstanceScope(session, type, id, 'u');
   const expected = ifMatchVersion(request);
   const { resource, patientIds } = prepareResource(session, body, id);
   const { stored, created } = await session.transaction(async (trx) => {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = await trx.store.lock(type, id);
-      if (current && !(await trx.store.read(type, id, trx.access.readable(type)))) throw notFound(`${type}/${id} is not known`);
+      const writable = current ? (await trx.store.read(type, id, trx.access.readable(type))) !== undefined : !createsUnderClientId(trx, type, options);
+      if (!writable) throw await unseen(trx, type, id);
       requireVersionMatch(expected, current?.versionId, `${type}/${id}`);
       const input = { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(trx.caller), method: 'PUT' as const };
       if (current && !current.deleted) {
