@@ -29,6 +29,7 @@ import { Sessions } from './api/session';
 import { Pipeline } from './api/pipeline';
 import { NotificationWorker } from './notify/worker';
 import { createSearchEngine } from './search';
+import { identityIndexer } from './store/identities';
 
 export interface Carnet {
   app: ReturnType<typeof createApp>;
@@ -64,7 +65,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     compartment,
     search,
     policy,
-    indexer: composeIndexers(search.indexer, accessIndexer, roles.notifier),
+    indexer: composeIndexers(identityIndexer, search.indexer, accessIndexer, roles.notifier),
     sql,
   });
 

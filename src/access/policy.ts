@@ -12,7 +12,9 @@
  * - checkNotBlocked: 403 for a practitioner X blocked (a row of X named by id);
  * - checkWrite: the write rules (write-rules.ts) and the consent-kind profiles;
  * - checkScope: SMART scopes cap everything; AuditEvent searches are the
- *   patient's and their representatives' only.
+ *   patient's and their representatives' only;
+ * - resolveIdentity: a patient found by INS-NIR, as its identity subset
+ *   (patient-identity.ts).
  * Never returns a predicate wider than the rules of decision.ts.
  */
 import type { Resource } from 'fhir/r4';
@@ -24,6 +26,7 @@ import type { RowPredicate } from '../kernel/predicate';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
 import { historyOwnerOf, HISTORY_FORBIDDEN } from './audit-readers';
+import { resolveIdentity } from './patient-identity';
 import { consentKindProfiles } from './consent-writes';
 import { actorsCovering, BLOCKED, blockedBy, spaceEntry } from './decision';
 import { AccessFactsReader } from './facts-reader';
@@ -56,7 +59,7 @@ export class CarnetAccessPolicy {
 
   /** The decision for one caller, its facts read through `sql`, its refusals told to `audit`. */
   forCaller(caller: Caller, sql: Executor, audit: Pick<AuditRecorder, 'refused'> = unrecorded): CallerAccess {
-    return new BoundAccess(this, caller, new AccessFactsReader(sql), this.options.accessHistory(sql), audit);
+    return new BoundAccess(this, caller, sql, new AccessFactsReader(sql), this.options.accessHistory(sql), audit);
   }
 
   readable(caller: Caller, resourceType?: string): RowPredicate {
@@ -105,6 +108,7 @@ class BoundAccess implements CallerAccess {
   constructor(
     private readonly policy: CarnetAccessPolicy,
     private readonly caller: Caller,
+    private readonly sql: Executor,
     private readonly facts: AccessFactsReader,
     private readonly accessHistory: AccessHistory,
     private readonly audit: Pick<AuditRecorder, 'refused'>,
@@ -135,7 +139,12 @@ class BoundAccess implements CallerAccess {
     await this.refusing(concerned, () => this.policy.checkWrite(this.caller, kind, resource, current, patientIds, this.facts, this.accessHistory));
   }
 
-  private async refusing(patientIds: readonly string[], check: () => Promise<void>): Promise<void> {
+  resolveIdentity(nir: string): Promise<StoredResource | undefined> {
+    return resolveIdentity(this.caller, nir, this.sql, this.facts, this.audit);
+  }
+
+  private async refusing(
+patientIds: readonly string[], check: () => Promise<void>): Promise<void> {
     try {
       await check();
     } catch (error) {

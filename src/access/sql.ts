@@ -12,12 +12,16 @@
  * the practitioner brings (who they are, their organizations, what their
  * professions may read) is bound as constants.
  *
+ * With no type (system history and search, `$everything`), the predicate
+ * also keeps only the types the caller's scopes let it read.
+ *
  * Every fragment is TRUE or FALSE, never NULL (NOT of a NULL would widen).
  * Never returns a predicate wider than the rules: the property test compares
  * it with decide() on random worlds.
  */
 import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
+import { readableTypes } from '../identity/scopes';
 import type { RowPredicate, SqlBinding } from '../kernel/predicate';
 import { actorsCovering, professionsOf, purposeOf } from './decision';
 import type { AuthorizationGrid } from './grid';
@@ -95,18 +99,21 @@ class RowSql {
     return f(`EXISTS (SELECT 1 FROM resources ${d} WHERE ${d}.resource_type = 'DocumentReference' AND ${d}.id = ${idSql} AND (${visible.sql}))`, visible.bindings);
   }
   /**
-   * Binary/Bundle (decision.ts followDocuments): linked → every linking
-   * document visible; else the securityContext document or patient; else `fallback`.
+   * Binary/Bundle (decision.ts followDocuments): every linking document and
+   * the securityContext document visible; governed by no document, the
+   * securityContext patient; governed by nothing, `fallback`.
    */
   attachment(document: (row: RowSql) => Frag, profile: (patientSql: string) => Frag, fallback: Frag): Frag {
-    const context = this.facts((F) =>
-      or(
-        and(f(`${F}.context_type = 'DocumentReference'`), this.documentNamed(`${F}.context_id`, document)),
-        and(f(`${F}.context_type = 'Patient'`), profile(`${F}.context_id`)),
-      ),
-    );
+    const contextDocument = (F: string) => f(`${F}.context_type = 'DocumentReference'`);
+    const contextDocumentVisible = not(this.facts((F) => and(contextDocument(F), not(this.documentNamed(`${F}.context_id`, document)))));
+    const byDocuments = or(this.linked(), this.facts(contextDocument));
+    const profileContext = this.facts((F) => and(f(`${F}.context_type = 'Patient'`), profile(`${F}.context_id`)));
     const hasContext = this.facts((F) => f(`${F}.context_type IN ('DocumentReference', 'Patient')`));
-    return or(and(this.linked(), this.allLinkingVisible(document)), and(not(this.linked()), context), and(not(this.linked()), not(hasContext), fallback));
+    return or(
+      and(byDocuments, this.allLinkingVisible(document), contextDocumentVisible),
+      and(not(byDocuments), profileContext),
+      and(not(this.linked()), not(hasContext), fallback),
+    );
   }
 }
 
@@ -288,10 +295,23 @@ export function compileReadable(caller: Caller, resourceType: string | undefined
   return {
     render(alias: string) {
       const row = new RowSql(alias, new Aliases(alias));
-      const frag = resourceType !== undefined ? forClass(ruleClassOf(resourceType, inCompartment), row) : anyType(row, forClass, context);
+      const frag = resourceType !== undefined ? forClass(ruleClassOf(resourceType, inCompartment), row) : withinScopes(caller, row, () => anyType(row, forClass, context));
       return frag.total ? { sql: frag.sql, bindings: frag.bindings } : { sql: `COALESCE((${frag.sql}), FALSE)`, bindings: frag.bindings };
     },
   };
+}
+
+/**
+ * Scopes cap every interaction naming no type (§3): a row of a type outside
+ * the caller's readable types (identity/scopes.ts) is absent, as if it did
+ * not exist. A typed predicate is not capped here: the interaction naming the
+ * type checks its own scope (403), and a write may match rows it cannot read.
+ */
+function withinScopes(caller: Caller, row: RowSql, rules: () => Frag): Frag {
+  const types = readableTypes(caller);
+  if (types === '*') return rules();
+  if (types.length === 0) return FALSE;
+  return and(f(`${row.a}.resource_type = ANY(?::text[])`, [textArray(types)]), rules());
 }
 
 /** System-level history/search: one branch per rule class, each testing resource_type. */

@@ -22,6 +22,7 @@ export interface RouteOptions {
   bundle?: Handler; // batch/transaction
   everything?: Handler; // Patient/$everything
   auditLog?: AuditLog; // AuditEvent history, 405 on AuditEvent writes, Patient/$verify-audit
+  auditVerifiers?: readonly string[]; // AUDIT_VERIFIERS: system clients that may run $verify-audit
 }
 
 export function buildRouter(options: RouteOptions): FhirRouter {
@@ -32,7 +33,7 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     return searchInteraction(request, session, params.type);
   };
   const router = new FhirRouter().add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }));
-  if (options.auditLog) for (const line of auditRoutes(options.auditLog)) router.add(line.method, line.pattern, line.handler); // before the generic :type routes
+  if (options.auditLog) for (const line of auditRoutes(options.auditLog, { verifiers: options.auditVerifiers })) router.add(line.method, line.pattern, line.handler); // before the generic :type routes
   router
     .add('GET', '', (request, session) => searchInteraction(request, session))
     .add('GET', '_search', (request, session) => searchInteraction(request, session))

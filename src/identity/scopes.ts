@@ -2,7 +2,11 @@
  * SMART scopes: parses the `scope` claim of a verified token into `Scope[]`
  * and answers "do these scopes allow interaction I on type T?".
  *
- * Owns the scope grammar (SMART v1 `read`/`write`/`*`, v2 `cruds` letters).
+ * Owns the scope grammar (SMART v1 `read`/`write`/`*`, v2 `cruds` letters),
+ * and the one answer to "which types may this caller read at all?"
+ * (`readableTypes`, `readsType`): what caps every interaction that names no
+ * type (system history and search, `_type`, includes, `$everything`, Bundle
+ * entries), applied in SQL by access/sql.ts.
  * Must never widen what a token grants: anything it does not understand
  * grants nothing, and a scope carries rights only in its own context
  * (`patient/` for patients and legal representatives, `user/` for
@@ -88,6 +92,32 @@ export function scopeContextOf(caller: Pick<Caller, 'kind'>): ScopeContext {
 /** Scopes cap everything (§3): may this caller perform `interaction` on `resourceType` at all? */
 export function callerAllows(caller: Pick<Caller, 'kind' | 'scopes'>, resourceType: string, interaction: Interaction): boolean {
   return allows(caller.scopes, scopeContextOf(caller), resourceType, interaction);
+}
+
+/** Every type (`'*'`), or the types named by the caller's read or search scopes (possibly none). */
+export type ReadableTypes = '*' | readonly string[];
+
+/**
+ * The types the caller's scopes let it read or search — in its own context
+ * only, so `system/*.*` on a practitioner or `user/*.*` on a patient reads
+ * nothing. Reading (`r`) and searching (`s`) both disclose a resource, so
+ * either one makes its type readable.
+ */
+export function readableTypes(caller: Pick<Caller, 'kind' | 'scopes'>): ReadableTypes {
+  const context = scopeContextOf(caller);
+  const types = new Set<string>();
+  for (const scope of caller.scopes) {
+    if (scope.context !== context || !(scope.interactions.has('r') || scope.interactions.has('s'))) continue;
+    if (scope.resourceType === '*') return '*';
+    types.add(scope.resourceType);
+  }
+  return [...types].sort();
+}
+
+/** Whether `resourceType` is among the caller's readable types. */
+export function readsType(caller: Pick<Caller, 'kind' | 'scopes'>, resourceType: string): boolean {
+  const types = readableTypes(caller);
+  return types === '*' || types.includes(resourceType);
 }
 
 /**

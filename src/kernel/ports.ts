@@ -94,7 +94,15 @@ export interface CallerAccess {
   checkScope(resourceType: string, interaction: Interaction): void;
   /** Profiles a write of `resource` must pass besides those it claims (the Consent-kind profiles). */
   profilesFor(resource: Resource): string[];
+  /**
+   * The Patient holding INS-NIR `nir` as its identity subset (SUBSETTED), when
+   * the caller may resolve patients by NIR (CONTRACT §3); undefined when none
+   * holds it or the caller may not. 403 for a practitioner that patient blocks.
+   * The caller reports an answered subset to the audit (`disclosed`).
+   */
+  resolveIdentity(nir: string): Promise<StoredResource | undefined>;
 }
+
 
 /**
  * What the audit is told of a request (CONTRACT §6): the store and search

@@ -1,6 +1,6 @@
 /** SMART scopes (§3): the grammar as a table, then what they allow. */
 import type { Caller } from '../../src/kernel/caller';
-import { allows, callerAllows, isOperator, parseScope, parseScopes } from '../../src/identity/scopes';
+import { allows, callerAllows, isOperator, parseScope, parseScopes, readableTypes } from '../../src/identity/scopes';
 
 const show = (scope: string) => {
   const parsed = parseScope(scope);
@@ -125,5 +125,29 @@ describe('isOperator', () => {
     ['', false],
   ])('%p → %s', (scope, expected) => {
     expect(isOperator(parseScopes(scope))).toBe(expected);
+  });
+});
+
+describe('readableTypes: the types a caller may read or search, in its own context', () => {
+  const caller = (kind: Caller['kind'], scope: string) => ({ kind, scopes: parseScopes(scope) });
+  it.each<[Caller['kind'], string, '*' | string[]]>([
+    ['patient', 'patient/*.*', '*'],
+    ['patient', 'patient/*.read', '*'],
+    ['patient', 'patient/*.r', '*'],
+    ['patient', 'patient/*.s', '*'],
+    ['patient', 'patient/*.write', []],
+    ['patient', 'patient/*.cud', []],
+    ['patient', 'patient/Observation.read patient/Consent.write', ['Observation']],
+    ['patient', 'patient/Observation.rs patient/DocumentReference.r patient/Observation.read', ['DocumentReference', 'Observation']],
+    ['patient', 'patient/Observation.rs?category=laboratory', []],
+    ['patient', 'user/*.* system/*.*', []],
+    ['related-person', 'patient/Patient.read', ['Patient']],
+    ['practitioner', 'user/*.cruds', '*'],
+    ['practitioner', 'system/*.* patient/*.*', []],
+    ['practitioner', 'user/Practitioner.rs user/*.write', ['Practitioner']],
+    ['system', 'system/Observation.*', ['Observation']],
+    ['system', 'system/*.write', []],
+  ])('%s holding %p reads %j', (kind, scope, expected) => {
+    expect(readableTypes(caller(kind, scope))).toEqual(expected);
   });
 });

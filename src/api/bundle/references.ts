@@ -6,8 +6,9 @@
  * it collects conditional references (`Patient?identifier=…`) for the
  * resolver and the `urn:` references no entry declares. `#contained`
  * references, version-specific ones and foreign URLs are left alone, and a
- * nested Bundle resource (a FHIR document) is never entered. Linear in the
- * size of the resource; never touches the store.
+ * nested Bundle resource (a FHIR document) is never entered. A create outside
+ * a Bundle only collects its conditional references (`local` false). Linear
+ * in the size of the resource; never touches the store.
  */
 import type { Resource } from 'fhir/r4';
 import { badRequest } from '../../kernel/errors';
@@ -40,8 +41,9 @@ const CONDITIONAL = /^([A-Za-z][A-Za-z0-9]*)\?(.*)$/s;
 /**
  * Rewrites `resource` in place. `targets` maps fullUrls to `Type/id`;
  * `rootExpression` is the FHIRPath of the resource (`Bundle.entry[3].resource`).
+ * With `local` false, references on our base and `urn:` ones are left as they are.
  */
-export function rewriteReferences(resource: Resource, targets: ReadonlyMap<string, string>, baseUrl: string, rootExpression: string): WalkResult {
+export function rewriteReferences(resource: Resource, targets: ReadonlyMap<string, string>, baseUrl: string, rootExpression: string, local = true): WalkResult {
   const result: WalkResult = { conditional: [], unresolved: [] };
   const base = `${baseUrl.replace(/\/+$/, '')}/`;
   const path: string[] = [rootExpression];
@@ -80,11 +82,11 @@ export function rewriteReferences(resource: Resource, targets: ReadonlyMap<strin
       node.reference = target;
       return;
     }
-    if (value.startsWith(base)) {
+    if (local && value.startsWith(base)) {
       node.reference = value.slice(base.length);
       return;
     }
-    if (value.startsWith('urn:uuid:') || value.startsWith('urn:oid:')) {
+    if (local && (value.startsWith('urn:uuid:') || value.startsWith('urn:oid:'))) {
       result.unresolved.push({ value, expression: expressionOf(key) });
       return;
     }

@@ -10,7 +10,8 @@
  *  3. in the transaction: DELETEs; then the targets of conditional creates and
  *     updates (under their advisory locks, so they are the ones the entries
  *     will find); then one walk per resource rewriting references to fullUrls
- *     and resolving conditional references (cached per criteria); then POSTs,
+ *     and resolving conditional references (cached per criteria; an exact
+ *     INS-NIR one names the Patient an entry writes with that NIR); then POSTs,
  *     PUT/PATCHes and GET/HEADs, in the spec's processing order.
  * The whole Bundle is one session transaction with a unit of work: new rows
  * and search index rows are held by the store and written together ahead of
@@ -30,6 +31,7 @@ import { claimTarget, entryPath, parseCriteriaText, planEntry, processingOrder, 
 import { entryRequest, type Route } from './entry-request';
 import { responseError, successEntry, transactionFailure } from './entry-response';
 import { rewriteQuery, rewriteReferences } from './references';
+import { nirsOf } from '../../store/identities';
 
 interface Transaction {
   plans: EntryPlan[];
@@ -56,6 +58,7 @@ export async function processTransaction(bundle: Bundle, outer: FhirRequest, ses
       await claimConditionalDeletes(state, resolver);
       for (const plan of order) if (plan.method === 'DELETE') await run(plan);
       await assignConditionalTargets(state, resolver);
+      resolver.expectPatients(patientsByNir(state));
       await rewriteResources(state, resolver, session.baseUrl);
       for (const plan of order) if (plan.method !== 'DELETE') await run(plan);
     },
@@ -112,6 +115,23 @@ async function assignConditionalTargets(state: Transaction, resolver: Conditiona
       if (plan.fullUrl !== undefined) state.targets.set(plan.fullUrl, `${plan.type}/${id}`);
     }
   }
+}
+
+/** The Patients the entries create or update, by INS-NIR → `Patient/id` (ids known after step 3b). */
+function patientsByNir(state: Transaction): Map<string, string> {
+  const byNir = new Map<string, string>();
+  for (const plan of state.plans) {
+    if (plan.resource?.resourceType !== 'Patient' || (plan.method !== 'POST' && plan.method !== 'PUT')) continue;
+    const id = state.assigned.get(plan.index) ?? plan.id ?? claimedPatient(state, plan.index);
+    if (id !== undefined) for (const nir of nirsOf(plan.resource)) byNir.set(nir, `Patient/${id}`);
+  }
+  return byNir;
+}
+
+/** The `Patient/id` a conditional PUT claimed in step 3b. */
+function claimedPatient(state: Transaction, index: number): string | undefined {
+  for (const [target, claimer] of state.claims) if (claimer === index && target.startsWith('Patient/')) return target.slice('Patient/'.length);
+  return undefined;
 }
 
 /** Step 3c: references to fullUrls, then conditional references, in every resource and URL. */

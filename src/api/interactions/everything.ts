@@ -27,6 +27,7 @@ import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } fro
 import { isConformanceType, requireStoredType, requireValidId } from '../../kernel/resource-types';
 import { allResourceTypes } from '../../kernel/definitions';
 import type { StoredResource } from '../../store/resources';
+import { readsType } from '../../identity/scopes';
 import { parseHistoryParams } from './history';
 
 const DEFAULT_COUNT = 100;
@@ -72,18 +73,10 @@ function requestedTypes(query: QueryParams): string[] | undefined {
   return values;
 }
 
-/** The stored types (or the requested ones) the caller's scopes let it read. */
+/** The stored types (or the requested ones) the caller's scopes let it read (identity/scopes.ts). */
 function readableTypes(session: Session, requested: string[] | undefined): string[] {
   const candidates = requested ?? [...allResourceTypes()].filter((type) => !isConformanceType(type) && !NOT_STORED.has(type));
-  return candidates.filter((type) => {
-    try {
-      session.access.checkScope(type, 'r');
-      return true;
-    } catch (error) {
-      if (error instanceof FhirError && error.status === 403) return false;
-      throw error;
-    }
-  });
+  return candidates.filter((type) => readsType(session.caller, type));
 }
 
 function searchEntry(session: Session, row: StoredResource, member: boolean): BundleEntry {

@@ -6,17 +6,20 @@
  * Every type the search touches is read through the caller's access
  * predicate (and scopes), and every patient it names goes through
  * checkPatientSpace (alongside the search, which it must pass before
- * anything is answered); never returns a resource the caller may not see.
+ * anything is answered); never returns a resource the caller may not see,
+ * but for the identity subset an exact INS-NIR search resolves to
+ * (search/identity.ts, CONTRACT §3).
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import type { Session, SearchRequest, SearchResult } from '../../kernel/ports';
-import { FhirError } from '../../kernel/errors';
 import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
 import { denyAll, type RowPredicate } from '../../kernel/predicate';
 import type { StoredResource } from '../../store/resources';
 import type { Handling, SummaryMode } from '../../search/query';
 import { selectElements, summarize } from '../../search/summary';
 import { namedPatients } from '../../search/patients';
+import { searchOrResolve } from '../../search/identity';
+import { readsType } from '../../identity/scopes';
 
 /** Query parameters of a form body (string, URLSearchParams-like pairs, or a parsed object). */
 export function formParameters(body: unknown): QueryParams {
@@ -32,22 +35,6 @@ export function formParameters(body: unknown): QueryParams {
 
 export function handlingOf(request: FhirRequest): Handling {
   return /handling\s*=\s*strict/i.test(header(request, 'prefer') ?? '') ? 'strict' : 'lenient';
-}
-
-function scopeAllows(session: Session, request: FhirRequest, type: string): boolean {
-  try {
-    session.access.checkScope(type, 's');
-    return true;
-  } catch (error) {
-    if (!(error instanceof FhirError)) throw error;
-  }
-  try {
-    session.access.checkScope(type, 'r');
-    return true;
-  } catch (error) {
-    if (error instanceof FhirError) return false;
-    throw error;
-  }
 }
 
 function linkUrl(session: Session, resourceType: string | undefined, query: QueryParams): string {
@@ -75,11 +62,14 @@ async function checkSpaces(session: Session, named: readonly string[]): Promise<
   await Promise.all(named.map((patientId) => session.access.checkPatientSpace(patientId)));
 }
 
-/** The access predicate per type touched; a type outside the caller's scopes contributes nothing. */
-function accessFor(request: FhirRequest, session: Session, resourceType: string | undefined): (type: string) => RowPredicate {
+/**
+ * The access predicate per type touched (the searched ones, `_include`/`_revinclude` targets,
+ * chains, `_has`); a type outside the caller's readable types (identity/scopes.ts) contributes nothing.
+ */
+function accessFor(session: Session, resourceType: string | undefined): (type: string) => RowPredicate {
   const allowed = new Map<string, boolean>();
   return (type) => {
-    if (!allowed.has(type)) allowed.set(type, type === resourceType || scopeAllows(session, request, type));
+    if (!allowed.has(type)) allowed.set(type, type === resourceType || readsType(session.caller, type));
     return allowed.get(type) ? session.access.readable(type) : denyAll;
   };
 }
@@ -112,12 +102,12 @@ export async function searchInteraction(request: FhirRequest, session: Session, 
   const named = namedPatients(resourceType, query, session.baseUrl); // told to the audit, then checked
   session.audit.named(named);
   checkScopes(request, session, resourceType, query);
-  const searchRequest: SearchRequest = { resourceType, query, access: accessFor(request, session, resourceType), handling: handlingOf(request) };
+  const searchRequest: SearchRequest = { resourceType, query, access: accessFor(session, resourceType), handling: handlingOf(request) };
   // The space check and the search run side by side (the search is filtered by the same rules
   // anyway); the check's 403 wins, and nothing of the search is answered before it passed.
   const searching = session.search.search(searchRequest);
   searching.catch(() => {});
   await checkSpaces(session, named);
-  const result = await searching;
+  const result = await searchOrResolve(session, resourceType, query, await searching); // an exact INS-NIR search may resolve an identity
   return { status: 200, body: searchsetBundle(session, resourceType, query, result) };
 }

@@ -15,6 +15,9 @@ import { header, type FhirRequest, type FhirResponse, type QueryParams } from '.
 import { requireStoredType, requireValidId } from '../../kernel/resource-types';
 import { submitterOf } from '../../kernel/caller';
 import { versionHeaders, writeResponse } from './responses';
+import { matchOrResolve } from '../../search/identity';
+import { isIdentitySubset } from '../../access/patient-identity';
+import { resolveConditionalReferences } from '../bundle/conditional';
 import { isPatientData } from '../../access/vocabulary';
 import { checkInstanceScope, unseen } from './read';
 import { ifMatchVersion, lockCriteria, parseCriteria, prepareResource, requireResourceBody, requireVersionMatch, tellNamedPatients } from './write-input';
@@ -24,6 +27,7 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   requireStoredType(type, 'create');
   session.access.checkScope(type, 'c');
   const body = requireResourceBody(request.body, type);
+  await resolveConditionalReferences(session, body);
   tellNamedPatients(session, body);
   const { resource, patientIds } = prepareResource(session, body, request.assignedId ?? randomUUID());
   await session.access.checkWrite('create', resource, undefined, patientIds);
@@ -32,7 +36,7 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   const outcome = await session.transaction(async (trx) => {
     if (criteria) {
       await lockCriteria(trx, type, criteria);
-      const existing = await trx.search.match(type, criteria, trx.access.readable(type), 2);
+      const existing = await matchOrResolve(trx, type, criteria, 2); // an exact INS-NIR resolves to its Patient's identity
       if (existing.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist matches ${existing.length} ${type} resources`);
       if (existing.length === 1) {
         trx.audit.disclosed(existing); // answered with the existing resource
@@ -44,7 +48,9 @@ export async function createInteraction(request: FhirRequest, session: Session, 
     return { stored, created: true };
   });
   if (!outcome.created) {
-    return { status: 200, headers: versionHeaders(session, outcome.stored, true), body: outcome.stored.content as Resource };
+    const { stored } = outcome;
+    const headers = isIdentitySubset(stored.content) ? { Location: `${session.baseUrl}/Patient/${stored.id}` } : versionHeaders(session, stored, true);
+    return { status: 200, headers, body: stored.content as Resource };
   }
   return writeResponse(request, session, outcome.stored, 201, `created ${type}/${outcome.stored.id}`);
 }
