@@ -1,10 +1,12 @@
 /**
- * Writes of documents (CONTRACT §4.3, end): `author` must name the submitter,
- * one of the submitter's PractitionerRoles or their Organization (422); only
- * the author updates or deletes a document, but a patient may always hide or
- * unhide it (MASQUE_PS) and may remove INVISIBLE_REPRESENTANTS_LEGAUX, which
- * can never be set again once removed (422); INVISIBLE_PATIENT is the
- * author's alone. Never lets a non-author change a document's content.
+ * Writes of documents (CONTRACT §4.3, end): only the author updates or
+ * deletes a document (403, checked before every other rule of the write:
+ * `documentWriteRight`), but a patient may always hide or unhide it
+ * (MASQUE_PS) and may remove INVISIBLE_REPRESENTANTS_LEGAUX, which can never
+ * be set again once removed (422); INVISIBLE_PATIENT is the author's alone.
+ * What an author submits: `author` must name the submitter, one of the
+ * submitter's PractitionerRoles or their Organization (422). Never lets a
+ * non-author change a document's content.
  */
 import type { DocumentReference, Resource } from 'fhir/r4';
 import { forbidden, unprocessable } from '../kernel/errors';
@@ -82,20 +84,23 @@ export function checkVisibilityOnlyUpdate(caller: Caller, next: DocumentReferenc
   }
 }
 
-/** Practitioners and patients: only the author updates or deletes; a patient deletes only what they added. */
-export function checkDocumentChange(caller: Caller, next: Resource | null, current: StoredResource, state: DocumentState | undefined): void {
+/**
+ * How the caller may update or delete document D, before any other rule of the write (403
+ * otherwise): as its author (every rule of a submission applies), or — a patient or legal
+ * representative with a document they did not add — by its visibility only (`checkVisibilityOnlyUpdate`).
+ */
+export function documentWriteRight(caller: Caller, next: Resource | null, current: StoredResource, state: DocumentState | undefined): 'author' | 'visibility' {
   const me = submitterOf(caller);
   switch (caller.kind) {
     case 'practitioner':
       if (!state?.parties.includes(me)) throw forbidden('only the document\'s author updates or deletes it');
-      return;
+      return 'author';
     case 'patient':
     case 'related-person':
-      if (current.createdBy === me) return;
+      if (current.createdBy === me) return 'author';
       if (next === null) throw forbidden('a patient deletes only documents the patient added');
-      checkVisibilityOnlyUpdate(caller, next as DocumentReference, current.content as DocumentReference);
-      return;
+      return 'visibility';
     case 'system':
-      return; // the foundation rule (created by this client) is checked by the caller
+      return 'author'; // the foundation rule (created by this client) is checked by the caller
   }
 }

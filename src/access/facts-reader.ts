@@ -59,6 +59,12 @@ export class AccessFactsReader {
     return row && { rid: Number(row.rid), patientId: row.patient_id, parties: row.parties, labels: row.labels, legalLabelRemoved: row.legal_label_removed };
   }
 
+  /** Whether Patient/X exists and is not deleted (the write rules submit nothing to any other). */
+  async patientExists(patientId: string): Promise<boolean> {
+    const result = await this.db.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted`, [patientId]);
+    return result.rows.length > 0;
+  }
+
   roleOwners(roleIds: readonly string[]): Promise<RoleOwners> {
     return roleOwnersOf(this.db, roleIds);
   }

@@ -2,10 +2,11 @@
  * Who may write what (CONTRACT §3 and the end of §4.3), for checkWrite:
  * AuditEvent never (405); the directory and reference data by system
  * clients only; documents and attachments submitted without authorization
- * unless blocked, once the space is open; health data by the patient, by a
- * practitioner passing steps 1–2, by system clients within their scopes;
- * updates and deletes by the author or submitter only, with the patient's
- * visibility levers; the choices of §4.2 (consent-writes.ts).
+ * unless blocked; health data by the patient, by a practitioner passing
+ * steps 1–2, by system clients within their scopes — submitted only to a
+ * Patient that exists and whose space is open (one 422 for both);
+ * updates and deletes by the author or submitter only (checked first), with
+ * the patient's visibility levers; the choices of §4.2 (consent-writes.ts).
  * Never lets a write through that a rule refuses.
  */
 import type { DocumentReference, Resource } from 'fhir/r4';
@@ -17,7 +18,7 @@ import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
 import { checkChoiceWrite, checkConsentShape } from './consent-writes';
 import { spaceEntry } from './decision';
-import { checkAuthors, checkDocumentChange, checkIrreversibleLabel } from './document-writes';
+import { checkAuthors, checkIrreversibleLabel, checkVisibilityOnlyUpdate, documentWriteRight } from './document-writes';
 import { partyReferences, practitionersOf, roleIdsOf, securityContextOf } from './facts';
 import type { AccessFactsReader } from './facts-reader';
 import { ruleClassOf, type RuleClass } from './vocabulary';
@@ -57,6 +58,12 @@ export async function checkWriteRules(caller: Caller, kind: WriteKind, resource:
   if (resource) checkConsentShape(resource, deps.validator);
   const live = current && !current.deleted ? current : undefined;
   const write: Write = { caller, kind, type, ruleClass: ruleClassOf(type, (t) => deps.compartment.has(t)), resource, current, live, patientIds };
+  await checkCallerRules(write, deps);
+  await requireOpenSpaces(write, deps);
+}
+
+function checkCallerRules(write: Write, deps: WriteRulesDeps): Promise<void> {
+  const caller = write.caller;
   switch (caller.kind) {
     case 'system':
       return systemWrite(write, deps);
@@ -68,10 +75,38 @@ export async function checkWriteRules(caller: Caller, kind: WriteKind, resource:
   }
 }
 
+/** One answer for a Patient that does not exist, was deleted, or whose space is not open: nothing tells them apart. */
 async function requireOpen(patientIds: readonly string[], deps: WriteRulesDeps, expression: string): Promise<void> {
   for (const patientId of patientIds) {
-    if (!(await deps.spaces.isOpen(patientId))) throw unprocessable(`Patient/${patientId}'s space is not open yet: nothing can be submitted to it`, expression);
+    const open = (await deps.facts.patientExists(patientId)) && (await deps.spaces.isOpen(patientId));
+    if (!open) throw unprocessable(`Patient/${patientId} has no space open to submissions`, expression);
   }
+}
+
+/** Patient data a submission brings into a space (attachments: through their securityContext, below). */
+const SUBMITTED: readonly RuleClass[] = ['document', 'immunization', 'participation', 'record'];
+
+/**
+ * A write bringing data into patient X's space — a create, or an update naming a patient the row
+ * did not belong to — needs X to exist and X's space to be open (§4.3 Writes, §7): documents
+ * whoever writes them, other health data from practitioners and system clients. Checked after the
+ * caller's rules, which answer alike whether X exists or not.
+ */
+async function requireOpenSpaces(write: Write, deps: WriteRulesDeps): Promise<void> {
+  const resource = write.resource;
+  if (!resource || write.type === 'Patient' || !SUBMITTED.includes(write.ruleClass)) return;
+  if (write.ruleClass !== 'document' && (write.caller.kind === 'patient' || write.caller.kind === 'related-person')) return;
+  for (const patientId of write.patientIds) {
+    if (patientId !== write.live?.patientId) await requireOpen([patientId], deps, elementNaming(resource, patientId));
+  }
+}
+
+/** The element of `resource` naming Patient/X (`DocumentReference.subject`), for a 422's expression. */
+function elementNaming(resource: Resource, patientId: string): string {
+  const naming = new RegExp(`Patient/${patientId.replace(/[.-]/g, '\\$&')}(/_history/[^"]*)?"`);
+  const elements = resource as unknown as Record<string, unknown>;
+  const name = Object.keys(elements).find((key) => key !== 'id' && naming.test(JSON.stringify(elements[key])));
+  return name ? `${resource.resourceType}.${name}` : resource.resourceType;
 }
 
 /** The patient a Binary is about, through its securityContext. */
@@ -84,10 +119,10 @@ async function attachmentPatient(resource: Resource | null, deps: WriteRulesDeps
 
 async function documentRules(write: Write, deps: WriteRulesDeps): Promise<void> {
   const state = write.current ? await deps.facts.documentByRid(write.current.rid) : undefined;
-  if (!write.live) await requireOpen(write.patientIds, deps, 'DocumentReference.subject');
-  if (write.resource) await checkAuthors(write.caller, write.resource as DocumentReference, deps.facts);
-  if (write.live) checkDocumentChange(write.caller, write.resource, write.live, state);
+  const right = write.live ? documentWriteRight(write.caller, write.resource, write.live, state) : 'author';
   if (write.resource) checkIrreversibleLabel(write.resource as DocumentReference, state);
+  if (write.resource && write.live && right === 'visibility') checkVisibilityOnlyUpdate(write.caller, write.resource as DocumentReference, write.live.content as DocumentReference);
+  if (write.resource && right === 'author') await checkAuthors(write.caller, write.resource as DocumentReference, deps.facts);
 }
 
 async function systemWrite(write: Write, deps: WriteRulesDeps): Promise<void> {

@@ -58,12 +58,14 @@ describe('REST interactions', () => {
     expect(history.body.entry[1].resource.meta.versionId).toBe('2');
   });
 
-  it('PUT with a client id creates the resource (201), then updates it (200)', async () => {
-    const first = await send(server, 'put', 'Patient/my-own-id', op, { ...patient('Petit'), id: 'my-own-id' });
+  it('PUT with a client id creates a directory resource (201), then updates it (200); patient data takes no client id (404)', async () => {
+    const organization = { resourceType: 'Organization', id: 'my-own-id', name: 'Clinique Petit' };
+    const first = await send(server, 'put', 'Organization/my-own-id', op, organization);
     expect(first.status).toBe(201);
-    const second = await send(server, 'put', 'Patient/my-own-id', op, { ...patient('Petit'), id: 'my-own-id', active: true });
+    const second = await send(server, 'put', 'Organization/my-own-id', op, { ...organization, active: true });
     expect(second.status).toBe(200);
     expect(second.body.meta.versionId).toBe('2');
+    expect((await send(server, 'put', 'Patient/my-own-id', op, { ...patient('Petit'), id: 'my-own-id' })).status).toBe(404);
   });
 
   it.each([

@@ -39,7 +39,7 @@ interface Transaction {
   claims: Map<string, number>;
   /** fullUrl → `Type/id`. */
   targets: Map<string, string>;
-  /** Entry index → id the POST creates its resource with. */
+  /** Entry index → id the POST (or a conditional PUT matching nothing, without an id) creates its resource with. */
   assigned: Map<number, string>;
 }
 
@@ -108,7 +108,8 @@ async function assignConditionalTargets(state: Transaction, resolver: Conditiona
       let id = matches[0];
       if (id === undefined && plan.method === 'PUT' && plan.resource) {
         id = typeof plan.resource.id === 'string' ? plan.resource.id : randomUUID();
-        plan.resource.id = id;
+        // no match and no id: created under the server's id (patient data never takes a client's, CONTRACT §2)
+        if (plan.resource.id === undefined) state.assigned.set(plan.index, id);
       }
       if (id === undefined) continue;
       claim(state, `${plan.type}/${id}`, plan);
