@@ -7,7 +7,9 @@
  * unaudited: if the events cannot be stored, the request fails with 503.
  *
  * A batch or transaction is one request: each entry runs through `entry`
- * with a recorder of its own, and its touches join the Bundle's. When the
+ * with a recorder of its own, and its touches join the Bundle's, with what
+ * the Bundle itself touched before routing them (the patients its
+ * conditional references resolved by INS-NIR, or were refused). When the
  * Bundle is answered they become one AuditEvent per patient and kind of
  * entry (subtype, action, status), listing every resource of that patient
  * the entries touched and every query they ran: a laboratory's 200-entry
@@ -142,6 +144,7 @@ export class AuditStage {
     const outcome = await attempt(() => route(request, session));
     if (bundle) {
       this.bundles.delete(session.audit);
+      bundle.push(...(await this.touchesOf(request, session, outcome)));
       const rolledBack = outcome.failure !== undefined && isTransaction(request);
       await this.record(request, session.caller, merge(rolledBack ? bundle.map((touch) => ({ ...touch, status: outcome.status, references: touch.references.map(unversioned) })) : bundle));
       return settle(outcome);
