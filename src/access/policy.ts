@@ -6,6 +6,8 @@
  * later entries see what its earlier ones wrote.
  * - readable: the SQL form of the decision (sql.ts), ANDed by the store and
  *   the search engine inside every query;
+ * - served: the copies of resources served, references to what the caller
+ *   may not see removed (served-references.ts);
  * - checkPatientSpace: 403 for a request naming a space the caller may not
  *   enter (another patient's; for a practitioner: blocked, unauthorized in
  *   TREAT, or refused in ETREAT/BTG);
@@ -32,7 +34,9 @@ import { actorsCovering, BLOCKED, blockedBy, spaceEntry } from './decision';
 import { AccessFactsReader } from './facts-reader';
 import { AuthorizationGrid } from './grid';
 import { requireScope } from './scope-check';
+import { ServedReferences } from './served-references';
 import { compileReadable } from './sql';
+import { ruleClassOf } from './vocabulary';
 import { checkWriteRules, everySpaceOpen, type PatientSpaces } from './write-rules';
 
 export interface CarnetPolicyOptions {
@@ -64,6 +68,12 @@ export class CarnetAccessPolicy {
 
   readable(caller: Caller, resourceType?: string): RowPredicate {
     return compileReadable(caller, resourceType, { grid: this.grid, compartment: this.options.compartment });
+  }
+
+  /** References inside what `caller` is served, checked through `sql`: rows of shared types are all visible to every caller. */
+  servedReferences(caller: Caller, sql: Executor): ServedReferences {
+    const inCompartment = (type: string) => this.options.compartment.has(type);
+    return new ServedReferences({ sql, readable: this.readable(caller), hideable: (type) => ruleClassOf(type, inCompartment) !== 'shared' });
   }
 
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void {
@@ -124,6 +134,10 @@ class BoundAccess implements CallerAccess {
 
   profilesFor(resource: Resource): string[] {
     return consentKindProfiles(resource);
+  }
+
+  served<T extends Resource>(resources: readonly T[], baseUrl: string): Promise<T[]> {
+    return this.policy.servedReferences(this.caller, this.sql).served(resources, baseUrl);
   }
 
   async checkPatientSpace(patientId: string): Promise<void> {

@@ -95,6 +95,13 @@ export interface CallerAccess {
   /** Profiles a write of `resource` must pass besides those it claims (the Consent-kind profiles). */
   profilesFor(resource: Resource): string[];
   /**
+   * The copies of `resources` served to the caller (CONTRACT §4.3 step 7): every
+   * Reference to a local resource the caller may not see — or to none, where
+   * rows of its type may be hidden from the caller — removed, in one query for
+   * all of them (access/served-references.ts). `baseUrl`: the FHIR base.
+   */
+  served<T extends Resource>(resources: readonly T[], baseUrl: string): Promise<T[]>;
+  /**
    * The Patient holding INS-NIR `nir` as its identity subset (SUBSETTED), when
    * the caller may resolve patients by NIR (CONTRACT §3); undefined when none
    * holds it or the caller may not. 403 for a practitioner that patient blocks.

@@ -4,9 +4,12 @@
  * location, etag, lastModified, outcome, and the resource), and an entry's
  * error into its OperationOutcome, restated about `Bundle.entry[i]` for a
  * failed transaction. Owns the status texts; never decides an outcome itself.
+ * The response Bundle is served whole (`servedEntries`): its entries' resources
+ * lose their references to what the caller may not see, by one query for all.
  */
-import type { BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
 import { FhirError, toOperationOutcome, type IssueDetail } from '../../kernel/errors';
+import type { Session } from '../../kernel/ports';
 import type { FhirResponse } from '../../kernel/request';
 import { entryPath, type EntryPlan } from './entries';
 
@@ -52,6 +55,21 @@ export function successEntry(response: FhirResponse, method?: EntryPlan['method'
   if (body?.resourceType === 'OperationOutcome') entry.response!.outcome = body;
   else if (body && method !== 'HEAD') entry.resource = body as Resource;
   return entry;
+}
+
+/**
+ * The batch- or transaction-response as served (CONTRACT §4.3 step 7): the
+ * resources of its entries (read, searched, written with
+ * `Prefer: return=representation`, answered by a conditional create) without
+ * references to local resources the caller may not see; one query for all.
+ */
+export async function servedEntries(session: Session, bundle: Bundle): Promise<Bundle> {
+  const entries = bundle.entry ?? [];
+  const resources = entries.flatMap((entry) => (entry.resource ? [entry.resource] : []));
+  if (resources.length === 0) return bundle;
+  const served = await session.access.served(resources, session.baseUrl);
+  let next = 0;
+  return { ...bundle, entry: entries.map((entry) => (entry.resource ? { ...entry, resource: served[next++] } : entry)) };
 }
 
 /** The entry of a failed batch entry: its status and OperationOutcome. */

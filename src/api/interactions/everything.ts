@@ -18,7 +18,8 @@
  *
  * Never returns a row the caller may not read: the access predicate and the
  * caller's scopes (types it may read) are part of the SQL, before paging, so
- * pages are full. A caller who may not read the Patient gets 404.
+ * pages are full; nor a reference to one (responses.ts servedResources). A
+ * caller who may not read the Patient gets 404.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import { badRequest, FhirError, notFound } from '../../kernel/errors';
@@ -29,6 +30,7 @@ import { allResourceTypes } from '../../kernel/definitions';
 import type { StoredResource } from '../../store/resources';
 import { readsType } from '../../identity/scopes';
 import { parseHistoryParams } from './history';
+import { servedResources } from './responses';
 
 const DEFAULT_COUNT = 100;
 const KNOWN_PARAMS = new Set(['_count', '_since', '_type', '_cursor']);
@@ -55,7 +57,8 @@ export async function everythingInteraction(request: FhirRequest, session: Sessi
     next.push(['_cursor', String(rows[rows.length - 1].row.rid)]);
     links.push({ relation: 'next', url: linkUrl(session, id, next) });
   }
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link: links, entry: rows.map(({ row, member }) => searchEntry(session, row, member)) };
+  const served = await servedResources(request, session, rows.map(({ row }) => row.content as Resource));
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link: links, entry: rows.map(({ row, member }, index) => searchEntry(session, row, served[index], member)) };
   return { status: 200, body: bundle };
 }
 
@@ -79,10 +82,10 @@ function readableTypes(session: Session, requested: string[] | undefined): strin
   return candidates.filter((type) => readsType(session.caller, type));
 }
 
-function searchEntry(session: Session, row: StoredResource, member: boolean): BundleEntry {
+function searchEntry(session: Session, row: StoredResource, resource: Resource, member: boolean): BundleEntry {
   return {
     fullUrl: `${session.baseUrl}/${row.resourceType}/${row.id}`,
-    resource: row.content as Resource,
+    resource,
     search: { mode: member ? 'match' : 'include' },
   };
 }

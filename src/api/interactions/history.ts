@@ -2,7 +2,8 @@
  * history at instance, type and system level: every version newest first,
  * `_since`, `_at`, `_count`, and a keyset cursor (`_cursor`, a version
  * sequence number) so paging stays correct while new versions arrive.
- * The caller's access predicate is applied to every version row in SQL.
+ * The caller's access predicate is applied to every version row in SQL, and
+ * each version is served without references to what the caller may not see.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import { badRequest } from '../../kernel/errors';
@@ -11,6 +12,7 @@ import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } fro
 import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
 import type { StoredVersion } from '../../store/resources';
 import { checkInstanceScope, checkNamedSpace, unseen } from './read';
+import { servedResources } from './responses';
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 1000;
@@ -39,11 +41,15 @@ export async function historyInteraction(request: FhirRequest, session: Session,
     next.push(['_cursor', String(page[page.length - 1].seq)]);
     links.push({ relation: 'next', url: linkUrl(session, path, next) });
   }
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: page.map((version) => historyEntry(session, version)) };
+  const served = await servedResources(request, session, page.flatMap((version) => (version.content ? [version.content as Resource] : [])));
+  let next = 0;
+  const entries = page.map((version) => historyEntry(session, version, version.content ? served[next++] : undefined));
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: links, entry: entries };
   return { status: 200, body: bundle };
 }
 
-function historyEntry(session: Session, version: StoredVersion): BundleEntry {
+/** One version's entry; `resource`: its served copy (none for a delete). */
+function historyEntry(session: Session, version: StoredVersion, resource: Resource | undefined): BundleEntry {
   const url = `${version.resourceType}/${version.id}`;
   const entry: BundleEntry = {
     fullUrl: `${session.baseUrl}/${url}`,
@@ -54,7 +60,7 @@ function historyEntry(session: Session, version: StoredVersion): BundleEntry {
       lastModified: version.lastUpdated.toISOString(),
     },
   };
-  if (version.content) entry.resource = version.content as Resource;
+  if (resource) entry.resource = resource;
   return entry;
 }
 

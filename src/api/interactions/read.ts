@@ -10,7 +10,7 @@ import { FhirError, badRequest, notFound } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
 import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
-import { versionHeaders } from './responses';
+import { servedResource, versionHeaders } from './responses';
 import type { StoredResource } from '../../store/resources';
 import type { ConformanceCatalogue } from '../../conformance/catalogue';
 
@@ -30,7 +30,7 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
     if (!stored) throw await unseen(session, type, id);
     if (stored.deleted) throw gone(session, stored);
     if (notModified(request, stored)) return { status: 304, headers: versionHeaders(session, stored, false) };
-    return { status: 200, body: stored.content as Resource, headers: versionHeaders(session, stored, false) };
+    return { status: 200, body: await servedResource(request, session, stored.content as Resource), headers: versionHeaders(session, stored, false) };
   };
 }
 
@@ -44,7 +44,7 @@ export async function vreadInteraction(request: FhirRequest, session: Session, p
   const version = await session.store.vread(type, id, Number(vid), session.access.readable(type));
   if (!version) throw await unseen(session, type, id, `${type}/${id}/_history/${vid}`);
   if (version.deleted) throw gone(session, version);
-  return { status: 200, body: version.content as Resource, headers: versionHeaders(session, version, false) };
+  return { status: 200, body: await servedResource(request, session, version.content as Resource), headers: versionHeaders(session, version, false) };
 }
 
 /**

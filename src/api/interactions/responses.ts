@@ -1,6 +1,8 @@
 /**
  * How a stored resource becomes a response: ETag, Last-Modified, Location,
- * and the `Prefer: return=` choice. One place, so every interaction agrees.
+ * the `Prefer: return=` choice, and the served copy — references to what the
+ * caller may not see removed (CONTRACT §4.3 step 7, access/served-references.ts),
+ * one query per response. One place, so every interaction agrees.
  */
 import type { Resource } from 'fhir/r4';
 import { informational } from '../../kernel/errors';
@@ -27,8 +29,25 @@ export function returnPreference(request: FhirRequest): ReturnPreference {
   return value === 'minimal' ? 'minimal' : value === 'operationoutcome' ? 'OperationOutcome' : 'representation';
 }
 
-/** The response to a create/update/patch: status, version headers and the preferred body. */
-export function writeResponse(request: FhirRequest, session: Session, stored: StoredResource, status: number, message: string): FhirResponse {
+/**
+ * The copies of `resources` served to the caller: every reference to a local
+ * resource the caller may not see removed, by one query for all of them. The
+ * resources of a Bundle entry are left as stored: the Bundle's response is
+ * served whole, once (bundle/entry-response.ts servedEntries).
+ */
+export async function servedResources<T extends Resource>(request: FhirRequest, session: Session, resources: T[]): Promise<T[]> {
+  if (request.bundle) return resources;
+  return session.access.served(resources, session.baseUrl);
+}
+
+/** The served copy of one resource (servedResources). */
+export async function servedResource<T extends Resource>(request: FhirRequest, session: Session, resource: T): Promise<T> {
+  const [served] = await servedResources(request, session, [resource]);
+  return served;
+}
+
+/** The response to a create/update/patch: status, version headers and the preferred body (`written`: as stored, for the audit). */
+export async function writeResponse(request: FhirRequest, session: Session, stored: StoredResource, status: number, message: string): Promise<FhirResponse> {
   const headers = versionHeaders(session, stored, true);
   const written = stored.content as Resource;
   switch (returnPreference(request)) {
@@ -37,6 +56,6 @@ export function writeResponse(request: FhirRequest, session: Session, stored: St
     case 'OperationOutcome':
       return { status, headers, body: informational(message), written };
     default:
-      return { status, headers, body: written, written };
+      return { status, headers, body: await servedResource(request, session, written), written };
   }
 }

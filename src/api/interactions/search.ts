@@ -20,6 +20,7 @@ import { selectElements, summarize } from '../../search/summary';
 import { namedPatients } from '../../search/patients';
 import { searchOrResolve } from '../../search/identity';
 import { readsType } from '../../identity/scopes';
+import { servedResources } from './responses';
 
 /** Query parameters of a form body (string, URLSearchParams-like pairs, or a parsed object). */
 export function formParameters(body: unknown): QueryParams {
@@ -74,6 +75,14 @@ function accessFor(session: Session, resourceType: string | undefined): (type: s
   };
 }
 
+/** Matches and includes as served: references to what the caller may not see removed, one query for the page. */
+async function servedResult(request: FhirRequest, session: Session, result: SearchResult): Promise<SearchResult> {
+  const rows = [...result.matches, ...result.included];
+  const served = await servedResources(request, session, rows.map((row) => row.content as Resource));
+  const withServed = (offset: number) => (row: StoredResource, index: number): StoredResource => ({ ...row, content: served[offset + index] });
+  return { ...result, matches: result.matches.map(withServed(0)), included: result.included.map(withServed(result.matches.length)) };
+}
+
 function searchsetBundle(session: Session, resourceType: string | undefined, query: QueryParams, result: SearchResult): Bundle {
   const summary = query.find(([key]) => key === '_summary')?.[1] as SummaryMode | undefined; // validated by the engine
   const elements = query.find(([key]) => key === '_elements')?.[1]?.split(',').map((e) => e.trim()).filter((e) => e !== '');
@@ -109,5 +118,5 @@ export async function searchInteraction(request: FhirRequest, session: Session, 
   searching.catch(() => {});
   await checkSpaces(session, named);
   const result = await searchOrResolve(session, resourceType, query, await searching); // an exact INS-NIR search may resolve an identity
-  return { status: 200, body: searchsetBundle(session, resourceType, query, result) };
+  return { status: 200, body: searchsetBundle(session, resourceType, query, await servedResult(request, session, result)) };
 }

@@ -14,7 +14,7 @@ import type { Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
 import { requireStoredType, requireValidId } from '../../kernel/resource-types';
 import { submitterOf } from '../../kernel/caller';
-import { versionHeaders, writeResponse } from './responses';
+import { servedResource, versionHeaders, writeResponse } from './responses';
 import { matchOrResolve } from '../../search/identity';
 import { isIdentitySubset } from '../../access/patient-identity';
 import { resolveConditionalReferences } from '../bundle/conditional';
@@ -50,7 +50,7 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   if (!outcome.created) {
     const { stored } = outcome;
     const headers = isIdentitySubset(stored.content) ? { Location: `${session.baseUrl}/Patient/${stored.id}` } : versionHeaders(session, stored, true);
-    return { status: 200, headers, body: stored.content as Resource };
+    return { status: 200, headers, body: await servedResource(request, session, stored.content as Resource) };
   }
   return writeResponse(request, session, outcome.stored, 201, `created ${type}/${outcome.stored.id}`);
 }
