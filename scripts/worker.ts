@@ -3,10 +3,18 @@
  * DATABASE_URL (the embedded database belongs to the server process, whose
  * in-process worker is the default; run this one with NOTIFY_WORKER=off on the
  * server). Sends over SMTP_URL from NOTIFY_FROM; stops cleanly on SIGTERM/SIGINT.
+ * Mails about documents hidden from the patient are held as in the server (the
+ * same access policy answers which: src/audit/hidden-events.ts).
  * Options: --lease-seconds <n> (60), --poll-ms <n> (1000), --retry-base-ms <n> (5000),
  * --concurrency <n> (mails in flight, 4).
  */
+import path from 'node:path';
 import { loadConfig } from '../src/config';
+import { CarnetAccessPolicy } from '../src/access/policy';
+import { AuditAccessHistory } from '../src/audit/access-history';
+import { NotificationHolds } from '../src/audit/hidden-events';
+import { PatientCompartment } from '../src/kernel/compartment';
+import { createRegistry } from '../src/search';
 import { createLogger } from '../src/http/logging';
 import { migrate, openDb } from '../src/store/db';
 import { PoolExecutor } from '../src/store/executor';
@@ -28,10 +36,14 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL (with the embedded database, the server runs the worker itself)');
   const db = openDb(config.databaseUrl, 4);
   await migrate(db);
+  const sql = new PoolExecutor(db);
+  const compartment = new PatientCompartment(createRegistry(path.resolve(__dirname, '..', 'profiles')));
+  const policy = new CarnetAccessPolicy({ compartment, accessHistory: (on) => new AuditAccessHistory(on) });
   const lease = option('lease-seconds');
   const retryBaseMs = option('retry-base-ms');
   const worker = new NotificationWorker({
-    db: new PoolExecutor(db),
+    db: sql,
+    holds: new NotificationHolds(sql, (caller, type) => policy.readable(caller, type)),
     settings: parseNotifySettings(process.env),
     logger,
     leaseMs: lease === undefined ? undefined : lease * 1000,

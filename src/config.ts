@@ -21,6 +21,8 @@ export interface Config {
   logLevel: string;
   /** WORKERS: server processes sharing the port (node:cluster); `auto` = one per core. Default 1. */
   workers: number;
+  /** AUDIT_VERIFIERS: the system clients (client ids) that may run `$verify-audit` on any patient's chain. */
+  auditVerifiers: string[];
   /** SMTP_URL, NOTIFY_FROM, NOTIFY_DIGEST_MINUTES, NOTIFY_WORKER (src/notify/settings.ts). */
   notify: NotifySettings;
 }
@@ -53,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authAudience: env.AUTH_AUDIENCE || undefined,
     devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
     logLevel: env.LOG_LEVEL ?? 'info',
+    auditVerifiers: (env.AUDIT_VERIFIERS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''),
     notify: parseNotifySettings(env),
   };
 }

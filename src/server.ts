@@ -25,6 +25,7 @@ import { AuditTrail } from './audit/trail';
 import { AuditLog } from './audit/audit-log';
 import { AuditStage, type RecordedSession } from './audit/audited';
 import { AuditAccessHistory } from './audit/access-history';
+import { NotificationHolds } from './audit/hidden-events';
 import { Sessions } from './api/session';
 import { Pipeline } from './api/pipeline';
 import { NotificationWorker } from './notify/worker';
@@ -40,7 +41,7 @@ export interface Carnet {
   sql: Executor;
   /** The knex instance (migrations, tests' own SQL). */
   db: Db;
-  audit: { trail: AuditTrail; log: AuditLog; worker: NotificationWorker };
+  audit: { trail: AuditTrail; log: AuditLog; worker: NotificationWorker; holds: NotificationHolds };
   close: () => Promise<void>;
 }
 
@@ -85,7 +86,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     features: { batch: true, transaction: true, search: true },
   });
   catalogue.add(capability);
-  const worker = new NotificationWorker({ db: sql, settings: config.notify, logger });
+  const holds = new NotificationHolds(sql, (caller, type) => policy.readable(caller, type));
+  const worker = new NotificationWorker({ db: sql, settings: config.notify, logger, holds });
   const trail = new AuditTrail(sql, { digestMinutes: config.notify.digestMinutes, onStored: () => worker.wake() });
   const auditLog = new AuditLog(sql);
   const audit = new AuditStage(trail, { observer: baseUrl });
@@ -93,6 +95,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     catalogue,
     capabilityStatement: () => capability,
     auditLog,
+    auditVerifiers: config.auditVerifiers,
     // Every entry of a batch or transaction comes back through the pipeline's route: the same
     // route table, audited with its Bundle. The sessions it is given are the pipeline's own.
     bundle: bundleInteraction((request, session) => pipeline.route(request, session as RecordedSession)),
@@ -118,5 +121,5 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     await trail.close();
     await db.destroy();
   };
-  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker }, close };
+  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker, holds }, close };
 }

@@ -33,6 +33,11 @@ import { createDatabase, dropDatabase, openDb, withDatabase } from '../../src/st
 import { PoolExecutor } from '../../src/store/executor';
 import { startEmbedded } from '../../src/store/embedded';
 import { NotificationWorker } from '../../src/notify/worker';
+import { NotificationHolds } from '../../src/audit/hidden-events';
+import { AuditAccessHistory } from '../../src/audit/access-history';
+import { CarnetAccessPolicy } from '../../src/access/policy';
+import { PatientCompartment } from '../../src/kernel/compartment';
+import { createRegistry } from '../../src/search';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -252,7 +257,11 @@ async function main(): Promise<void> {
     const events = Number((await db.raw<{ rows: { n: string }[] }>('SELECT count(*) AS n FROM audit_events')).rows[0].n);
 
     const sink = await startCountingSink();
-    const worker = new NotificationWorker({ db: new PoolExecutor(db), settings: { smtpUrl: sink.url, from: 'Carnet <bench@carnet.local>', digestMinutes: 0, worker: true }, logger: pino({ level: 'warn' }), batchSize: 200, concurrency: 8 });
+    // the worker as `npm run worker` composes it: its mails held by the access policy's predicates
+    const policy = new CarnetAccessPolicy({ compartment: new PatientCompartment(createRegistry(path.resolve(__dirname, '../../profiles'))), accessHistory: (on) => new AuditAccessHistory(on) });
+    const executor = new PoolExecutor(db);
+    const holds = new NotificationHolds(executor, (caller, type) => policy.readable(caller, type));
+    const worker = new NotificationWorker({ db: executor, holds, settings: { smtpUrl: sink.url, from: 'Carnet <bench@carnet.local>', digestMinutes: 0, worker: true }, logger: pino({ level: 'warn' }), batchSize: 200, concurrency: 8 });
     const started = Date.now();
     while (Date.now() - started < DRAIN * 1000 && (await worker.runOnce()) > 0);
     const elapsed = (Date.now() - started) / 1000;

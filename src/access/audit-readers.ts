@@ -3,9 +3,10 @@
  * X's legal representatives read X's AuditEvents; nobody else does —
  * practitioners never, system clients never (the insurer included). The one
  * statement of the rule: the decision (decision.ts), the policy's search
- * check (policy.ts), and the activity history's search, read and redaction
- * (src/audit/history.ts) all ask it; the SQL form (sql.ts, rule class
- * `audit`) is its translation and the property test holds the two together.
+ * check (policy.ts), and the activity history's search, read and
+ * `$verify-audit` (src/audit/history.ts, verify.ts) all ask it; the SQL form
+ * (sql.ts, rule class `audit`) is its translation and the property test holds
+ * the two together.
  */
 import type { Caller } from '../kernel/caller';
 

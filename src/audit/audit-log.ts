@@ -1,12 +1,16 @@
 /**
  * Reads of the stored activity history: one AuditEvent by id, a patient's
- * history page (filters, keyset paging on (recorded, seq)), a patient's chain
- * in position order and its head. Read-only; the trail is the only writer.
- * Never decides who may read: history.ts checks the caller first.
+ * history page (filters, keyset paging on (recorded, seq)) and its count, a
+ * patient's chain in position order and its head. Read-only; the trail is the
+ * only writer. Never decides who may read: history.ts checks the caller first;
+ * but the events it serves a reader leave out, in the same SQL, those naming a
+ * document hidden from that reader (hidden-events.ts), so pages stay full and
+ * counts exact.
  */
 import type { AuditEvent } from 'fhir/r4';
 import type { Executor, SqlBinding } from '../store/executor';
 import type { ChainLink } from './chain';
+import { namesHiddenDocument, type DocumentView } from './hidden-events';
 import type { Cursor, HistoryQuery } from './history-query';
 
 export interface StoredAuditEvent {
@@ -40,15 +44,18 @@ export interface HistoryPage {
 export class AuditLog {
   constructor(private readonly db: Executor) {}
 
-  async read(id: string): Promise<StoredAuditEvent | undefined> {
-    const result = await this.db.query<EventRow>('SELECT seq, patient_id, recorded, content FROM audit_events WHERE id = ?', [id]);
+  /** The event `id`, unless it names a document hidden from the view's reader. */
+  async read(id: string, view: DocumentView): Promise<StoredAuditEvent | undefined> {
+    const hidden = namesHiddenDocument(view, 'e');
+    const result = await this.db.query<EventRow>(`SELECT seq, patient_id, recorded, content FROM audit_events e WHERE id = ? AND NOT ${hidden.sql}`, [id, ...hidden.bindings]);
     return result.rows[0] ? fromRow(result.rows[0]) : undefined;
   }
 
-  /** One page of patient X's history, newest first unless `descending` is false. */
-  async history(patientId: string, query: HistoryQuery): Promise<HistoryPage> {
-    const where: string[] = ['patient_id = ?'];
-    const bindings: SqlBinding[] = [patientId];
+  /** One page of patient X's history as the view's reader is served it, newest first unless `descending` is false. */
+  async history(patientId: string, query: HistoryQuery, view: DocumentView): Promise<HistoryPage> {
+    const hidden = namesHiddenDocument(view, 'e');
+    const where: string[] = ['patient_id = ?', `NOT ${hidden.sql}`];
+    const bindings: SqlBinding[] = [patientId, ...hidden.bindings];
     for (const bound of query.dates) {
       if (bound.op === 'ne') {
         where.push('NOT (recorded >= ? AND recorded < ?)');
@@ -77,7 +84,7 @@ export class AuditLog {
       bindings.push(query.cursor.recorded, query.cursor.seq);
     }
     const result = await this.db.query<EventRow>(
-      `SELECT seq, patient_id, recorded, content FROM audit_events WHERE ${where.join(' AND ')} ORDER BY recorded ${order}, seq ${order} LIMIT ?`,
+      `SELECT seq, patient_id, recorded, content FROM audit_events e WHERE ${where.join(' AND ')} ORDER BY recorded ${order}, seq ${order} LIMIT ?`,
       [...bindings, query.count + 1],
     );
     const events = result.rows.slice(0, query.count).map(fromRow);
@@ -85,10 +92,20 @@ export class AuditLog {
     const page: HistoryPage = { events };
     if (result.rows.length > query.count && last) page.next = { recorded: last.recorded, seq: last.seq };
     if (query.total) {
-      const counted = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events WHERE ${filter}`, filterBindings);
+      const counted = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events e WHERE ${filter}`, filterBindings);
       page.total = Number(counted.rows[0].n);
     }
     return page;
+  }
+
+  /** How many of X's events the view's reader is served (those before chain position `before`, when given). */
+  async count(patientId: string, view: DocumentView, before?: number): Promise<number> {
+    const hidden = namesHiddenDocument(view, 'e');
+    const counted = await this.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM audit_events e WHERE patient_id = ? AND position < ? AND NOT ${hidden.sql}`,
+      [patientId, before ?? Number.MAX_SAFE_INTEGER, ...hidden.bindings],
+    );
+    return Number(counted.rows[0].n);
   }
 
   /** Up to `limit` links of X's chain after `afterPosition`, in position order. */

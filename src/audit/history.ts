@@ -3,7 +3,10 @@
  * /fhir/AuditEvent?patient=Patient/X` (also `POST AuditEvent/_search`), a read
  * and vread by id, and 405 for every write. Only patient X and X's legal
  * representatives read X's history: anyone else is 403 on the search and 404
- * on a read (practitioners never see an AuditEvent).
+ * on a read (practitioners never see an AuditEvent). What a reader is served
+ * leaves out, whole and in the SQL, every event naming a document hidden from
+ * that reader (hidden-events.ts): such an event is absent from pages and
+ * totals, and its read or vread is the 404 of an unknown id.
  */
 import type { AuditEvent, Bundle, BundleLink } from 'fhir/r4';
 import { forbidden, notAllowed, notFound } from '../kernel/errors';
@@ -16,7 +19,7 @@ import { historyOwnerOf, HISTORY_FORBIDDEN, readsHistoryOf } from '../access/aud
 import type { AuditLog } from './audit-log';
 import { cursorParam, parseHistoryQuery } from './history-query';
 import { verifyAuditHandler } from './verify';
-import { redactForReader } from './redact';
+import { documentView, type DocumentView } from './hidden-events';
 
 export { historyOwnerOf, HISTORY_FORBIDDEN } from '../access/audit-readers';
 
@@ -32,6 +35,11 @@ function link(session: Session, relation: string, params: QueryParams): BundleLi
   return { relation, url: `${session.baseUrl}/AuditEvent${search ? `?${search}` : ''}` };
 }
 
+/** What the session's caller may see of the documents events name. */
+function viewOf(session: Session): DocumentView {
+  return documentView((type) => session.access.readable(type));
+}
+
 function entryOf(session: Session, event: AuditEvent) {
   return { fullUrl: `${session.baseUrl}/AuditEvent/${event.id}`, resource: event, search: { mode: 'match' as const } };
 }
@@ -43,7 +51,7 @@ export function historySearchHandler(log: AuditLog): Handler {
     const patientId = searchedPatient(session.caller, query.patientIds);
     session.audit.named([patientId]); // a representative's reading of X's history is in it (X's own is not)
     session.access.checkScope('AuditEvent', 's');
-    const page = await log.history(patientId, query);
+    const page = await log.history(patientId, query, viewOf(session));
     const echo: QueryParams = query.echo.some(([name]) => name === 'patient' || name === 'patient:Patient') ? query.echo : [['patient', `Patient/${patientId}`], ...query.echo];
     const links: BundleLink[] = [link(session, 'self', query.cursor ? [...echo, cursorParam(query.cursor)] : echo)];
     if (page.next) links.push(link(session, 'next', [...echo, cursorParam(page.next)]));
@@ -52,20 +60,19 @@ export function historySearchHandler(log: AuditLog): Handler {
       type: 'searchset',
       ...(page.total !== undefined ? { total: page.total } : {}),
       link: links,
-      entry: (await redactForReader(session, page.events.map((stored) => stored.content))).map((event) => entryOf(session, event)),
+      entry: page.events.map((stored) => entryOf(session, stored.content)),
     };
     return { status: 200, body };
   };
 }
 
-/** The event as this caller may read it (redact.ts); 404 when it may not, exactly like an unknown id. */
+/** The event, when this caller is served it; else 404, exactly like an unknown id. */
 async function readable(log: AuditLog, request: FhirRequest, session: Session, id: string): Promise<AuditEvent> {
   requireValidId(id);
   session.access.checkScope('AuditEvent', 'r');
-  const stored = await log.read(id);
+  const stored = await log.read(id, viewOf(session));
   if (!stored || !readsHistoryOf(session.caller, stored.patientId)) throw notFound(`AuditEvent/${id} is not known`);
-  const [event] = await redactForReader(session, [stored.content]);
-  return event;
+  return stored.content;
 }
 
 function versionHeaders(session: Session, event: AuditEvent): Record<string, string> {
@@ -103,7 +110,7 @@ export const refuseAuditWrite: Handler = async (request: FhirRequest): Promise<F
  * The activity history routes. They must come before the generic `:type`
  * routes of the route table (api/routes.ts adds them first).
  */
-export function auditRoutes(log: AuditLog): RouteLine[] {
+export function auditRoutes(log: AuditLog, options: { verifiers?: readonly string[] } = {}): RouteLine[] {
   const search = historySearchHandler(log);
   const lines: RouteLine[] = [
     { method: 'GET', pattern: 'AuditEvent', handler: search },
@@ -111,7 +118,7 @@ export function auditRoutes(log: AuditLog): RouteLine[] {
     { method: 'GET', pattern: 'AuditEvent/:id', handler: historyReadHandler(log) },
     { method: 'GET', pattern: 'AuditEvent/:id/_history', handler: historyInstanceHandler(log) },
     { method: 'GET', pattern: 'AuditEvent/:id/_history/:vid', handler: historyVreadHandler(log) },
-    { method: 'GET', pattern: 'Patient/:id/$verify-audit', handler: verifyAuditHandler(log) },
+    { method: 'GET', pattern: 'Patient/:id/$verify-audit', handler: verifyAuditHandler(log, options.verifiers ?? []) },
   ];
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) lines.push({ method, pattern: 'AuditEvent', handler: refuseAuditWrite });
   for (const method of ['PUT', 'PATCH', 'DELETE'] as const) lines.push({ method, pattern: 'AuditEvent/:id', handler: refuseAuditWrite });

@@ -1,24 +1,35 @@
 /**
- * `GET /fhir/Patient/{id}/$verify-audit`: recomputes patient X's chain of
- * AuditEvents from the stored rows and answers a Parameters — `result`,
- * `events`, and when the chain is broken `firstBroken` (position, AuditEvent,
- * reason) — with an OperationOutcome saying the same in words. For patient X,
- * X's legal representatives and system clients; practitioners get 403.
+ * `GET /fhir/Patient/{id}/$verify-audit` (CONTRACT §6): recomputes patient
+ * X's chain of AuditEvents from the stored rows and answers a Parameters —
+ * `result`, `events`, and when the chain is broken `firstBroken` (position,
+ * AuditEvent, reason) — with an OperationOutcome saying the same in words.
+ *
+ * Only X, X's legal representatives and the system clients named in
+ * AUDIT_VERIFIERS verify X's chain; anyone else gets exactly the 404 of a
+ * patient that does not exist (never a count: it would watch X's accesses).
+ * The chain is always verified whole, but X and the representatives are told
+ * only what their history serves them (hidden-events.ts): `events` counts the
+ * events they are served, a break's `position` is 1 + the number of served
+ * events before it, and it names its AuditEvent only when they are served it.
+ * Each verification by someone other than X is itself in X's history.
  */
 import type { OperationOutcome, Parameters, ParametersParameter } from 'fhir/r4';
-import { forbidden, informational, toOperationOutcome } from '../kernel/errors';
-import type { Handler } from '../kernel/ports';
+import { informational, notFound, toOperationOutcome } from '../kernel/errors';
+import type { Handler, Session } from '../kernel/ports';
 import { requireValidId } from '../kernel/resource-types';
 import type { Caller } from '../kernel/caller';
+import { readsHistoryOf } from '../access/audit-readers';
 import type { AuditLog } from './audit-log';
-import { BREAK_MESSAGES, ChainWalk, type ChainBreak } from './chain';
+import { BREAK_MESSAGES, ChainWalk, type BreakReason } from './chain';
+import { documentView } from './hidden-events';
 
 const PAGE = 1000;
 
 export interface ChainReport {
   patientId: string;
   events: number;
-  broken?: ChainBreak;
+  /** The first broken link; `auditEventId` only where the verifier may be told it. */
+  broken?: { reason: BreakReason; position: number; auditEventId?: string };
 }
 
 /** Walks X's whole chain, a page at a time. */
@@ -36,9 +47,21 @@ export async function verifyChain(log: AuditLog, patientId: string): Promise<Cha
   return { patientId, events: walk.count, ...(broken ? { broken } : {}) };
 }
 
-function mayVerify(caller: Caller, patientId: string): boolean {
-  if (caller.kind === 'system') return true;
-  return (caller.kind === 'patient' || caller.kind === 'related-person') && caller.patientId === patientId;
+/** Who verifies X's chain: a reader of X's history (X, a representative), a listed system client, or nobody. */
+function verifierOf(caller: Caller, patientId: string, verifiers: readonly string[]): 'reader' | 'auditor' | undefined {
+  if (readsHistoryOf(caller, patientId)) return 'reader';
+  return caller.kind === 'system' && verifiers.includes(caller.clientId) ? 'auditor' : undefined;
+}
+
+/** The report as X's history serves the reader: the events it serves, a break without what it hides. */
+async function asServed(log: AuditLog, session: Session, report: ChainReport): Promise<ChainReport> {
+  const view = documentView((type) => session.access.readable(type));
+  const events = await log.count(report.patientId, view);
+  if (!report.broken) return { ...report, events };
+  const { reason, position, auditEventId } = report.broken;
+  const servedPosition = 1 + (await log.count(report.patientId, view, position));
+  const served = auditEventId !== undefined && (await log.read(auditEventId, view)) !== undefined;
+  return { patientId: report.patientId, events, broken: { reason, position: servedPosition, ...(served ? { auditEventId } : {}) } };
 }
 
 function outcomeOf(report: ChainReport): OperationOutcome {
@@ -61,22 +84,24 @@ export function reportParameters(report: ChainReport): Parameters {
     { name: 'events', valueInteger: report.events },
   ];
   if (report.broken) {
-    const part: ParametersParameter[] = [
-      { name: 'position', valueInteger: report.broken.position },
-      { name: 'reason', valueCode: report.broken.reason },
-    ];
-    if (report.broken.auditEventId) part.splice(1, 0, { name: 'auditEvent', valueReference: { reference: `AuditEvent/${report.broken.auditEventId}` } });
+    const part: ParametersParameter[] = [{ name: 'position', valueInteger: report.broken.position }];
+    if (report.broken.auditEventId) part.push({ name: 'auditEvent', valueReference: { reference: `AuditEvent/${report.broken.auditEventId}` } });
+    part.push({ name: 'reason', valueCode: report.broken.reason });
     parameter.push({ name: 'firstBroken', part });
   }
   parameter.push({ name: 'outcome', resource: outcomeOf(report) });
   return { resourceType: 'Parameters', parameter };
 }
 
-export function verifyAuditHandler(log: AuditLog): Handler {
+/** `verifiers`: the client ids of AUDIT_VERIFIERS. */
+export function verifyAuditHandler(log: AuditLog, verifiers: readonly string[]): Handler {
   return async (request, session, params) => {
     requireValidId(params.id);
-    if (!mayVerify(session.caller, params.id)) throw forbidden("only the patient, the patient's legal representatives and system clients verify the activity history");
+    session.audit.named([params.id]); // kept only if X exists: a probe of an unknown id starts no chain
     session.access.checkScope('AuditEvent', 'r');
-    return { status: 200, body: reportParameters(await verifyChain(log, params.id)) };
+    const verifier = verifierOf(session.caller, params.id, verifiers);
+    if (!verifier || !(await session.store.existingPatients([params.id])).has(params.id)) throw notFound(`Patient/${params.id} is not known`);
+    const report = await verifyChain(log, params.id);
+    return { status: 200, body: reportParameters(verifier === 'auditor' ? report : await asServed(log, session, report)) };
   };
 }

@@ -6,13 +6,17 @@
  * settlement checks the token, so a worker whose lease lapsed (it crashed or
  * stalled, and another took over) can neither send nor settle. A row is never
  * deleted: it ends `sent`, `skipped` (no email address) or `failed` (after
- * `maxAttempts`), and stays for the record.
+ * `maxAttempts`), and stays for the record; a row held back (its event names
+ * a document hidden from the patient) stays `pending`, due again later, its
+ * attempt not counted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Executor } from '../store/executor';
 
 export interface OutboxItem {
   id: number;
+  /** The AuditEvent's row (`audit_events.seq`). */
+  auditSeq: number;
   patientId: string;
   emergency: boolean;
   attempts: number;
@@ -37,6 +41,7 @@ export interface RetryPolicy {
 
 interface ItemRow {
   id: string;
+  audit_seq: string;
   patient_id: string;
   emergency: boolean;
   attempts: number;
@@ -50,6 +55,7 @@ interface ItemRow {
 
 const fromRow = (row: ItemRow): OutboxItem => ({
   id: Number(row.id),
+  auditSeq: Number(row.audit_seq),
   patientId: row.patient_id,
   emergency: row.emergency,
   attempts: row.attempts,
@@ -63,7 +69,7 @@ const fromRow = (row: ItemRow): OutboxItem => ({
 
 const FREE = '(claimed_until IS NULL OR claimed_until < now())';
 const CLAIM_SET = 'claim_token = ?, claimed_until = now() + make_interval(secs => ?), attempts = o.attempts + 1';
-const RETURNING = 'RETURNING o.id, o.patient_id, o.emergency, o.attempts, e.recorded, e.agent, e.action, e.subtype, e.outcome, e.purpose';
+const RETURNING = 'RETURNING o.id, o.audit_seq, o.patient_id, o.emergency, o.attempts, e.recorded, e.agent, e.action, e.subtype, e.outcome, e.purpose';
 
 export class Outbox {
   constructor(private readonly db: Executor, private readonly leaseMs: number) {}
@@ -122,6 +128,16 @@ export class Outbox {
     await this.db.query(
       `UPDATE notification_outbox SET status = 'skipped', last_error = ?, claim_token = NULL, claimed_until = NULL WHERE id = ANY(?) AND claim_token = ?`,
       [reason, ids, token],
+    );
+  }
+
+  /** Releases rows not to be sent yet, due again in `holdMs`; the claim's attempt is given back. */
+  async markHeld(token: string, ids: number[], holdMs: number, reason: string): Promise<void> {
+    await this.db.query(
+      `UPDATE notification_outbox SET attempts = greatest(attempts - 1, 0), next_attempt_at = now() + make_interval(secs => ? / 1000.0),
+         last_error = ?, claim_token = NULL, claimed_until = NULL
+       WHERE id = ANY(?) AND claim_token = ?`,
+      [holdMs, reason, ids, token],
     );
   }
 

@@ -7,6 +7,11 @@
  * (`npm run worker`). Without SMTP_URL it sends nothing and says so in the log.
  * Logs counts and SMTP codes only — never addresses, names, ids or content.
  *
+ * Held mails: an event that names a document hidden from X (INVISIBLE_PATIENT;
+ * `holds`, answered by src/audit/hidden-events.ts) is not mailed while the
+ * document stays hidden; its row is put back and asked again every `holdMs`
+ * (5 min), and goes out once the document is visible to X.
+ *
  * Exactly-once: a row is sent only by the holder of its live claim (the lease
  * is renewed and checked just before sending), and settled only with the same
  * token. A worker killed after claiming leaves rows that another takes after
@@ -23,8 +28,14 @@ import { agentNames, recipientOf } from './recipients';
 import type { NotifySettings } from './settings';
 import { renderNotification } from './templates';
 
+/** Which of X's events may not be mailed to X yet (their seqs among `auditSeqs`). */
+export interface NotificationHold {
+  heldAmong(patientId: string, auditSeqs: readonly number[]): Promise<Set<number>>;
+}
+
 export interface WorkerOptions {
   db: Executor;
+  holds: NotificationHold;
   settings: NotifySettings;
   logger: Logger;
   /** Defaults to SMTP on settings.smtpUrl; none when that is unset. */
@@ -36,7 +47,11 @@ export interface WorkerOptions {
   retry?: Partial<RetryPolicy>; // 5 s doubling, at most 1 h, 12 attempts
   /** How often the idle "not sending" line repeats without SMTP_URL (default 5 min). */
   idleReportMs?: number;
+  /** How long a held mail waits before it is asked again (default 5 min). */
+  holdMs?: number;
 }
+
+const HELD = 'held: the event names a document hidden from the patient';
 
 interface Unit {
   patientId: string;
@@ -118,34 +133,49 @@ export class NotificationWorker {
     return claim.items.length;
   }
 
-  private async deliver(token: string, unit: Unit, mailer: Mailer): Promise<void> {
-    const ids = unit.items.map((item) => item.id);
+  /** The unit without its held items, which go back to the outbox; undefined when nothing is left to send. */
+  private async withoutHeld(token: string, unit: Unit): Promise<Unit | undefined> {
+    const held = await this.options.holds.heldAmong(unit.patientId, unit.items.map((item) => item.auditSeq));
+    if (held.size === 0) return unit;
+    const heldIds = unit.items.filter((item) => held.has(item.auditSeq)).map((item) => item.id);
+    await this.outbox.markHeld(token, heldIds, this.options.holdMs ?? 300_000, HELD);
+    const items = unit.items.filter((item) => !held.has(item.auditSeq));
+    return items.length > 0 ? { ...unit, items } : undefined;
+  }
+
+  private async deliver(token: string, claimed: Unit, mailer: Mailer): Promise<void> {
     try {
-      const recipient = await recipientOf(this.options.db, unit.patientId);
-      if (!recipient) {
-        await this.outbox.markSkipped(token, ids, 'the patient has no email address');
-        return;
-      }
-      const names = await agentNames(this.options.db, unit.items.map((item) => item.agent));
-      const mail = renderNotification(
-        unit.items.map((item) => ({ ...item, agentName: names.get(item.agent) })),
-        recipient.language,
-        unit.emergency,
-      );
-      const messageId = `<${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}@${this.domain}>`;
-      if (!(await this.outbox.renew(token, ids))) return; // the lease lapsed: another worker owns these rows now
-      try {
-        await mailer.send({ from: this.options.settings.from, to: recipient.email, subject: mail.subject, text: mail.text, messageId });
-      } catch (error) {
-        const summary = smtpErrorSummary(error);
-        this.options.logger.warn({ mails: 1, events: ids.length, attempt: unit.items[0].attempts, smtp: summary }, 'notifications: sending failed, will retry');
-        await this.outbox.markRetry(token, ids, summary, this.retry);
-        return;
-      }
-      await this.settleSent(token, ids, messageId);
+      const unit = await this.withoutHeld(token, claimed);
+      if (unit) await this.send(token, unit, mailer);
     } catch (error) {
-      this.options.logger.error({ events: ids.length, err: (error as Error).name }, 'notifications: outbox error');
+      this.options.logger.error({ events: claimed.items.length, err: (error as Error).name }, 'notifications: outbox error');
     }
+  }
+
+  private async send(token: string, unit: Unit, mailer: Mailer): Promise<void> {
+    const ids = unit.items.map((item) => item.id);
+    const recipient = await recipientOf(this.options.db, unit.patientId);
+    if (!recipient) {
+      await this.outbox.markSkipped(token, ids, 'the patient has no email address');
+      return;
+    }
+    const names = await agentNames(this.options.db, unit.items.map((item) => item.agent));
+    const mail = renderNotification(
+      unit.items.map((item) => ({ ...item, agentName: names.get(item.agent) })),
+      recipient.language,
+      unit.emergency,
+    );
+    const messageId = `<${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}@${this.domain}>`;
+    if (!(await this.outbox.renew(token, ids))) return; // the lease lapsed: another worker owns these rows now
+    try {
+      await mailer.send({ from: this.options.settings.from, to: recipient.email, subject: mail.subject, text: mail.text, messageId });
+    } catch (error) {
+      const summary = smtpErrorSummary(error);
+      this.options.logger.warn({ mails: 1, events: ids.length, attempt: unit.items[0].attempts, smtp: summary }, 'notifications: sending failed, will retry');
+      await this.outbox.markRetry(token, ids, summary, this.retry);
+      return;
+    }
+    await this.settleSent(token, ids, messageId);
   }
 
   /** `sent` must land: retried a few times, since a lapsed lease would mean a second mail. */

@@ -4,7 +4,7 @@
  * on the search and 404 on a read — with date, agent, action, subtype filters,
  * `_sort=-date` by default and keyset `next` links; AuditEvent writes are 405.
  */
-import type { AuditEvent, Bundle, Parameters } from 'fhir/r4';
+import type { AuditEvent, Bundle } from 'fhir/r4';
 import { FhirError } from '../../src/kernel/errors';
 import type { FhirResponse, Method, QueryParams } from '../../src/kernel/request';
 import type { Caller } from '../../src/kernel/caller';
@@ -177,19 +177,5 @@ describe('X\'s activity history: filters, order, paging', () => {
     const after = eventsOf(await search([['patient', carol]]));
     expect(after).toHaveLength(before + 1);
     expect(after[0].agent[0].who?.reference).toBe('RelatedPerson/r1');
-  });
-});
-
-describe('$verify-audit access', () => {
-  it.each<[string, number, () => Caller]>([
-    ['patient X', 200, () => callers.patient(alice)],
-    ['X\'s legal representative', 200, () => callers.representative('r1', alice)],
-    ['a system client', 200, () => callers.system('ops', 'system/*.*')],
-    ['a practitioner', 403, () => p1],
-    ['another patient', 403, () => callers.patient(bob)],
-  ])('%s → %i', async (_name, status, caller) => {
-    const result = await h.call(caller(), 'GET', `Patient/${alice}/$verify-audit`);
-    expect(statusOf(result)).toBe(status);
-    if (status === 200) expect(((result as FhirResponse).body as Parameters).parameter?.[0]).toEqual({ name: 'result', valueBoolean: true });
   });
 });

@@ -95,7 +95,7 @@ describe('the chain walk', () => {
 });
 
 describe('grouping claimed rows into mails', () => {
-  const item = (id: number, patientId: string, emergency = false): OutboxItem => ({ id, patientId, emergency, attempts: 1, recorded: new Date(), agent: 'Practitioner/p', action: 'R', subtype: 'read', outcome: 0, purpose: emergency ? 'BTG' : 'TREAT' });
+  const item = (id: number, patientId: string, emergency = false): OutboxItem => ({ id, auditSeq: id, patientId, emergency, attempts: 1, recorded: new Date(), agent: 'Practitioner/p', action: 'R', subtype: 'read', outcome: 0, purpose: emergency ? 'BTG' : 'TREAT' });
   it.each<[string, boolean, OutboxItem[], number[][]]>([
     ['no digest: one mail per action', false, [item(1, 'a'), item(2, 'a'), item(3, 'b')], [[1], [2], [3]]],
     ['digest: one mail per patient', true, [item(1, 'a'), item(2, 'b'), item(3, 'a')], [[1, 3], [2]]],

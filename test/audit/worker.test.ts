@@ -36,7 +36,7 @@ const serverEnv = (more: Record<string, string> = {}) => ({ SMTP_URL: sink.url, 
 const settings = (over: Partial<NotifySettings> = {}): NotifySettings => ({ smtpUrl: sink.url, from: 'Carnet <notifications@carnet.test>', digestMinutes: 0, worker: true, ...over });
 /** A worker as `npm run worker` runs one, on the server's database. */
 function worker(over: Partial<WorkerOptions> = {}): NotificationWorker {
-  const w = new NotificationWorker({ db: h.server.carnet.sql, settings: settings(), logger: silent, retry: { retryBaseMs: 100 }, ...over });
+  const w = new NotificationWorker({ db: h.server.carnet.sql, holds: h.server.carnet.audit.holds, settings: settings(), logger: silent, retry: { retryBaseMs: 100 }, ...over });
   workers.push(w);
   return w;
 }
