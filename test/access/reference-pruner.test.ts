@@ -25,7 +25,7 @@ describe('ReferencePruner', () => {
     ['an extension of a primitive value', { resourceType: 'Patient', name: [{ given: ['a', 'b'], _given: [null, { extension: [{ url: 'u', valueReference: HIDDEN }] }] }] }, { resourceType: 'Patient', name: [{ given: ['a', 'b'] }] }],
     ['inside a contained resource', { resourceType: 'Observation', contained: [{ resourceType: 'Provenance', id: 'p', target: [HIDDEN, SEEN] }] }, { resourceType: 'Observation', contained: [{ resourceType: 'Provenance', id: 'p', target: [SEEN] }] }],
     ['inside a Bundle entry', { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'List', entry: [{ item: HIDDEN }] } }] }, { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'List' } }] }],
-    ['a plain Reference (Observation.focus) and one in a backbone element'''s extension (component.extension)', { resourceType: 'Observation', focus: [HIDDEN], component: [{ code: { text: 'c' }, extension: [{ url: 'u', valueReference: HIDDEN }] }] }, { resourceType: 'Observation', component: [{ code: { text: 'c' } }] }],
+    ['a plain Reference (Observation.focus), and one in the extension of a backbone element (component.extension)', { resourceType: 'Observation', focus: [HIDDEN], component: [{ code: { text: 'c' }, extension: [{ url: 'u', valueReference: HIDDEN }] }] }, { resourceType: 'Observation', component: [{ code: { text: 'c' } }] }],
   ])('%s', (_case, resource, served) => {
     const before = JSON.stringify(resource);
     expect(pruner.prune(resource as unknown as Resource, refused)).toEqual(served);
