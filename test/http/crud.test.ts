@@ -1,10 +1,12 @@
 /** REST interactions of CONTRACT §2: versions, headers, history, conditional operations, patch, delete. */
 import { get, send, startTestServer, BASE, type TestServer } from '../support/server';
 
+/** A NIR of its own for each Patient built: one Patient per NIR (CONTRACT §3). */
+let nirs = 0;
 const patient = (family: string, extra: Record<string, unknown> = {}) => ({
   resourceType: 'Patient',
   name: [{ family, given: ['Marie'] }],
-  identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: `2800${family.length}75123456` }],
+  identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: `2800575${String(++nirs).padStart(6, '0')}` }],
   ...extra,
 });
 
