@@ -18,7 +18,7 @@ import { compileFilter, newContext } from './compiler';
 import type { CompileContext } from './filter';
 import { parseQuery, type Handling, type ParsedQuery } from './query';
 import { sortKeys } from './sort';
-import { decodeCursor, encodeCursor, type Cursor } from './paging';
+import { processCursors, type Cursor, type CursorCodec } from './paging';
 import { estimateMatches, readPage, type OrderedScanOptions, type Page } from './page';
 import { resolveIncludes } from './include';
 import { namedPatients } from './patients';
@@ -32,6 +32,8 @@ export interface SearchEngineOptions {
   baseUrl?: string;
   /** When a sorted search reads the sort key's index in order (page.ts). */
   orderedScan?: OrderedScanOptions;
+  /** Seals the paging cursors (paging.ts); the server's comes from the database's secret. */
+  cursors?: CursorCodec;
 }
 
 const COLUMNS = RESOURCE_COLUMNS.split(', ').map((column) => `r.${column}`).join(', ');
@@ -69,7 +71,8 @@ export class SqlSearchEngine implements SearchEngine {
     const ctx = this.context(request.access);
     const where = whereClause(ctx, types, parsed.filters);
     const keys = sortKeys(this.registry, types, parsed.sort, 'r');
-    const cursor = parsed.cursor ? decodeCursor(parsed.cursor, parsed.sort ?? '', keys.length) : undefined;
+    const cursors = this.options.cursors ?? processCursors;
+    const cursor = parsed.cursor ? cursors.decode(parsed.cursor, parsed.sort ?? '', keys.length) : undefined;
     const count = parsed.summary === 'count' ? 0 : parsed.count;
     // A patient's compartment is bounded: its matches are counted by the page's own statement (one
     // pass of the filters and the access predicate instead of two). An open search may match
@@ -78,7 +81,7 @@ export class SqlSearchEngine implements SearchEngine {
     const page: Page = count > 0 ? await readPage(db, { where, types, keys, cursor, count, ordered: this.options.orderedScan, withTotal }) : { rows: [], keys: [], more: false };
     const total = await this.total(db, where, parsed, page, cursor, count);
     const { included, truncated } = parsed.includes.length > 0 && page.rows.length > 0 ? await resolveIncludes(db, parsed.includes, page.rows, request.access) : { included: [], truncated: false };
-    const links = count > 0 ? pageLinks(parsed, page, cursor) : {};
+    const links = count > 0 ? pageLinks(parsed, page, cursor, cursors) : {};
     return { matches: page.rows, included, total, selfQuery: parsed.selfQuery, ...links, outcome: warnings(parsed, truncated) };
   }
 
@@ -141,12 +144,12 @@ async function presentTypes(db: Executor): Promise<string[]> {
   return result.rows.map((row) => row.t);
 }
 
-function withCursor(query: QueryParams, cursor: Cursor): QueryParams {
-  return [...query.filter(([key]) => key !== '_cursor'), ['_cursor', encodeCursor(cursor)]];
+function withCursor(query: QueryParams, cursor: string): QueryParams {
+  return [...query.filter(([key]) => key !== '_cursor'), ['_cursor', cursor]];
 }
 
 /** next/previous queries from the first and last rows (or the cursor itself on an empty page). */
-function pageLinks(parsed: ParsedQuery, page: Page, cursor: Cursor | undefined): Pick<SearchResult, 'next' | 'previous'> {
+function pageLinks(parsed: ParsedQuery, page: Page, cursor: Cursor | undefined, cursors: CursorCodec): Pick<SearchResult, 'next' | 'previous'> {
   const sort = parsed.sort ?? '';
   const last = page.rows.length > 0 ? { keys: page.keys[page.keys.length - 1], rid: page.rows[page.rows.length - 1].rid } : cursor;
   const first = page.rows.length > 0 ? { keys: page.keys[0], rid: page.rows[0].rid } : cursor;
@@ -154,8 +157,8 @@ function pageLinks(parsed: ParsedQuery, page: Page, cursor: Cursor | undefined):
   const hasNext = backwards ? true : page.more;
   const hasPrevious = backwards ? page.more : cursor !== undefined;
   const links: Pick<SearchResult, 'next' | 'previous'> = {};
-  if (hasNext && last) links.next = withCursor(parsed.selfQuery, { direction: 'next', sort, keys: last.keys, rid: last.rid });
-  if (hasPrevious && first) links.previous = withCursor(parsed.selfQuery, { direction: 'previous', sort, keys: first.keys, rid: first.rid });
+  if (hasNext && last) links.next = withCursor(parsed.selfQuery, cursors.encode({ direction: 'next', sort, keys: last.keys, rid: last.rid }));
+  if (hasPrevious && first) links.previous = withCursor(parsed.selfQuery, cursors.encode({ direction: 'previous', sort, keys: first.keys, rid: first.rid }));
   return links;
 }
 

@@ -10,6 +10,7 @@ import type { SearchEngine } from '../kernel/ports';
 import { createRegistry, type SearchParameterRegistry } from './parameters';
 import { SearchIndexer } from './indexer';
 import { SqlSearchEngine } from './engine';
+import type { CursorCodec } from './paging';
 
 export interface SearchEngineSetup {
   /** Folder of project SearchParameters (`profiles/`). */
@@ -18,6 +19,8 @@ export interface SearchEngineSetup {
   baseUrl?: string;
   /** An existing registry to use instead of building one. */
   registry?: SearchParameterRegistry;
+  /** Seals paging cursors; the server's is made from the database's secret (store/secrets.ts). */
+  cursors?: CursorCodec;
 }
 
 export interface SearchComponents {
@@ -33,7 +36,7 @@ export function createSearchEngine(setup: SearchEngineSetup = {}): SearchCompone
   return {
     registry,
     indexer,
-    search: (sql, observer) => new SqlSearchEngine(sql, registry, { baseUrl: setup.baseUrl }, observer),
+    search: (sql, observer) => new SqlSearchEngine(sql, registry, { baseUrl: setup.baseUrl, cursors: setup.cursors }, observer),
   };
 }
 
