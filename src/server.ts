@@ -30,6 +30,8 @@ import { Sessions } from './api/session';
 import { Pipeline } from './api/pipeline';
 import { NotificationWorker } from './notify/worker';
 import { createSearchEngine } from './search';
+import { CursorCodec } from './search/paging';
+import { serverSecret } from './store/secrets';
 import { identityIndexer } from './store/identities';
 
 export interface Carnet {
@@ -54,7 +56,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const sql = new PoolExecutor(db);
   const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
   const baseUrl = `${config.baseUrl}/fhir`;
-  const search = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl });
+  const cursors = new CursorCodec(await serverSecret(sql, 'search-cursor')); // one per database: links open in every process
+  const search = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl, cursors });
   const compartment = new PatientCompartment(search.registry);
   const roles = new RoleCache(databaseUrl);
   await roles.start();
