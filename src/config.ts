@@ -12,7 +12,8 @@ export interface Config {
   baseUrl: string;
   databaseUrl?: string;
   dataDir: string;
-  embeddedPort: number;
+  /** EMBEDDED_PG_PORT; unset: the data directory's own port (store/embedded.ts). */
+  embeddedPort?: number;
   maxBodyBytes: number;
   authIssuer?: string;
   authJwks?: string;
@@ -35,6 +36,12 @@ export function parseSize(value: string): number {
   return Math.floor(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]);
 }
 
+function portOf(name: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid ${name}: ${value} (a port, 1 to 65535)`);
+  return port;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid PORT: ${env.PORT}`);
@@ -48,7 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir,
-    embeddedPort: Number(env.EMBEDDED_PG_PORT ?? 54329),
+    embeddedPort: env.EMBEDDED_PG_PORT ? portOf('EMBEDDED_PG_PORT', env.EMBEDDED_PG_PORT) : undefined,
     maxBodyBytes: parseSize(env.MAX_BODY ?? '10mb'),
     authIssuer: env.AUTH_ISSUER || undefined,
     authJwks: env.AUTH_JWKS || undefined,

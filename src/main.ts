@@ -1,8 +1,9 @@
 /**
  * `npm start`: starts the embedded PostgreSQL when no DATABASE_URL is set,
- * migrates, listens, and on SIGTERM/SIGINT stops accepting, lets in-flight
- * requests finish (10 s at most), stops workers and the embedded database,
- * and exits 0.
+ * migrates, listens, and on SIGTERM/SIGINT (to the process or its group) stops
+ * accepting, lets in-flight requests finish (10 s at most), stops workers and
+ * then the embedded database (which never gets the group's signal), and exits
+ * 0. A start-up failure is one line on stderr naming its cause, exit 1.
  *
  * With WORKERS > 1 this process is a node:cluster primary: it starts the
  * database, migrates and makes the development keys once, then forks the
@@ -25,8 +26,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function startDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.databaseUrl) return { url: config.databaseUrl };
-  const embedded = await startEmbedded(config.dataDir, config.embeddedPort, (message) => logger.debug({ postgres: message.trim() }));
-  logger.info({ dataDir: config.dataDir, port: config.embeddedPort }, 'embedded PostgreSQL started');
+  const embedded = await startEmbedded(config.dataDir, config.embeddedPort);
+  logger.info({ dataDir: config.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
   try {
     return { url: await embedded.ensureDatabase('carnet'), embedded };
   } catch (error) {
@@ -45,30 +46,60 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     await embedded?.stop();
     throw error;
   }
-  const server: Server = carnet.app.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info({ url: `${config.baseUrl}/fhir`, host: config.host, port, pid: process.pid, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) }, 'Carnet listening');
-  });
-  server.keepAliveTimeout = 5000;
+  let server: Server;
+  try {
+    server = await listen(carnet, config);
+  } catch (error) {
+    await carnet.close();
+    await embedded?.stop();
+    throw error;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ url: `${config.baseUrl}/fhir`, host: config.host, port, pid: process.pid, ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) }, 'Carnet listening');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    await closed;
-    clearTimeout(timer);
-    await carnet.close();
-    await embedded?.stop();
+    await drain(server);
+    await carnet.close(); // background workers, the audit trail, the pool
+    await embedded?.stop(); // last: in its own session, no signal to the group has reached it
     logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Listens on PORT/HOST; a port in use or a host that cannot be bound names the setting to change. */
+function listen(carnet: Awaited<ReturnType<typeof createCarnet>>, config: Config): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = carnet.app.listen(config.port, config.host);
+    server.keepAliveTimeout = 5000;
+    server.once('listening', () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(new Error(`port ${config.port} on ${config.host} is taken (another Carnet or service listens there); set PORT to a free port`));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new Error(`HOST ${config.host} is not an address of this machine (${error.code}); set HOST`));
+      else if (error.code === 'EACCES') reject(new Error(`port ${config.port} needs privileges this process lacks (EACCES); set PORT above 1023`));
+      else reject(error);
+    });
+  });
+}
+
+/**
+ * Stops accepting and lets requests in flight finish (SHUTDOWN_GRACE_MS at most): connections
+ * are closed as soon as they are idle — also those whose request ends during the drain.
+ */
+async function drain(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const idle = setInterval(() => server.closeIdleConnections(), 50);
+  const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  await closed;
+  clearInterval(idle);
+  clearTimeout(timer);
 }
 
 /** The cluster primary: the database, migrations and keys once, then WORKERS server processes. */
@@ -119,12 +150,25 @@ async function primary(config: Config, logger: Logger): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  loaded = config;
   const logger = createLogger(config.logLevel);
   if (cluster.isPrimary && config.workers > 1) return primary(config, logger);
   return serve(config, logger);
 }
 
+/** A start-up failure in one line that names its cause (never a bare `undefined`). */
+function startupFailure(error: unknown, config: Config | undefined): string {
+  const message = error instanceof Error ? error.message : `${String(error)} (no further detail)`;
+  const code = (error as { code?: string })?.code;
+  if (config?.databaseUrl && code && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|28P01|28000|3D000)$/.test(code)) {
+    const target = new URL(config.databaseUrl);
+    return `cannot use the database of DATABASE_URL (${target.hostname}:${target.port || 5432}${target.pathname}): ${message} [${code}]`;
+  }
+  return message;
+}
+
+let loaded: Config | undefined;
 main().catch((error) => {
-  console.error(error);
+  console.error(`Carnet could not start: ${startupFailure(error, loaded)}`);
   process.exit(1);
 });
