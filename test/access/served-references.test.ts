@@ -166,7 +166,7 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
     expect(await watch(() => postBundle(server, tokens.nurse, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'List?subject=Patient/sr-x' } }, { request: { method: 'GET', url: 'Observation?subject=Patient/sr-x' } }] }))).toBe(1);
   });
 
-  it('a create answered with return=representation serves the references the writer may follow only', async () => {
+  it('a create answered with return=representation, alone or in a transaction, and a conditional create answered with the existing resource serve the references the writer may follow only', async () => {
     const references = ['DocumentReference/sr-visible', 'DocumentReference/sr-masque', 'DocumentReference/sr-none', 'Practitioner/sr-ghost'];
     const list = { resourceType: 'List', status: 'current', mode: 'working', subject: { reference: X }, entry: references.map((reference) => ({ item: { reference } })) };
     const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'List' }, resource: list }] };
@@ -177,6 +177,9 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
     const items = (resource: { entry?: { item: { reference: string } }[] }) => (resource.entry ?? []).map((entry) => entry.item.reference);
     expect(items(transaction.body.entry[0].resource)).toEqual(['DocumentReference/sr-visible', 'Practitioner/sr-ghost']);
     expect(items(alone.body)).toEqual(['DocumentReference/sr-visible', 'Practitioner/sr-ghost']);
+    const masked = bearerId('List.entry.item', TARGETS.findIndex(([name]) => name === 'a document hidden by MASQUE_PS'));
+    const existing = await server.request.post('/fhir/List').set('Authorization', `Bearer ${tokens.nurse}`).set('Content-Type', FHIR_JSON).set('If-None-Exist', `_id=${masked}`).send(JSON.stringify(list));
+    expect([existing.status, existing.body.id, items(existing.body)]).toEqual([200, masked, []]); // the existing List, as served
   });
 
   describe('IHE MHD: the SubmissionSet List of an ITI-65 submission', () => {
