@@ -94,6 +94,8 @@ const PATHS: Array<[name: string, path: Path]> = [
   ['read', (s, t, type, ids) => each(ids, async (id) => (await get(s, t, `${type}/${id}`)).body)],
   ['vread', (s, t, type, ids) => each(ids, async (id) => (await get(s, t, `${type}/${id}/_history/1`)).body)],
   ['instance history', (s, t, type, ids) => each(ids, async (id) => (await get(s, t, `${type}/${id}/_history`)).body.entry[0].resource)],
+  ['type history', async (s, t, type, ids) => byId(entriesOf((await get(s, t, `${type}/_history?_count=1000`)).body).filter((r) => ids.includes(r.id as string)))],
+  ['system history', async (s, t, _type, ids) => byId(entriesOf((await get(s, t, '_history?_count=1000')).body).filter((r) => ids.includes(r.id as string)))],
   ['search', async (s, t, type, ids) => byId(entriesOf((await get(s, t, `${type}?_id=${ids.join(',')}&_count=100`)).body))],
   ['_revinclude', async (s, t, type, ids, revinclude) => byId(entriesOf((await get(s, t, `Patient?_id=sr-x&_revinclude=${revinclude}&_count=1`)).body).filter((r) => r.resourceType === type && ids.includes(r.id as string)))],
   ['$everything', async (s, t, type, ids) => byId(entriesOf((await get(s, t, `Patient/sr-x/$everything?_type=${type}&_count=1000`)).body).filter((r) => ids.includes(r.id as string)))],
