@@ -5,20 +5,16 @@
  * see otherwise — and is answered that Patient's identity only (id,
  * identifier, name, birthDate, gender, `meta.tag` SUBSETTED), reported to the
  * audit by the interaction as a disclosure of X. A practitioner X blocks
- * resolves nothing (403, the refusal audited about X). Patients and legal
+ * resolves nothing (403, the refusal audited about X: policy.ts). Patients and legal
  * representatives resolve as the access rules let them read (themselves,
  * their minor). Never answers more of X than the identity subset.
  */
 import type { Coding, Patient, Resource } from 'fhir/r4';
-import { forbidden } from '../kernel/errors';
-import type { AuditRecorder } from '../kernel/ports';
 import type { Caller } from '../kernel/caller';
 import type { StoredResource } from '../kernel/stored';
 import type { Executor } from '../store/executor';
 import { holderOf } from '../store/identities';
 import { readsType } from '../identity/scopes';
-import { actorsCovering, blockedBy } from './decision';
-import type { AccessFactsReader } from './facts-reader';
 
 /** v3-ObservationValue SUBSETTED: the resource served is a part of the stored one. */
 export const SUBSETTED: Coding = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
@@ -46,17 +42,13 @@ export function identityOf(patient: Resource): Patient {
 /**
  * The Patient holding `nir`, as its identity subset, when `caller` may
  * resolve it; undefined when no Patient holds it or the caller may not
- * resolve (its answer is then the one of the access rules alone).
+ * resolve (its answer is then the one of the access rules alone). Whether
+ * the patient blocks the caller is the policy's check (CallerAccess).
  */
-export async function resolveIdentity(caller: Caller, nir: string, sql: Executor, facts: AccessFactsReader, audit: Pick<AuditRecorder, 'refused'>): Promise<StoredResource | undefined> {
+export async function resolveIdentity(caller: Caller, nir: string, sql: Executor): Promise<StoredResource | undefined> {
   if (!resolvesIdentities(caller)) return undefined;
   const holder = await holderOf(sql, nir);
-  if (!holder?.content) return undefined;
-  if (caller.kind === 'practitioner' && blockedBy(await facts.rulesOf(holder.id), actorsCovering(caller))) {
-    audit.refused([holder.id]);
-    throw forbidden('blockedBy: the patient holding this INS-NIR blocked this practitioner');
-  }
-  return { ...holder, content: identityOf(holder.content) };
+  return holder?.content ? { ...holder, content: identityOf(holder.content) } : undefined;
 }
 
 /** A resource served as an identity subset (it carries the SUBSETTED tag): answered without its version's headers. */

@@ -153,8 +153,11 @@ class BoundAccess implements CallerAccess {
     await this.refusing(concerned, () => this.policy.checkWrite(this.caller, kind, resource, current, patientIds, this.facts, this.accessHistory));
   }
 
-  resolveIdentity(nir: string): Promise<StoredResource | undefined> {
-    return resolveIdentity(this.caller, nir, this.sql, this.facts, this.audit);
+  /** The identity `nir` resolves to (patient-identity.ts); 403 for a practitioner its patient blocks, audited about X. */
+  async resolveIdentity(nir: string): Promise<StoredResource | undefined> {
+    const identity = await resolveIdentity(this.caller, nir, this.sql);
+    if (identity) await this.checkNotBlocked(identity.id);
+    return identity;
   }
 
   private async refusing(
