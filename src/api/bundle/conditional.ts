@@ -33,6 +33,12 @@ export class ConditionalResolver {
     for (const [nir, reference] of byNir) this.written.set(nir, reference);
   }
 
+  /** The Patient an entry of the Bundle writes with the NIR an exact INS-NIR reference names. */
+  private writtenWith(reference: ConditionalReference): string | undefined {
+    const nir = nirQueried(reference.type, reference.query);
+    return nir === undefined ? undefined : this.written.get(nir);
+  }
+
   /** Up to two matches of `type?query`, as the caller sees them (in the session's transaction, if any), or the identity an exact NIR resolves to. */
   async match(type: string, query: QueryParams, lock: boolean): Promise<StoredResource[]> {
     if (lock && this.session.inTransaction) await lockCriteria(this.session, type, query);
@@ -46,7 +52,7 @@ export class ConditionalResolver {
 
   async resolve(reference: ConditionalReference, expression: string): Promise<string> {
     const key = criteriaKey(reference.type, reference.query);
-    const cached = this.references.get(key) ?? this.written.get(nirQueried(reference.type, reference.query) ?? '');
+    const cached = this.references.get(key) ?? this.writtenWith(reference);
     if (cached !== undefined) return cached;
     let matches: StoredResource[];
     try {
