@@ -13,7 +13,7 @@ import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { parseReference } from '../identity/resolve';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
-import { actorsCovering, administeredBy, blockedBy, emergencyDenied } from './decision';
+import { actorsCovering, administeredBy, blockedBy, emergencyDenied, NO_ACTIVE_ROLE } from './decision';
 import { consentKindOf, consentKindsOf, consentRulesOf, type ConsentRule } from './facts';
 import type { AccessFactsReader } from './facts-reader';
 import { consentProfileUrl, isConsentKind, type ConsentKind } from './vocabulary';
@@ -93,6 +93,7 @@ async function requireManager(caller: Caller, choice: Choice, deps: ConsentWrite
 }
 
 async function requirePractitionerManager(caller: PractitionerCaller, choice: Choice, deps: ConsentWriteDeps, what: string): Promise<void> {
+  if (caller.roles.length === 0) throw forbidden(`${NO_ACTIVE_ROLE}: it may not ${what}`);
   const rules = await deps.facts.rulesOf(choice.patientId);
   const me = `Practitioner/${caller.practitionerId}`;
   if (blockedBy(rules, actorsCovering(caller))) throw forbidden(`blockedBy: Patient/${choice.patientId} blocked this practitioner`);

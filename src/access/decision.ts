@@ -84,7 +84,11 @@ export interface SpaceEntry {
 
 export const BLOCKED = 'blockedBy: the patient blocked this practitioner';
 
+/** §3: a practitioner with no active PractitionerRole reaches nothing of any patient. */
+export const NO_ACTIVE_ROLE = 'noActiveRole: the practitioner has no active PractitionerRole';
+
 export function spaceEntry(caller: PractitionerCaller, rules: readonly ConsentRule[]): SpaceEntry {
+  if (caller.roles.length === 0) return { space: false, own: false, reason: NO_ACTIVE_ROLE };
   const actors = actorsCovering(caller);
   if (blockedBy(rules, actors)) return { space: false, own: false, reason: BLOCKED };
   switch (purposeOf(caller)) {

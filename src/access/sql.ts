@@ -127,8 +127,10 @@ class PractitionerSql {
   private readonly actors: string[];
   private readonly mode: ReturnType<typeof purposeOf>;
   private readonly samu: boolean;
+  private readonly hasRole: boolean;
 
   constructor(private readonly caller: PractitionerCaller, private readonly grid: AuthorizationGrid) {
+    this.hasRole = caller.roles.length > 0;
     this.me = submitterOf(caller);
     this.actors = actorsCovering(caller);
     this.mode = purposeOf(caller);
@@ -170,10 +172,13 @@ class PractitionerSql {
         return not(this.denied(P, 'BTG'));
     }
   }
+  /** Steps 1–2; nothing without an active role (decision.ts spaceEntry). */
   private space(P: string): Frag {
+    if (!this.hasRole) return FALSE;
     return and(not(this.blocked(P)), this.step2(P));
   }
   private own(P: string): Frag {
+    if (!this.hasRole) return FALSE;
     return this.mode === 'TREAT' ? not(this.blocked(P)) : this.space(P);
   }
   private gridAllows(F: string): Frag {
