@@ -30,7 +30,7 @@ import type { AccessHistory } from './access-history';
 import { historyOwnerOf, HISTORY_FORBIDDEN } from './audit-readers';
 import { resolveIdentity } from './patient-identity';
 import { consentKindProfiles } from './consent-writes';
-import { actorsCovering, BLOCKED, blockedBy, spaceEntry } from './decision';
+import { actorsCovering, BLOCKED, blockedBy, purposeOf, spaceEntry } from './decision';
 import { AccessFactsReader } from './facts-reader';
 import { AuthorizationGrid } from './grid';
 import { requireScope } from './scope-check';
@@ -153,10 +153,15 @@ class BoundAccess implements CallerAccess {
     await this.refusing(concerned, () => this.policy.checkWrite(this.caller, kind, resource, current, patientIds, this.facts, this.accessHistory));
   }
 
-  /** The identity `nir` resolves to (patient-identity.ts); 403 for a practitioner its patient blocks, audited about X. */
+  /**
+   * The identity `nir` resolves to (patient-identity.ts); 403, audited about X, for a practitioner
+   * X blocks, or one in ETREAT/BTG mode that step 2 refuses (§4.3: anything about X).
+   */
   async resolveIdentity(nir: string): Promise<StoredResource | undefined> {
     const identity = await resolveIdentity(this.caller, nir, this.sql);
-    if (identity) await this.checkNotBlocked(identity.id);
+    if (!identity) return undefined;
+    const emergency = this.caller.kind === 'practitioner' && purposeOf(this.caller) !== 'TREAT';
+    await (emergency ? this.checkPatientSpace(identity.id) : this.checkNotBlocked(identity.id));
     return identity;
   }
 
