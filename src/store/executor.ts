@@ -18,6 +18,9 @@
  * is already in a transaction runs `work` in that same transaction, flat (no
  * savepoint). Any failure inside it fails the whole transaction; the caller
  * that opened the outer one rolls it back.
+ *
+ * A `CommitObserver` (store/statistics.ts) is asked last in every
+ * unit-of-work transaction, before its commit, and told once it committed.
  */
 import type { Knex } from 'knex';
 import type { HeldPart, HeldStatement, Planning, QueryResult, ReservedConnection, SqlBinding, SqlExecutor, SqlPool, TransactionOptions, UnitOfWork } from '../kernel/sql';
@@ -45,11 +48,20 @@ async function send<T>(connection: PgConnection, sql: string, bindings: readonly
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }
 
+/** Asked in a unit-of-work transaction's last statement (before commit), told after the commit. */
+export interface CommitObserver<S = unknown> {
+  beforeCommit(trx: Executor): Promise<S>;
+  committed(state: S): void;
+}
+
 /** Statements on pooled connections; transactions on a connection of their own. */
 export class PoolExecutor implements SqlPool {
   readonly inTransaction = false;
 
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly observer?: CommitObserver,
+  ) {}
 
   async query<T>(sql: string, bindings: readonly SqlBinding[] = [], planning: Planning = 'named'): Promise<QueryResult<T>> {
     this.db.client.emit('query', { method: 'raw', sql, bindings }); // knex's 'query' event, as for its own statements
@@ -66,13 +78,16 @@ export class PoolExecutor implements SqlPool {
     return new KeptConnection(this.db);
   }
 
-  transaction<T>(work: (trx: Executor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    return this.db.transaction(async (trx) => {
+  async transaction<T>(work: (trx: Executor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const observer = options.unitOfWork === true ? this.observer : undefined;
+    let observed: { state: unknown } | undefined;
+    const result = await this.db.transaction(async (trx) => {
       const connection = (await trx.client.acquireConnection()) as PgConnection;
       const executor = new TransactionExecutor(connection, options.unitOfWork === true);
       try {
         const result = await work(executor);
         await executor.finish();
+        if (observer) observed = { state: await observer.beforeCommit(executor) };
         return result;
       } catch (error) {
         throw executor.failure ?? error;
@@ -81,6 +96,8 @@ export class PoolExecutor implements SqlPool {
         await trx.client.releaseConnection(connection);
       }
     });
+    if (observer && observed) observer.committed(observed.state);
+    return result;
   }
 }
 
