@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { openDb, migrate, type Db } from './store/db';
 import { PoolExecutor, type Executor } from './store/executor';
+import { PlannerStatistics } from './store/statistics';
 import { PatientCompartment } from './kernel/compartment';
 import { buildRouter } from './api/routes';
 import { bundleInteraction } from './api/bundle/interaction';
@@ -53,7 +54,8 @@ const VERSION = '0.1.0';
 export async function createCarnet(config: Config, databaseUrl: string, logger: Logger): Promise<Carnet> {
   const db = openDb(databaseUrl);
   await migrate(db);
-  const sql = new PoolExecutor(db);
+  const statistics = new PlannerStatistics((): Executor => sql); // ANALYZE right after a large transaction Bundle
+  const sql: PoolExecutor = new PoolExecutor(db, statistics);
   const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
   const baseUrl = `${config.baseUrl}/fhir`;
   const cursors = new CursorCodec(await serverSecret(sql, 'search-cursor')); // one per database: links open in every process
@@ -122,6 +124,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     await worker.stop();
     await roles.close();
     await trail.close();
+    await statistics.close();
     await db.destroy();
   };
   return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker, holds }, close };
