@@ -55,10 +55,10 @@ export class ReferencePruner {
     return (pruned === REMOVED ? resource : pruned) as unknown as T;
   }
 
-  /** Every Reference element of `resource`, told to `visit` (nothing is removed). */
-  visit(resource: Resource, visit: (reference: JsonObject) => void): void {
+  /** Every Reference element of `resource`, told to `found` (nothing is removed). */
+  visit(resource: Resource, found: (reference: JsonObject) => void): void {
     this.prune(resource, (reference) => {
-      visit(reference);
+      found(reference);
       return true;
     });
   }
