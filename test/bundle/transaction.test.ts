@@ -56,7 +56,7 @@ describe('transaction', () => {
       ['a urn:uuid reference no entry declares', 400, 'Bundle.entry[3].resource.subject.reference', () => [...valid(), post(undefined, observation(uuid(99)))]],
       ['two entries modifying one resource', 400, 'Bundle.entry[4].request', () => [...valid(), { resource: { ...patient('A'), id: 'same' }, request: { method: 'PUT', url: 'Patient/same' } }, { request: { method: 'DELETE', url: 'Patient/same' } }]],
       ['a read of a missing resource', 404, 'Bundle.entry[3]', () => [...valid(), { request: { method: 'GET', url: 'Patient/does-not-exist' } }]],
-      ['an If-Match that does not match', 412, 'Bundle.entry[3]', () => [...valid(), { resource: { ...patient('B'), id: 'versioned' }, request: { method: 'PUT', url: 'Patient/versioned', ifMatch: 'W/"7"' } }]],
+      ['an If-Match that does not match', 412, 'Bundle.entry[3]', () => [...valid(), { resource: { resourceType: 'Organization', id: 'versioned', name: 'B' }, request: { method: 'PUT', url: 'Organization/versioned', ifMatch: 'W/"7"' } }]],
       ['a relative fullUrl', 400, 'Bundle.entry[3].fullUrl', () => [...valid(), post('Patient/123', patient('Relative'))]],
       ['an absolute url on another server', 400, 'Bundle.entry[3].request.url', () => [...valid(), { resource: patient('Far'), request: { method: 'POST', url: 'http://elsewhere.example/fhir/Patient' } }]],
       ['a nested transaction', 400, 'Bundle.entry[3].request.url', () => [...valid(), { resource: transaction(), request: { method: 'POST', url: '' } }]],
@@ -107,7 +107,8 @@ describe('transaction', () => {
 
   it('rewrites urn:uuid, our-base and fullUrl references; keeps #contained, versioned and foreign ones', async () => {
     const family = unique();
-    const own = `${BASE}/fhir/Patient/own-${family}`;
+    const ownId = (await send(server, 'post', 'Patient', op, patient(`own${family}`))).body.id as string; // patient data: the server's id
+    const own = `${BASE}/fhir/Patient/${ownId}`;
     const bundle = transaction(
       post(uuid(10), observation(uuid(11), {
         performer: [{ reference: own }, { reference: '#p1' }],
@@ -116,18 +117,18 @@ describe('transaction', () => {
         derivedFrom: [{ reference: uuid(12) }],
       })),
       post(uuid(11), patient(family)),
-      { fullUrl: own, resource: { ...patient(family), id: `own-${family}` }, request: { method: 'PUT', url: `Patient/own-${family}` } },
+      { fullUrl: own, resource: { ...patient(`own${family}`), id: ownId }, request: { method: 'PUT', url: `Patient/${ownId}` } },
       post(uuid(12), { resourceType: 'DocumentReference', status: 'current', content: [{ attachment: { url: uuid(13), contentType: 'text/plain' } }], subject: { reference: uuid(11) } }),
       post(uuid(13), { resourceType: 'Binary', contentType: 'text/plain', data: 'aGVsbG8=' }),
     );
     const res = await postBundle(server, op, bundle);
     expect(res.status).toBe(200);
     const entries = res.body.entry as Entry[];
-    expect(entries.map((e) => e.response.status)).toEqual(['201 Created', '201 Created', '201 Created', '201 Created', '201 Created']);
+    expect(entries.map((e) => e.response.status)).toEqual(['201 Created', '201 Created', '200 OK', '201 Created', '201 Created']);
     const [obs, pat, , doc, binary] = entries;
     expect(obs.resource).toMatchObject({
       subject: { reference: `Patient/${idOf(pat)}` },
-      performer: [{ reference: `Patient/own-${family}` }, { reference: '#p1' }],
+      performer: [{ reference: `Patient/${ownId}` }, { reference: '#p1' }],
       hasMember: [{ reference: 'Observation/some-id/_history/2' }, { reference: 'http://elsewhere.example/fhir/Observation/9' }],
       derivedFrom: [{ reference: `DocumentReference/${idOf(doc)}` }],
     });
@@ -172,12 +173,12 @@ describe('transaction', () => {
   });
 
   it('processes DELETE, then POST, then PUT, then GET whatever their order in the Bundle', async () => {
-    const id = `order-${unique()}`;
-    await send(server, 'put', `Patient/${id}`, op, { ...patient('Before'), id });
+    const id = (await send(server, 'post', 'Patient', op, patient('Before'))).body.id as string;
+    const other = (await send(server, 'post', 'Patient', op, patient('Other'))).body.id as string;
     const bundle = transaction(
       { request: { method: 'GET', url: `Patient?_id=${id}` } },
-      { resource: { ...patient('Put'), id: `${id}-b` }, request: { method: 'PUT', url: `Patient/${id}-b` } },
-      post(uuid(40), patient('Posted', { link: [{ other: { reference: `Patient/${id}-b` }, type: 'seealso' }] })),
+      { resource: { ...patient('Put'), id: other }, request: { method: 'PUT', url: `Patient/${other}` } },
+      post(uuid(40), patient('Posted', { link: [{ other: { reference: `Patient/${other}` }, type: 'seealso' }] })),
       { request: { method: 'DELETE', url: `Patient/${id}` } },
     );
     const res = await postBundle(server, op, bundle);
@@ -185,16 +186,15 @@ describe('transaction', () => {
     const [search, put, created, deleted] = res.body.entry as Entry[];
     expect(deleted.response.status).toBe('204 No Content');
     expect(created.response.status).toBe('201 Created');
-    expect(put.response.status).toBe('201 Created');
+    expect(put.response.status).toBe('200 OK');
     expect(search.response.status).toBe('200 OK');
     expect((search.resource as unknown as Bundle).entry ?? []).toHaveLength(0); // the GET ran after the DELETE
     expect((await get(server, `Patient/${id}`, op)).status).toBe(410);
   });
 
   it('its searches find its own writes, and after it commits so does everyone (index rows gathered per transaction)', async () => {
-    const id = `seen-${unique()}`;
+    const id = (await send(server, 'post', 'Patient', op, patient('OldFamily'))).body.id as string;
     const system = `urn:carnet:test:${unique()}`;
-    await send(server, 'put', `Patient/${id}`, op, { ...patient('OldFamily'), id });
     const bundle = transaction(
       { request: { method: 'GET', url: `Patient?identifier=${encodeURIComponent(system)}|a` } },
       { request: { method: 'GET', url: `Patient?_id=${id}&family=NewFamily${id.replace(/-/g, '')}` } },

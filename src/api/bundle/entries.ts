@@ -2,7 +2,7 @@
  * Reads the entries of a batch or transaction Bundle into plans: method, path
  * and query of `entry.request.url`, the conditional headers, the resource and
  * the fullUrl, each checked once (400 naming `Bundle.entry[i]…`). Also the
- * spec's processing order and what each entry modifies, so a transaction can
+ * processing order (the spec's, Patients written first) and what each entry modifies, so a transaction can
  * refuse two entries touching one resource. Pure: never touches the store.
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
@@ -34,6 +34,17 @@ const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PAT
 
 /** DELETE, then POST, then PUT/PATCH, then GET/HEAD (http.html#trules). */
 const PHASE: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/**
+ * The phase an entry runs in: the spec's (PHASE), except that Patients created (POST) or written
+ * (PUT) go right after the DELETEs, before the entries that may submit data to them — a
+ * submission needs an existing Patient (access/write-rules.ts). Ids and conditional targets are
+ * fixed before any entry runs, so the outcome is the one of the spec's order.
+ */
+function phaseOf(plan: EntryPlan): number {
+  if (plan.type !== 'Patient') return PHASE[plan.method];
+  return plan.method === 'POST' ? 0.25 : plan.method === 'PUT' ? 0.5 : PHASE[plan.method];
+}
 
 export function entryPath(index: number): string {
   return `Bundle.entry[${index}]`;
@@ -122,7 +133,7 @@ function requireFullUrl(fullUrl: unknown, at: string): string {
 
 /** Entry indexes in the order a transaction processes them. */
 export function processingOrder(plans: EntryPlan[]): EntryPlan[] {
-  return [...plans].sort((a, b) => PHASE[a.method] - PHASE[b.method] || a.index - b.index);
+  return [...plans].sort((a, b) => phaseOf(a) - phaseOf(b) || a.index - b.index);
 }
 
 

@@ -12,7 +12,8 @@
  *     will find); then one walk per resource rewriting references to fullUrls
  *     and resolving conditional references (cached per criteria; an exact
  *     INS-NIR one names the Patient an entry writes with that NIR); then POSTs,
- *     PUT/PATCHes and GET/HEADs, in the spec's processing order.
+ *     PUT/PATCHes and GET/HEADs, in the spec's processing order (but the
+ *     Patients the entries write go first: entries.ts phaseOf).
  * The whole Bundle is one session transaction with a unit of work: new rows
  * and search index rows are held by the store and written together ahead of
  * the transaction's next statement and before it commits (store/executor.ts);
