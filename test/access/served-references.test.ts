@@ -130,6 +130,8 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
       [documentReference('sr-grid', 'sr-x', { type: UNLISTED_TYPE }), 'Practitioner/sr-author'],
       [documentReference('sr-invisible', 'sr-x', { type: ALLOWED_TYPE, labels: ['INVISIBLE_PATIENT'] }), 'Practitioner/sr-author'],
       [observation('sr-other', 'sr-y')],
+      ...roleResources(practitioner('sr-author', ['10'])).map((role): [Resource] => [role]),
+      [observation('sr-lab-obs', 'sr-x'), 'client:sr-lab2'],
     ];
     for (const [element] of BEARERS) {
       const build = BEARERS.find(([name]) => name === element)?.[3] as Build;
@@ -153,6 +155,14 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
       const copy = served.get(bearerId(element, index));
       expect({ name, copy: shape(copy) }).toEqual({ name, copy: kept[reader] ? shape(build(reference)) : absent });
     });
+  });
+
+  it.each([
+    ['its author, whom X did not authorize', 'DocumentReference/sr-masque', () => server.practitionerToken('sr-author')],
+    ['the system client that created it, not X', 'Observation/sr-lab-obs', () => server.systemToken('sr-lab2', 'system/*.*')],
+  ])('%s, is served %s without the reference to the patient it may not see', async (_reader, key, token) => {
+    const res = await get(server, await token(), key);
+    expect([res.body.id, res.body.subject]).toEqual([key.split('/')[1], undefined]);
   });
 
   it('a resource with no reference to a hideable type costs no query; a page of many costs one', async () => {
