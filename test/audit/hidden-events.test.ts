@@ -4,7 +4,7 @@
  * INVISIBLE_PATIENT for X and X's legal representatives,
  * INVISIBLE_REPRESENTANTS_LEGAUX for the representatives — whether the event
  * names it as an entity (create, read, update, refused read) or in its query
- * (by `_id`, by a reference): absent from search pages, `_total`, paging,
+ * (by `_id`, by a reference, by its Binary's reference): absent from search pages, `_total`, paging,
  * `$verify-audit`'s count, read and vread (the 404 of an unknown id), and its
  * mail to X is held. Once the author removes the label, every path serves it
  * (and the held mail goes out). The stored chain stays whole throughout.
@@ -16,14 +16,14 @@ import type { FhirError } from '../../src/kernel/errors';
 import type { FhirResponse, QueryParams } from '../../src/kernel/request';
 import type { OutgoingMail } from '../../src/notify/mailer';
 import { NotificationWorker } from '../../src/notify/worker';
-import { documentReference } from '../access/builders';
+import { binary, documentReference } from '../access/builders';
 import { callers, observationFor, patientResource, startHarness, type Harness } from './harness';
 
-type Kind = 'create' | 'read' | 'search by _id' | 'search by reference' | 'update' | 'refused read';
+type Kind = 'create' | 'read' | 'search by _id' | 'search by reference' | 'search naming its Binary' | 'update' | 'refused read';
 type Label = 'INVISIBLE_PATIENT' | 'INVISIBLE_REPRESENTANTS_LEGAUX' | 'none';
 type Reader = 'X' | 'representative';
 
-const KINDS: Kind[] = ['create', 'read', 'search by _id', 'search by reference', 'update', 'refused read'];
+const KINDS: Kind[] = ['create', 'read', 'search by _id', 'search by reference', 'search naming its Binary', 'update', 'refused read'];
 const LABELS: Label[] = ['INVISIBLE_PATIENT', 'INVISIBLE_REPRESENTANTS_LEGAUX', 'none'];
 const hiddenFrom = (label: Label, reader: Reader) => label === 'INVISIBLE_PATIENT' || (label === 'INVISIBLE_REPRESENTANTS_LEGAUX' && reader === 'representative');
 
@@ -56,13 +56,15 @@ async function scene(kind: Kind, label: Label): Promise<Scene> {
   const observation = (await h.seed(observationFor(patientId))).id;
   expect((await h.call(lab, 'GET', `Observation/${observation}`)).status).toBe(200);
   const labels = label === 'none' ? [] : [label];
+  const binaryId = (await h.seed(binary(`hidden-bin-${n}`))).id; // the document's content: it follows the document
   let document: DocumentReference;
   if (kind === 'create') {
-    const created = (await h.call(lab, 'POST', 'DocumentReference', { body: documentReference('unused', patientId, { labels }), headers: { prefer: 'return=representation' } })) as FhirResponse;
+    const body = documentReference('unused', patientId, { labels, binary: binaryId });
+    const created = (await h.call(lab, 'POST', 'DocumentReference', { body, headers: { prefer: 'return=representation' } })) as FhirResponse;
     expect(created.status).toBe(201);
     document = created.body as DocumentReference;
   } else {
-    document = await h.seed(documentReference(`hidden-doc-${n}`, patientId, { labels }));
+    document = await h.seed(documentReference(`hidden-doc-${n}`, patientId, { labels, binary: binaryId }));
   }
   const documentId = document.id as string;
   const act: Record<Kind, () => Promise<number>> = {
@@ -71,6 +73,8 @@ async function scene(kind: Kind, label: Label): Promise<Scene> {
     'search by _id': async () => (await h.call(otherLab, 'GET', 'DocumentReference', { query: [['patient', patientId], ['_id', documentId]] })).status,
     'search by reference': async () =>
       (await h.call(otherLab, 'GET', 'DocumentReference', { query: [['patient', `Patient/${patientId}`], ['relatesto', `DocumentReference/${documentId}`]] })).status,
+    'search naming its Binary': async () =>
+      (await h.call(otherLab, 'GET', 'DocumentReference', { query: [['patient', patientId], ['location', `Binary/${binaryId}`]] })).status,
     update: async () => (await h.call(lab, 'PUT', `DocumentReference/${documentId}`, { body: { ...document, description: 'relu' } })).status,
     'refused read': async () => (await h.call(otherLab, 'GET', `DocumentReference/${documentId}`)).status,
   };
