@@ -67,7 +67,6 @@ export interface Store {
   history(query: HistoryQuery, access: RowPredicate): Promise<StoredVersion[]>;
   /** The row `Type/id`, told to the observer as withheld; answers nothing. */
   withhold(resourceType: string, id: string): Promise<void>;
-  hiddenAmong(resourceType: string, ids: readonly string[], access: RowPredicate): Promise<Set<string>>;
   existingPatients(ids: readonly string[]): Promise<Set<string>>;
   /** The patient whose compartment holds the row `Type/id` (null: shared data; undefined: no such row). Tells no one. */
   patientOf(resourceType: string, id: string): Promise<string | null | undefined>;

@@ -150,17 +150,6 @@ export class ResourceStore implements Store {
     if (rows[0]) this.observer.withheld({ resourceType, id: rows[0].id, patientId: rows[0].patient_id });
   }
 
-  /** Which of `ids` (of one type) the predicate hides: the activity history leaves their events out. */
-  async hiddenAmong(resourceType: string, ids: readonly string[], access: RowPredicate): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const predicate = access.render('r');
-    const { rows } = await this.sql.query<{ id: string; visible: boolean }>(
-      `SELECT r.id, COALESCE((${predicate.sql}), FALSE) AS visible FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[])`,
-      [...predicate.bindings, resourceType, [...ids]],
-    );
-    return new Set(rows.filter((row) => !row.visible).map((row) => row.id));
-  }
-
   /** Patients among `ids` that exist (the audit keeps a named patient only if it exists). */
   async existingPatients(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
