@@ -215,10 +215,25 @@ describe('resolving a patient by INS-NIR (CONTRACT §3)', () => {
     if (res.body.resourceType === 'Bundle') expect([(res.body as Bundle).total, (res.body as Bundle).entry]).toEqual([0, undefined]);
   });
 
-  it('hospital A, which created X, is served X whole by the same search', async () => {
-    const res = await get(server, `Patient?identifier=${encodeURIComponent(`${INS}|${X_NIR}`)}`, await server.systemToken('hospital-a', 'system/Patient.rs'));
+  it.each([
+    ['TREAT, not authorized by X: the identity', {}, 200, 'identity'],
+    ['BTG, which X does not deny: X whole, as the access rules let them read it', { 'X-Purpose-Of-Use': 'BTG', 'X-Break-Glass-Reason': 'inconscient' }, 200, 'whole'],
+    ['ETREAT without the samu-regulator role (step 2 refuses)', { 'X-Purpose-Of-Use': 'ETREAT' }, 403, 'nothing'],
+  ])('a practitioner with a role searching the NIR in %s (%j) → %i', async (_name, headers: Record<string, string>, status, served) => {
+    const res = await get(server, `Patient?identifier=${encodeURIComponent(`${INS}|${X_NIR}`)}`, tokens['practitioner with a role']).set(headers);
+    expect(res.status).toBe(status);
+    const entries = ((res.body as Bundle).entry ?? []).map((entry) => entry.resource as Patient);
+    if (served === 'identity') expect(entries).toEqual([identity()]);
+    if (served === 'whole') expect(entries.map((patient) => [patient.id, patient.telecom, patient.meta?.tag])).toEqual([[x, stored.telecom, undefined]]);
+  });
+
+  it.each([
+    ['hospital A, which created X', () => server.systemToken('hospital-a', 'system/Patient.rs')],
+    ['X themself', () => server.patientToken(x)],
+  ])('%s: served X whole by the same search, as the access rules let them read it', async (_name, token) => {
+    const res = await get(server, `Patient?identifier=${encodeURIComponent(`${INS}|${X_NIR}`)}`, await token());
     expect(res.status).toBe(200);
-    expect((res.body as Bundle).entry?.map((entry) => (entry.resource as Patient).telecom)).toEqual([stored.telecom]);
+    expect((res.body as Bundle).entry?.map((entry) => [(entry.resource as Patient).telecom, (entry.resource as Patient).meta?.tag])).toEqual([[stored.telecom, undefined]]);
   });
 
   it('in a transaction, the conditional reference names the Patient an earlier entry creates with that NIR', async () => {
@@ -234,7 +249,7 @@ describe('resolving a patient by INS-NIR (CONTRACT §3)', () => {
     const res = await postBundle(server, tokens['system with Patient.read'], bundle);
     expect([res.status, res.status === 200 ? '' : JSON.stringify(res.body).slice(0, 400)]).toEqual([200, '']);
     const [patient, observation] = (res.body as Bundle).entry?.map((entry) => /(?:Observation|Patient)\/([^/]+)\/_history/.exec(entry.response?.location ?? '')?.[1]) ?? [];
-    const row = await server.carnet.sql.query<{ patient_id: string }>(`SELECT patient_id FROM resources WHERE resource_type = 'Observation' AND id = ?`, [observation]);
+    const row = await server.carnet.sql.query<{ patient_id: string }>(`SELECT patient_id FROM resources WHERE resource_type = 'Observation' AND id = ?`, [observation ?? '']);
     expect(row.rows[0].patient_id).toBe(patient);
   });
 });
