@@ -9,7 +9,8 @@
 import type { AuditEvent, Resource } from 'fhir/r4';
 import type supertest from 'supertest';
 import { scenarioWrites, spaceCases, visibilityCases, cast } from './scenario';
-import { choice, documentReference } from './builders';
+import { choice, documentReference, system } from './builders';
+import { isPatientData } from '../../src/access/vocabulary';
 import { FHIR_JSON, startTestServer, type TestServer } from '../support/server';
 
 /** Written through the store: the rules would (rightly) refuse these submitters over HTTP. */
@@ -51,14 +52,15 @@ describe('CONTRACT §4 over HTTP', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
+    const { compartment } = server.session(system('seed'));
     for (const [resource, by] of scenarioWrites()) {
       const key = `${resource.resourceType}/${resource.id}`;
       if (resource.resourceType === 'AuditEvent') {
         await recordAudit(server, resource as AuditEvent);
         continue;
       }
-      if (THROUGH_STORE.has(key)) {
-        await server.put(resource, by);
+      if (THROUGH_STORE.has(key) || isPatientData(resource.resourceType, (type) => compartment.has(type))) {
+        await server.put(resource, by); // patient data takes no client id over the API (CONTRACT §2): seeded under the scenario's ids
         continue;
       }
       const res = await as(submitterName(by), server.request.put(`/fhir/${key}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(resource)));
@@ -68,11 +70,16 @@ describe('CONTRACT §4 over HTTP', () => {
   afterAll(() => server.close());
 
   const isPractitioner = (who: string) => who.split(':')[0] in cast;
+  /** kine is blocked by px (the scenario's x-block-kine): 403 for any row of px named by id (§4.3 step 1). */
+  const blockedFrom = (who: string, key: string) => {
+    const row = scenarioWrites().find(([resource]) => `${resource.resourceType}/${resource.id}` === key)?.[0];
+    return who.split(':')[0] === 'kine' && row !== undefined && server.session(system('seed')).compartment.patientsOf(row)[0] === 'px';
+  };
 
   it.each(visibilityCases)('%s: %s visible=%s on read, search and history', async (who, key, visible) => {
     const [type, id] = key.split('/');
     const namesSpace = type === 'Patient' && who !== 'lab' && who !== 'other';
-    const hidden = namesSpace && isPractitioner(who) ? 403 : 404;
+    const hidden = (namesSpace && isPractitioner(who)) || blockedFrom(who, key) ? 403 : 404;
     const read = await as(who, server.request.get(`/fhir/${key}`));
     const history = await as(who, server.request.get(`/fhir/${key}/_history`));
     const search = await as(who, server.request.get(`/fhir/${type}?_id=${id}&_total=accurate`));
@@ -132,7 +139,8 @@ describe('CONTRACT §4 over HTTP', () => {
     ['a block by a practitioner who is not the administrator', 'gp', () => choice('block', 'px', { id: 'h-block', actors: ['Practitioner/pharma'], performer: 'Practitioner/gp' }), 403, undefined],
   ])('%s → %i', async (_what, who, build, status, expression) => {
     const resource = build() as Resource;
-    const res = await as(who, server.request.put(`/fhir/${resource.resourceType}/${resource.id}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(resource)));
+    const { id: _serverAssigned, ...body } = resource;
+    const res = await as(who, server.request.post(`/fhir/${resource.resourceType}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)));
     expect(res.status).toBe(status);
     if (expression) expect(res.body.issue.flatMap((i: { expression?: string[] }) => i.expression ?? [])).toContain(expression);
   });
