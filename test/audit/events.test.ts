@@ -95,15 +95,16 @@ const cases: [string, Case, Expected][] = [
     { status: 200, patients: () => [alice], subtype: 'update', action: 'U', outcome: '0', entity: () => [`Patient/${alice}`, `Observation/${p1AliceObs}/_history/2`] }], // what was written, not the version checked
   ['practitioner patches', { caller: () => pratique, method: 'PATCH', path: () => `Observation/${p1AliceObs}`, body: () => [{ op: 'replace', path: '/status', value: 'amended' }], headers: { 'content-type': 'application/json-patch+json' } },
     { status: 200, patients: () => [alice], subtype: 'patch', action: 'U', outcome: '0' }],
-  // CONTRACT §4.3 steps 1 and 5: a resource of X is absent for a practitioner X blocked (404, as if it did not exist)
+  // CONTRACT §4.3 step 1: a practitioner X blocked gets 403 for anything about X
   ['blocked practitioner reads: denied, outcome 4', { caller: () => blocked, method: 'GET', path: () => `Observation/${aliceObs}` },
-    { status: 404, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', agent: () => ({ reference: 'Practitioner/blocked' }), entity: () => [`Patient/${alice}`, `Observation/${aliceObs}`] }],
+    { status: 403, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', agent: () => ({ reference: 'Practitioner/blocked' }), entity: () => [`Patient/${alice}`, `Observation/${aliceObs}`] }],
   ['blocked practitioner searches a patient: denied', { caller: () => blocked, method: 'GET', path: () => 'Observation', query: () => [['subject', alice]] },
     { status: 403, patients: () => [alice], subtype: 'search-type', action: 'E', outcome: '4' }],
   ['blocked practitioner writes: denied', { caller: () => blocked, method: 'POST', path: () => 'Observation', body: obs(() => bob) },
     { status: 403, patients: () => [bob], subtype: 'create', action: 'C', outcome: '4' }],
+  // CONTRACT §2: a PUT of patient data to an id the caller cannot see (a free one included) is 404
   ['blocked practitioner writes a new id: denied, naming the resource attempted', { caller: () => blocked, method: 'PUT', path: () => 'Observation/never-stored', body: () => ({ ...observationFor(bob), id: 'never-stored' }) },
-    { status: 403, patients: () => [bob], subtype: 'update', action: 'U', outcome: '4', entity: () => [`Patient/${bob}`, 'Observation/never-stored'] }],
+    { status: 404, patients: () => [bob], subtype: 'update', action: 'U', outcome: '4', entity: () => [`Patient/${bob}`, 'Observation/never-stored'] }],
   ['an unknown X-Purpose-Of-Use: 400, audited about the resource\'s patient', { caller: () => pratique, method: 'GET', path: () => `Observation/${aliceObs}`, headers: { 'x-purpose-of-use': 'RESEARCH' } },
     { status: 400, patients: () => [alice], subtype: 'read', action: 'R', outcome: '4', entity: () => [`Patient/${alice}`, `Observation/${aliceObs}`] }],
   ['a create in break-glass without a reason: 400, audited about the body\'s patient', { caller: () => pratique, method: 'POST', path: () => 'Observation', body: obs(() => bob), headers: { 'x-purpose-of-use': 'BTG' } },
