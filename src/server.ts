@@ -18,7 +18,7 @@ import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
 import { CarnetAccessPolicy } from './access/policy';
-import { accessIndexer, composeIndexers } from './access/indexer';
+import { AccessIndexer, composeIndexers } from './access/indexer';
 import { createValidator } from './validation';
 import { createIdentity } from './identity/authenticate';
 import { RoleCache } from './identity/role-cache';
@@ -63,7 +63,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const compartment = new PatientCompartment(search.registry);
   const roles = new RoleCache(databaseUrl);
   await roles.start();
-  const policy = new CarnetAccessPolicy({ compartment, validator, accessHistory: (on) => new AuditAccessHistory(on) });
+  const policy = new CarnetAccessPolicy({ compartment, validator, baseUrl, accessHistory: (on) => new AuditAccessHistory(on) });
   const sessions = new Sessions({
     baseUrl,
     validator,
@@ -71,7 +71,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     compartment,
     search,
     policy,
-    indexer: composeIndexers(identityIndexer, search.indexer, accessIndexer, roles.notifier),
+    indexer: composeIndexers(identityIndexer, search.indexer, new AccessIndexer(policy.grid, baseUrl), roles.notifier),
     sql,
   });
 

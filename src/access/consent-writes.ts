@@ -10,7 +10,7 @@ import type { Consent, Resource } from 'fhir/r4';
 import { FhirError, forbidden, unprocessable } from '../kernel/errors';
 import type { Validator } from '../kernel/ports';
 import type { Caller, PractitionerCaller } from '../kernel/caller';
-import { parseReference } from '../identity/resolve';
+import { localReference } from '../kernel/reference';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
 import { actorsCovering, administeredBy, blockedBy, emergencyDenied, NO_ACTIVE_ROLE } from './decision';
@@ -40,6 +40,8 @@ export function checkConsentShape(resource: Resource, validator: Validator | und
 export interface ConsentWriteDeps {
   facts: AccessFactsReader;
   accessHistory: AccessHistory;
+  /** The server's FHIR base: a reference absolute on it is read as the indexer reads it (kernel/reference.ts). */
+  baseUrl?: string;
 }
 
 interface Choice {
@@ -48,11 +50,11 @@ interface Choice {
   patientId: string;
 }
 
-function choiceOf(resource: Resource | null | undefined): Choice | undefined {
+function choiceOf(resource: Resource | null | undefined, baseUrl: string | undefined): Choice | undefined {
   if (resource?.resourceType !== 'Consent') return undefined;
   const consent = resource as Consent;
   const kind = consentKindOf(consent);
-  const patient = parseReference(consent.patient?.reference);
+  const patient = localReference(consent.patient?.reference, baseUrl);
   return kind && patient?.type === 'Patient' ? { kind, consent, patientId: patient.id } : undefined;
 }
 
@@ -61,8 +63,8 @@ function choiceOf(resource: Resource | null | undefined): Choice | undefined {
  * both); returns false when neither is a choice (ordinary data rules apply).
  */
 export async function checkChoiceWrite(caller: Caller, resource: Resource | null, current: StoredResource | undefined, deps: ConsentWriteDeps): Promise<boolean> {
-  const next = choiceOf(resource);
-  const previous = current && !current.deleted ? choiceOf(current.content) : undefined;
+  const next = choiceOf(resource, deps.baseUrl);
+  const previous = current && !current.deleted ? choiceOf(current.content, deps.baseUrl) : undefined;
   if (!next && !previous) return false;
   if (caller.kind === 'system') throw forbidden('a patient\'s choices are made by the patient, a legal representative or a practitioner (CONTRACT §4.2), not by a system client');
   if (previous) await requireManager(caller, previous, deps, 'withdraw');
@@ -100,8 +102,8 @@ async function requirePractitionerManager(caller: PractitionerCaller, choice: Ch
   const administrator = administeredBy(rules, me);
   switch (choice.kind) {
     case 'authorize': {
-      const owners = await deps.facts.roleOwners(roleIdsOfActors(choice.consent));
-      const actors = consentRulesOf({ ...choice.consent, status: 'active' }, owners).map((rule) => rule.actor);
+      const owners = await deps.facts.roleOwners(roleIdsOfActors(choice.consent, deps.baseUrl));
+      const actors = consentRulesOf({ ...choice.consent, status: 'active' }, owners, deps.baseUrl).map((rule) => rule.actor);
       if (actors.length > 0 && actors.every((actor) => actor === me)) return; // P itself, attesting X's agreement
       throw forbidden(`a practitioner may only ${what} naming themself`);
     }
@@ -110,7 +112,7 @@ async function requirePractitionerManager(caller: PractitionerCaller, choice: Ch
       throw forbidden(`only the patient, a legal representative or an administrator may ${what}`);
     case 'hide-document': {
       if (administrator) return;
-      const documents = (choice.consent.provision?.data ?? []).map((data) => parseReference(data.reference?.reference)?.id);
+      const documents = (choice.consent.provision?.data ?? []).map((data) => localReference(data.reference?.reference, deps.baseUrl)?.id);
       for (const id of documents) {
         const document = id ? await deps.facts.documentById(id) : undefined;
         if (!document || document.patientId !== choice.patientId || !document.parties.includes(me)) {
@@ -127,17 +129,17 @@ async function requirePractitionerManager(caller: PractitionerCaller, choice: Ch
   }
 }
 
-function roleIdsOfActors(consent: Consent): string[] {
+function roleIdsOfActors(consent: Consent, baseUrl: string | undefined): string[] {
   return (consent.provision?.actor ?? []).flatMap((actor) => {
-    const parsed = parseReference(actor.reference?.reference);
+    const parsed = localReference(actor.reference?.reference, baseUrl);
     return parsed?.type === 'PractitionerRole' ? [parsed.id] : [];
   });
 }
 
 /** Rules checked when a choice comes into force: the administrator precondition and MASKED. */
 async function checkInForce(choice: Choice, current: StoredResource | undefined, deps: ConsentWriteDeps): Promise<void> {
-  const owners = await deps.facts.roleOwners(roleIdsOfActors(choice.consent));
-  const rules = consentRulesOf(choice.consent, owners);
+  const owners = await deps.facts.roleOwners(roleIdsOfActors(choice.consent, deps.baseUrl));
+  const rules = consentRulesOf(choice.consent, owners, deps.baseUrl);
   if (choice.kind === 'administrator') {
     const administrator = rules[0]?.actor?.replace(/^Practitioner\//, '');
     if (!administrator || !(await deps.accessHistory.hasAccessed(administrator, choice.patientId))) {

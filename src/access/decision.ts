@@ -149,20 +149,22 @@ function decideForPatient(caller: Caller & { patientId: string }, row: RowFacts,
 }
 
 /**
- * Binary/Bundle: when documents point to it, it is visible only if every one
- * of them is; else a Binary follows its securityContext (a document, or a
- * patient's health profile); else only its submitter sees it.
+ * Binary/Bundle (§4.3 step 6): the documents that govern it are every
+ * document pointing to it and its securityContext document; it is visible
+ * only where all of them are. Governed by no document, a Binary follows its
+ * securityContext patient's health profile; else only its submitter sees it.
+ * (A securityContext Patient/X beside documents adds nothing: each document
+ * is X's, seen by fewer than X's health profile, its authors aside.)
  */
 function followDocuments(row: RowFacts, world: AccessWorld, documentDecision: (d: RowFacts) => Decision, profileDecision: (patientId: string) => Decision): Decision {
   const linking = world.linkingDocuments(row.resourceType, row.id);
-  if (linking.length > 0) {
-    const hidden = linking.find((document) => !documentDecision(document).allow);
-    return hidden ? deny(`follows DocumentReference/${hidden.id}, not visible`) : allow('follows its documents');
-  }
+  const hidden = linking.find((document) => !documentDecision(document).allow);
+  if (hidden) return deny(`follows DocumentReference/${hidden.id}, not visible`);
   if (row.context?.type === 'DocumentReference') {
     const document = world.document(row.context.id);
-    return document && documentDecision(document).allow ? allow('follows its securityContext document') : deny('securityContext document not visible');
+    return document && documentDecision(document).allow ? allow(linking.length > 0 ? 'follows its documents and securityContext' : 'follows its securityContext document') : deny('securityContext document not visible');
   }
+  if (linking.length > 0) return allow('follows its documents');
   if (row.context?.type === 'Patient') return profileDecision(row.context.id);
   return deny('attachment of no document, not submitted by the caller');
 }

@@ -12,7 +12,7 @@ import type { DocumentReference, Resource } from 'fhir/r4';
 import { forbidden, unprocessable } from '../kernel/errors';
 import type { Caller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
-import { parseReference } from '../identity/resolve';
+import { localReference } from '../kernel/reference';
 import type { StoredResource } from '../store/resources';
 import { visibilityLabels } from './facts';
 import type { AccessFactsReader, DocumentState } from './facts-reader';
@@ -29,7 +29,7 @@ export async function checkAuthors(caller: Caller, document: DocumentReference, 
     roles.organizations.forEach((organization) => allowed.add(organization));
   }
   authors.forEach((author, index) => {
-    const parsed = parseReference(author.reference);
+    const parsed = localReference(author.reference);
     if (!parsed || !allowed.has(`${parsed.type}/${parsed.id}`)) {
       throw unprocessable(`author must name the submitter (${submitterOf(caller)}), one of its PractitionerRoles or its Organization`, `DocumentReference.author[${index}]`);
     }

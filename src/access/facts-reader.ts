@@ -1,13 +1,16 @@
 /**
  * Reads the access tables for the write rules and checkPatientSpace: the
  * active consent rules of a patient, a document's facts, the practitioners
- * behind PractitionerRoles and a practitioner's roles. Reads only what the
+ * behind PractitionerRoles, a practitioner's roles, and which of some rows
+ * a submitter may already see (attachment-writes.ts). Reads only what the
  * rules need, never answers a client with a row.
  */
-import { parseReference } from '../identity/resolve';
+import { localReference } from '../kernel/reference';
+import type { RowPredicate } from '../kernel/predicate';
 import type { Executor, SqlBinding } from '../store/executor';
 import type { ConsentRule, RoleOwners } from './facts';
 import { roleOwnersOf } from './indexer';
+import { textArray } from './sql';
 import type { ConsentKind, EmergencyPurpose } from './vocabulary';
 
 
@@ -59,6 +62,22 @@ export class AccessFactsReader {
     return row && { rid: Number(row.rid), patientId: row.patient_id, parties: row.parties, labels: row.labels, legalLabelRemoved: row.legal_label_removed };
   }
 
+  /**
+   * Of these ids of `type`, those of live rows `submitter` created or the
+   * submitter's access predicate lets through: what the submitter may
+   * already see. A row that does not exist and a row hidden from the
+   * submitter are both absent from the answer.
+   */
+  async seenBy(submitter: string, readable: RowPredicate, type: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const predicate = readable.render('r');
+    const result = await this.db.query<{ id: string }>(
+      `SELECT r.id FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[]) AND NOT r.deleted AND (r.created_by = ? OR (${predicate.sql}))`,
+      [type, textArray([...new Set(ids)]), submitter, ...predicate.bindings],
+    );
+    return new Set(result.rows.map((row) => row.id));
+  }
+
   /** Whether Patient/X exists and is not deleted (the write rules submit nothing to any other). */
   async patientExists(patientId: string): Promise<boolean> {
     const result = await this.db.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted`, [patientId]);
@@ -77,7 +96,7 @@ export class AccessFactsReader {
       [`Practitioner/${practitionerId}`],
     );
     const organizations = result.rows.flatMap((row) => {
-      const parsed = parseReference(row.organization);
+      const parsed = localReference(row.organization);
       return parsed?.type === 'Organization' ? [`Organization/${parsed.id}`] : [];
     });
     return { roleIds: result.rows.map((row) => row.id), organizations };

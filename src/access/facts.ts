@@ -5,10 +5,13 @@
  * attachments a document points to, a Binary's securityContext, and the
  * rules an active Consent puts in force. The decision (decision.ts) reads
  * these facts in memory; the indexer (indexer.ts) writes the same facts to
- * the tables the SQL form (sql.ts) reads. Never touches the database.
+ * the tables the SQL form (sql.ts) reads. References are read with the one
+ * parser (kernel/reference.ts): given `baseUrl` (the server's FHIR base), an
+ * absolute reference on it is the same link as a relative one. Never touches
+ * the database.
  */
 import type { Consent, DocumentReference, FhirResource, Reference, Resource } from 'fhir/r4';
-import { parseReference } from '../identity/resolve';
+import { localReference } from '../kernel/reference';
 import type { AuthorizationGrid } from './grid';
 import {
   ACT_REASON_SYSTEM,
@@ -54,9 +57,9 @@ export interface ConsentRule {
 /** `PractitionerRole` id → the practitioner id it belongs to. */
 export type RoleOwners = (roleId: string) => string | undefined;
 
-/** `Type/id` of a reference, or undefined when it is not a literal reference to a resource. */
-export function referenceKey(reference: Reference | undefined): string | undefined {
-  const parsed = parseReference(reference?.reference);
+/** `Type/id` of a reference, or undefined when it is not a literal reference to a resource of this server. */
+export function referenceKey(reference: Reference | undefined, baseUrl?: string): string | undefined {
+  const parsed = localReference(reference?.reference, baseUrl);
   return parsed ? `${parsed.type}/${parsed.id}` : undefined;
 }
 
@@ -80,18 +83,18 @@ export function partyReferences(stored: Resource): Reference[] {
 }
 
 /** PractitionerRole ids a resource's party references name (the indexer resolves them). */
-export function roleIdsOf(references: readonly Reference[]): string[] {
+export function roleIdsOf(references: readonly Reference[], baseUrl?: string): string[] {
   return references.flatMap((reference) => {
-    const parsed = parseReference(reference.reference);
+    const parsed = localReference(reference.reference, baseUrl);
     return parsed?.type === 'PractitionerRole' ? [parsed.id] : [];
   });
 }
 
 /** `Practitioner/P` for each reference naming P directly or through one of P's roles. */
-export function practitionersOf(references: readonly Reference[], roleOwners: RoleOwners): string[] {
+export function practitionersOf(references: readonly Reference[], roleOwners: RoleOwners, baseUrl?: string): string[] {
   const found = new Set<string>();
   for (const reference of references) {
-    const parsed = parseReference(reference.reference);
+    const parsed = localReference(reference.reference, baseUrl);
     if (parsed?.type === 'Practitioner') found.add(`Practitioner/${parsed.id}`);
     if (parsed?.type === 'PractitionerRole') {
       const owner = roleOwners(parsed.id);
@@ -102,8 +105,8 @@ export function practitionersOf(references: readonly Reference[], roleOwners: Ro
 }
 
 /** Parties of a resource: the practitioners it names, plus its submitter (who counts as author when none is named). */
-export function partiesOf(resource: Resource | null, createdBy: string, roleOwners: RoleOwners): string[] {
-  const parties = resource ? practitionersOf(partyReferences(resource), roleOwners) : [];
+export function partiesOf(resource: Resource | null, createdBy: string, roleOwners: RoleOwners, baseUrl?: string): string[] {
+  const parties = resource ? practitionersOf(partyReferences(resource), roleOwners, baseUrl) : [];
   if (!parties.includes(createdBy)) parties.push(createdBy);
   return parties.sort();
 }
@@ -124,21 +127,34 @@ export function documentTypeKeys(document: Pick<DocumentReference, 'type'>, grid
   return grid.keysOf(document.type);
 }
 
-/** Binary and Bundle resources a document's attachments point to (`Binary/B`, relative or absolute). */
-export function attachmentTargets(document: DocumentReference): Array<{ type: string; id: string }> {
-  const found = new Map<string, { type: string; id: string }>();
-  for (const content of document.content ?? []) {
-    const parsed = parseReference(content.attachment?.url);
-    if (parsed && (parsed.type === 'Binary' || parsed.type === 'Bundle')) found.set(`${parsed.type}/${parsed.id}`, parsed);
+/** The types an attachment links (rule class `attachment`). */
+export const ATTACHMENT_TYPES: readonly string[] = ['Binary', 'Bundle'];
+
+/** One Binary or Bundle of this server a document's attachments point to, and where it is first named. */
+export interface AttachmentTarget {
+  type: string;
+  id: string;
+  /** `DocumentReference.content[i].attachment.url` */
+  expression: string;
+}
+
+/** Binary and Bundle resources a document's attachments point to, in every form of local reference (relative, absolute on the base, versioned, with a query). */
+export function attachmentTargets(document: DocumentReference, baseUrl?: string): AttachmentTarget[] {
+  const found = new Map<string, AttachmentTarget>();
+  for (const [index, content] of (document.content ?? []).entries()) {
+    const parsed = localReference(content.attachment?.url, baseUrl);
+    if (!parsed || !ATTACHMENT_TYPES.includes(parsed.type) || found.has(`${parsed.type}/${parsed.id}`)) continue;
+    found.set(`${parsed.type}/${parsed.id}`, { type: parsed.type, id: parsed.id, expression: `DocumentReference.content[${index}].attachment.url` });
   }
   return [...found.values()];
 }
 
-/** The resource a Binary's securityContext names, if any. */
-export function securityContextOf(resource: Resource | null): { type: string; id: string } | null {
+/** The resource of this server a Binary's securityContext names, if any. */
+export function securityContextOf(resource: Resource | null, baseUrl?: string): { type: string; id: string } | null {
   const binary = resource as FhirResource | null;
   if (binary?.resourceType !== 'Binary') return null;
-  return parseReference(binary.securityContext?.reference) ?? null;
+  const parsed = localReference(binary.securityContext?.reference, baseUrl);
+  return parsed ? { type: parsed.type, id: parsed.id } : null;
 }
 
 /** The consent kinds a Consent's category names (a well-formed choice names exactly one). */
@@ -162,10 +178,10 @@ function purposesOf(consent: Consent): EmergencyPurpose[] {
 }
 
 /** Actors as `Practitioner/P` or `Organization/O` (roles resolved to their practitioner). */
-function actorsOf(consent: Consent, roleOwners: RoleOwners): string[] {
+function actorsOf(consent: Consent, roleOwners: RoleOwners, baseUrl?: string): string[] {
   const actors = new Set<string>();
   for (const actor of consent.provision?.actor ?? []) {
-    const parsed = parseReference(actor.reference?.reference);
+    const parsed = localReference(actor.reference?.reference, baseUrl);
     if (parsed?.type === 'Practitioner' || parsed?.type === 'Organization') actors.add(`${parsed.type}/${parsed.id}`);
     if (parsed?.type === 'PractitionerRole') {
       const owner = roleOwners(parsed.id);
@@ -180,13 +196,13 @@ function actorsOf(consent: Consent, roleOwners: RoleOwners): string[] {
  * one kind, a patient and a provision type (the kind profiles make sure a
  * stored choice has the rest of its shape).
  */
-export function consentRulesOf(consent: Consent, roleOwners: RoleOwners): ConsentRule[] {
+export function consentRulesOf(consent: Consent, roleOwners: RoleOwners, baseUrl?: string): ConsentRule[] {
   const kind = consentKindOf(consent);
-  const patient = parseReference(consent.patient?.reference);
+  const patient = localReference(consent.patient?.reference, baseUrl);
   const effect = consent.provision?.type;
   if (consent.status !== 'active' || !kind || patient?.type !== 'Patient' || (effect !== 'permit' && effect !== 'deny')) return [];
   const base = { patientId: patient.id, kind, effect, actor: null, dataId: null, purpose: null } satisfies ConsentRule;
-  const actors = actorsOf(consent, roleOwners);
+  const actors = actorsOf(consent, roleOwners, baseUrl);
   switch (kind) {
     case 'authorize':
     case 'block':
@@ -199,7 +215,7 @@ export function consentRulesOf(consent: Consent, roleOwners: RoleOwners): Consen
       return purposesOf(consent).map((purpose) => ({ ...base, purpose }));
     case 'hide-document': {
       const documents = (consent.provision?.data ?? []).flatMap((data) => {
-        const parsed = parseReference(data.reference?.reference);
+        const parsed = localReference(data.reference?.reference, baseUrl);
         return parsed?.type === 'DocumentReference' ? [parsed.id] : [];
       });
       const who: Array<string | null> = actors.length > 0 ? actors : [null];
@@ -214,6 +230,7 @@ export function rowFactsOf(
   grid: AuthorizationGrid,
   roleOwners: RoleOwners,
   previousTypeKeys: readonly string[] = [],
+  baseUrl?: string,
 ): RowFacts {
   const content = row.content as FhirResource | null;
   const document = content?.resourceType === 'DocumentReference' ? content : undefined;
@@ -223,9 +240,9 @@ export function rowFactsOf(
     id: row.id,
     patientId: row.patientId,
     createdBy: row.createdBy,
-    parties: partiesOf(content, row.createdBy, roleOwners),
+    parties: partiesOf(content, row.createdBy, roleOwners, baseUrl),
     typeKeys,
     labels: document ? visibilityLabels(document) : [],
-    context: securityContextOf(content),
+    context: securityContextOf(content, baseUrl),
   };
 }

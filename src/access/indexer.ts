@@ -5,16 +5,18 @@
  * transaction (ResourceIndexer), from the pure extractions of facts.ts. A
  * deleted resource keeps its facts and links (its history stays protected)
  * but a deleted or withdrawn Consent loses its rules at once, and its
- * patient's folded row is rebuilt under a row lock. Never decides access;
- * never reads rows for a client.
+ * patient's folded row is rebuilt under a row lock. References are read with
+ * the one parser and the server's FHIR base, so `Binary/1`,
+ * `$BASE_URL/fhir/Binary/1`, `Binary/1/_history/2` and `Binary/1?_format=json`
+ * are one link. Never decides access; never reads rows for a client.
  */
 import type { Consent, DocumentReference, FhirResource } from 'fhir/r4';
 import type { Executor } from '../store/executor';
 import type { ResourceIndexer, StoredResource } from '../store/resources';
 import { fromRow, RESOURCE_COLUMNS } from '../store/resources';
-import { parseReference } from '../identity/resolve';
+import { localReference } from '../kernel/reference';
 import { AuthorizationGrid } from './grid';
-import { attachmentTargets, consentRulesOf, partyReferences, roleIdsOf, rowFactsOf, type ConsentRule, type RoleOwners, type RowFacts } from './facts';
+import { attachmentTargets, consentRulesOf, partyReferences, roleIdsOf, rowFactsOf, type AttachmentTarget, type ConsentRule, type RoleOwners, type RowFacts } from './facts';
 import { FACT_TYPES, INVISIBLE_REPRESENTANTS_LEGAUX } from './vocabulary';
 import { textArray } from './sql';
 
@@ -26,7 +28,7 @@ interface PreviousFacts {
 }
 
 /** The practitioners of these PractitionerRoles (current versions). */
-export async function roleOwnersOf(db: Executor, roleIds: readonly string[]): Promise<RoleOwners> {
+export async function roleOwnersOf(db: Executor, roleIds: readonly string[], baseUrl?: string): Promise<RoleOwners> {
   const owners = new Map<string, string>();
   if (roleIds.length > 0) {
     const result = await db.query<{ id: string; practitioner: string | null }>(
@@ -34,7 +36,7 @@ export async function roleOwnersOf(db: Executor, roleIds: readonly string[]): Pr
       [textArray([...new Set(roleIds)])],
     );
     for (const row of result.rows) {
-      const parsed = parseReference(row.practitioner);
+      const parsed = localReference(row.practitioner, baseUrl);
       if (parsed?.type === 'Practitioner') owners.set(row.id, parsed.id);
     }
   }
@@ -42,16 +44,20 @@ export async function roleOwnersOf(db: Executor, roleIds: readonly string[]): Pr
 }
 
 /** Role ids a resource names where they matter to the rules (parties, consent actors). */
-function referencedRoles(row: StoredResource): string[] {
+function referencedRoles(row: StoredResource, baseUrl: string | undefined): string[] {
   const content = row.content as FhirResource | null;
   if (!content) return [];
   const references = partyReferences(content);
   if (content.resourceType === 'Consent') references.push(...(content.provision?.actor ?? []).map((actor) => actor.reference));
-  return roleIdsOf(references);
+  return roleIdsOf(references, baseUrl);
 }
 
 export class AccessIndexer implements ResourceIndexer {
-  constructor(private readonly grid: AuthorizationGrid = AuthorizationGrid.load()) {}
+  /** `baseUrl`: the server's FHIR base (`$BASE_URL/fhir`), so absolute references on it are local. */
+  constructor(
+    private readonly grid: AuthorizationGrid = AuthorizationGrid.load(),
+    private readonly baseUrl?: string,
+  ) {}
 
   async index(trx: Executor, row: StoredResource): Promise<void> {
     if (!FACT_TYPES.includes(row.resourceType)) return;
@@ -69,15 +75,15 @@ export class AccessIndexer implements ResourceIndexer {
   /** Facts (and links, rules) of a live row; returns the consent rules written. */
   private async indexFacts(trx: Executor, row: StoredResource): Promise<ConsentRule[]> {
     if (row.deleted || !row.content) return []; // facts and links stay with the deleted resource
-    const owners = await roleOwnersOf(trx, referencedRoles(row));
+    const owners = await roleOwnersOf(trx, referencedRoles(row, this.baseUrl), this.baseUrl);
     const previous = row.versionId === 1 ? undefined : await previousFacts(trx, row.rid);
-    const facts = rowFactsOf(row, this.grid, owners, previous?.type_keys ?? []);
+    const facts = rowFactsOf(row, this.grid, owners, previous?.type_keys ?? [], this.baseUrl);
     const legalLabelRemoved = (previous?.legal_label_removed ?? false) || ((previous?.labels.includes(INVISIBLE_REPRESENTANTS_LEGAUX) ?? false) && !facts.labels.includes(INVISIBLE_REPRESENTANTS_LEGAUX));
     await writeFacts(trx, row.rid, facts, legalLabelRemoved);
     const content = row.content as FhirResource;
-    if (content.resourceType === 'DocumentReference') await writeLinks(trx, row.rid, content, row.versionId > 1);
+    if (content.resourceType === 'DocumentReference') await writeLinks(trx, row.rid, attachmentTargets(content, this.baseUrl), row.versionId > 1);
     if (content.resourceType !== 'Consent') return [];
-    const rules = consentRulesOf(content, owners);
+    const rules = consentRulesOf(content, owners, this.baseUrl);
     await writeRules(trx, row.rid, rules);
     return rules;
   }
@@ -131,13 +137,12 @@ async function writeFacts(db: Executor, rid: number, facts: RowFacts, legalLabel
   );
 }
 
-async function writeLinks(db: Executor, rid: number, document: DocumentReference, replace: boolean): Promise<void> {
+async function writeLinks(db: Executor, rid: number, targets: readonly AttachmentTarget[], replace: boolean): Promise<void> {
   if (replace) await db.query('DELETE FROM attachment_links WHERE document_rid = ?', [rid]);
-  const targets = attachmentTargets(document);
   if (targets.length === 0) return;
   await db.query(
     `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, ? FROM json_to_recordset(?::json) AS t(type text, id text)`,
-    [rid, JSON.stringify(targets)],
+    [rid, JSON.stringify(targets.map(({ type, id }) => ({ type, id })))],
   );
 }
 
@@ -151,9 +156,6 @@ async function writeRules(db: Executor, rid: number, rules: ConsentRule[]): Prom
     [JSON.stringify(records)],
   );
 }
-
-/** The indexer the composition root adds next to the search indexer. */
-export const accessIndexer: ResourceIndexer = new AccessIndexer();
 
 /** Runs several indexers in order, in the same transaction. */
 export function composeIndexers(...indexers: ResourceIndexer[]): ResourceIndexer {
@@ -169,8 +171,8 @@ export function composeIndexers(...indexers: ResourceIndexer[]): ResourceIndexer
  * rule-carrying row is indexed again, versions replayed so a document keeps
  * the grid keys of every version it had.
  */
-export async function reindexAccessFacts(db: Executor, grid: AuthorizationGrid = AuthorizationGrid.load()): Promise<number> {
-  const indexer = new AccessIndexer(grid);
+export async function reindexAccessFacts(db: Executor, grid: AuthorizationGrid = AuthorizationGrid.load(), baseUrl?: string): Promise<number> {
+  const indexer = new AccessIndexer(grid, baseUrl);
   await db.query('TRUNCATE access_facts, attachment_links, consent_rules, patient_access');
   let after = 0;
   let count = 0;

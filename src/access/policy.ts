@@ -48,6 +48,8 @@ export interface CarnetPolicyOptions {
   validator?: Validator;
   grid?: AuthorizationGrid;
   spaces?: PatientSpaces;
+  /** The server's FHIR base (`$BASE_URL/fhir`): references absolute on it are local (kernel/reference.ts), as the access indexer reads them. */
+  baseUrl?: string;
 }
 
 const unrecorded: Pick<AuditRecorder, 'refused'> = { refused: () => {} };
@@ -109,6 +111,8 @@ export class CarnetAccessPolicy {
       accessHistory,
       spaces: this.spaces,
       validator: this.options.validator,
+      baseUrl: this.options.baseUrl,
+      readable: (type) => this.readable(caller, type),
     });
   }
 }

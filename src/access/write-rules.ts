@@ -12,10 +12,12 @@
 import type { DocumentReference, Resource } from 'fhir/r4';
 import { forbidden, notAllowed, unprocessable } from '../kernel/errors';
 import type { Validator, WriteKind } from '../kernel/ports';
+import type { RowPredicate } from '../kernel/predicate';
 import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
 import type { StoredResource } from '../store/resources';
 import type { AccessHistory } from './access-history';
+import { checkAttachmentLinks, checkSecurityContext } from './attachment-writes';
 import { checkChoiceWrite, checkConsentShape } from './consent-writes';
 import { spaceEntry } from './decision';
 import { checkAuthors, checkIrreversibleLabel, checkVisibilityOnlyUpdate, documentWriteRight } from './document-writes';
@@ -38,6 +40,10 @@ export interface WriteRulesDeps {
   spaces: PatientSpaces;
   /** Checks the consent-kind profiles; without it only the kind itself is checked. */
   validator?: Validator;
+  /** The server's FHIR base: references absolute on it are local (kernel/reference.ts). */
+  baseUrl?: string;
+  /** The caller's access predicate for a type: what the submitter may already see (attachment-writes.ts). */
+  readable: (resourceType: string) => RowPredicate;
 }
 
 interface Write {
@@ -109,9 +115,11 @@ function elementNaming(resource: Resource, patientId: string): string {
   return name ? `${resource.resourceType}.${name}` : resource.resourceType;
 }
 
-/** The patient a Binary is about, through its securityContext. */
-async function attachmentPatient(resource: Resource | null, deps: WriteRulesDeps): Promise<string | undefined> {
-  const context = securityContextOf(resource);
+/** The patient a Binary is about, through its securityContext (which must name nothing hidden from its submitter). */
+async function attachmentPatient(write: Write, deps: WriteRulesDeps): Promise<string | undefined> {
+  const resource = write.resource;
+  if (resource) await checkSecurityContext(write.caller, resource, write.live?.content, deps);
+  const context = securityContextOf(resource, deps.baseUrl);
   if (context?.type === 'Patient') return context.id;
   if (context?.type === 'DocumentReference') return (await deps.facts.documentById(context.id))?.patientId ?? undefined;
   return undefined;
@@ -123,6 +131,7 @@ async function documentRules(write: Write, deps: WriteRulesDeps): Promise<void> 
   if (write.resource) checkIrreversibleLabel(write.resource as DocumentReference, state);
   if (write.resource && write.live && right === 'visibility') checkVisibilityOnlyUpdate(write.caller, write.resource as DocumentReference, write.live.content as DocumentReference);
   if (write.resource && right === 'author') await checkAuthors(write.caller, write.resource as DocumentReference, deps.facts);
+  if (write.resource) await checkAttachmentLinks(write.caller, write.resource as DocumentReference, write.live?.content, deps);
 }
 
 async function systemWrite(write: Write, deps: WriteRulesDeps): Promise<void> {
@@ -132,9 +141,9 @@ async function systemWrite(write: Write, deps: WriteRulesDeps): Promise<void> {
     throw forbidden(`${write.type}/${write.live.id} was created by another client`);
   }
   if (write.ruleClass === 'document') await documentRules(write, deps);
-  if (write.ruleClass === 'attachment' && !write.live) {
-    const patient = await attachmentPatient(write.resource, deps);
-    if (patient) await requireOpen([patient], deps, 'Binary.securityContext');
+  if (write.ruleClass === 'attachment') {
+    const patient = await attachmentPatient(write, deps);
+    if (patient && !write.live) await requireOpen([patient], deps, 'Binary.securityContext');
   }
 }
 
@@ -143,7 +152,7 @@ async function patientWrite(write: Write, caller: Caller & { patientId: string }
   if (write.ruleClass === 'shared') throw forbidden(`${write.type} is shared data, written by the directory feeds`);
   if (write.ruleClass === 'attachment') {
     if (write.live && write.live.createdBy !== me) throw forbidden(`only its submitter changes ${write.type}/${write.live.id}`);
-    const patient = await attachmentPatient(write.resource, deps);
+    const patient = await attachmentPatient(write, deps);
     if (patient !== undefined && patient !== caller.patientId) throw forbidden('a patient writes only attachments of their own space');
     return;
   }
@@ -161,7 +170,7 @@ async function practitionerWrite(write: Write, caller: PractitionerCaller, deps:
   if (write.ruleClass === 'shared') throw forbidden(`${write.type} is shared data, written by the directory feeds`);
   if (write.ruleClass === 'attachment') {
     if (write.live && write.live.createdBy !== me) throw forbidden(`only its submitter changes ${write.type}/${write.live.id}`);
-    const patient = await attachmentPatient(write.resource, deps);
+    const patient = await attachmentPatient(write, deps);
     if (patient) {
       const entry = spaceEntry(caller, await deps.facts.rulesOf(patient));
       if (!entry.own) throw forbidden(entry.reason);

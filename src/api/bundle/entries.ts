@@ -8,6 +8,7 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { badRequest, FhirError } from '../../kernel/errors';
 import { criteriaKey, type Method, type QueryParams } from '../../kernel/request';
+import { localReference } from '../../kernel/reference';
 import { parseQueryString } from '../../kernel/query-string';
 
 export { criteriaKey } from '../../kernel/request';
@@ -133,7 +134,26 @@ function requireFullUrl(fullUrl: unknown, at: string): string {
 
 /** Entry indexes in the order a transaction processes them. */
 export function processingOrder(plans: EntryPlan[]): EntryPlan[] {
-  return [...plans].sort((a, b) => phaseOf(a) - phaseOf(b) || a.index - b.index);
+  const rank = linkRanks(plans);
+  return [...plans].sort((a, b) => phaseOf(a) - phaseOf(b) || (rank.get(a) ?? 0) - (rank.get(b) ?? 0) || a.index - b.index);
+}
+
+/**
+ * Among the creates, what a link needs comes first: a document may only link
+ * a Binary that exists (access/attachment-writes.ts), and an annex (a Binary
+ * whose securityContext is a DocumentReference) only name a document that
+ * exists. So other creates come first, then DocumentReferences, then annexes.
+ */
+function linkRanks(plans: readonly EntryPlan[]): Map<EntryPlan, number> {
+  const typeOfFullUrl = new Map(plans.flatMap((plan) => (plan.fullUrl ? [[plan.fullUrl, plan.type] as const] : [])));
+  const ranks = new Map<EntryPlan, number>();
+  for (const plan of plans) {
+    if (plan.method !== 'POST') continue;
+    const context = (plan.resource as { securityContext?: { reference?: unknown } } | undefined)?.securityContext?.reference;
+    const annex = plan.type === 'Binary' && typeof context === 'string' && (typeOfFullUrl.get(context) ?? localReference(context)?.type) === 'DocumentReference';
+    ranks.set(plan, plan.type === 'DocumentReference' ? 1 : annex ? 2 : 0);
+  }
+  return ranks;
 }
 
 
