@@ -32,7 +32,8 @@ export function scenarioWrites(): Array<[Resource, string]> {
   const add = (resource: Resource, by: string) => writes.push([resource, by]);
   add({ resourceType: 'Organization', id: 'clinic', name: 'Clinique' } as Resource, 'client:op');
   for (const caller of Object.values(cast)) for (const role of roleResources(caller)) add(role, 'client:op');
-  for (const id of ['px', 'py', 'pm']) add(patientResource(id), 'client:op');
+  for (const id of ['px', 'py']) add(patientResource(id), 'client:op');
+  add({ ...patientResource('pm'), birthDate: '2020-01-01' } as Resource, 'client:op'); // a minor: rm, her mother, represents her
   add({ resourceType: 'RelatedPerson', id: 'rm', patient: { reference: 'Patient/pm' }, relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH' }] }] } as Resource, 'client:op');
   // X's documents
   add(documentReference('x-cr', X, { type: '11488-4', binary: 'x-cr-bin' }), lab);
