@@ -38,7 +38,7 @@ const post = (resource: Resource, fullUrl = uuid()): BundleEntry => {
   const { id: _id, ...body } = resource;
   return { fullUrl, resource: body as Resource, request: { method: 'POST', url: resource.resourceType } };
 };
-/** A PUT entry (withdrawals and what must run after them: PUTs run in entry order, after every POST). */
+/** A PUT entry of a stored resource (withdrawals and what must run after them: PUTs run in entry order, after every POST). */
 const put = (resource: Resource): BundleEntry => ({ resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } });
 
 const emergency = (patientId: string, effect: 'permit' | 'deny', purpose: 'ETREAT' | 'BTG' | 'MASKED', id?: string) => choice('emergency', patientId, { effect, purposes: [purpose], id });
@@ -72,9 +72,10 @@ const cases: [string, Case][] = [
       seed: (x) => [
         [emergency(x, 'deny', 'ETREAT', `etreat-${x}`), 'patient'],
         [emergency(x, 'deny', 'BTG', `btg-${x}`), 'patient'],
+        [{ ...emergency(x, 'permit', 'MASKED', `masked-${x}`), status: 'inactive' } as Consent, 'patient'], // not in force yet
       ],
       caller: 'patient',
-      entries: (x, [etreat]) => [put(withdrawn(etreat as Consent)), put(emergency(x, 'permit', 'MASKED', `masked-${x}`))],
+      entries: (_x, [etreat, , masked]) => [put(withdrawn(etreat as Consent)), put({ ...(masked as Consent), status: 'active' } as Consent)],
     },
   ],
   [
@@ -87,13 +88,16 @@ const cases: [string, Case][] = [
     },
   ],
   [
-    // Old: P's authorize is still active on the pool, so the Observation passes and the withdrawal commits (200).
-    "practitioner P: withdraw P's authorize, then an Observation of X → refused (P no longer authorized)",
+    // Old: P's authorize is still active on the pool, so the update passes and the withdrawal commits (200).
+    "practitioner P: withdraw P's authorize, then update P's Observation of X → refused (P no longer sees it)",
     {
-      seed: (x) => [[attested(x, `auth-${x}`), 'practitioner']],
+      seed: (x) => [
+        [attested(x, `auth-${x}`), 'practitioner'],
+        [observation(`obs-${x}`, x), 'practitioner'], // recorded while authorized
+      ],
       caller: 'practitioner',
-      entries: (x, [authorize]) => [put(withdrawn(authorize as Consent)), put(observation(`obs-${x}`, x))],
-      refused: { entry: 1, status: 403, reason: /not authorized by the patient \(TREAT\)/ },
+      entries: (_x, [authorize, recorded]) => [put(withdrawn(authorize as Consent)), put({ ...recorded, status: 'amended' } as Resource)],
+      refused: { entry: 1, status: 404, reason: /Observation\/[^ ]+ is not known/ },
     },
   ],
   [
@@ -139,13 +143,16 @@ describe('transaction Bundles: later entries see the access facts of earlier one
   afterAll(() => server.close());
 
   it.each(cases)('%s', async (_name, { seed, caller, entries, refused }) => {
-    const x = `ta-${++patients}`;
-    expect((await send(server, 'put', `Patient/${x}`, operator, patientResource(x))).status).toBe(201); // no account: open
+    const created = await send(server, 'post', 'Patient', operator, patientResource(`ta-${++patients}`)); // no account: open
+    expect(created.status).toBe(201);
+    const x = created.body.id as string;
     const tokens: Record<Who, string> = { patient: await server.patientToken(x), practitioner };
     const seeded = seed(x);
     for (const [resource, maker] of seeded) {
-      const res = await send(server, 'put', `${resource.resourceType}/${resource.id}`, tokens[maker], resource);
+      const { id: _serverAssigned, ...body } = resource; // patient data: the server's ids
+      const res = await send(server, 'post', resource.resourceType, tokens[maker], body);
       expect([res.status, res.body.issue]).toEqual([201, undefined]);
+      resource.id = res.body.id as string;
     }
     const before = await stored(x);
     const bundle = entries(x, seeded.map(([resource]) => resource));
