@@ -15,6 +15,7 @@
  */
 import type { Caller } from '../kernel/caller';
 import type { RowPredicate, SqlBinding } from '../kernel/predicate';
+import type { Session } from '../kernel/ports';
 import type { Executor } from '../store/executor';
 
 /** What the reader may see of the documents an event can name: its access predicates for them. */
@@ -23,11 +24,16 @@ export interface DocumentView {
   Binary: RowPredicate;
 }
 
-export const DOCUMENT_TYPES = ['DocumentReference', 'Binary'] as const;
+const DOCUMENT_TYPES = ['DocumentReference', 'Binary'] as const;
 
-/** The view of a caller whose predicates are `readable` (the session's access, or the policy for a given caller). */
+/** The view of a caller whose predicates are `readable` (the policy's, for a given caller). */
 export function documentView(readable: (resourceType: string) => RowPredicate): DocumentView {
   return { DocumentReference: readable('DocumentReference'), Binary: readable('Binary') };
+}
+
+/** The view of the session's caller (the reader of the history). */
+export function readerView(session: Pick<Session, 'access'>): DocumentView {
+  return documentView((type) => session.access.readable(type));
 }
 
 /** SQL, over the `audit_events` row aliased `event`: TRUE when it names a document hidden from the view's reader. */

@@ -19,7 +19,7 @@ import { historyOwnerOf, HISTORY_FORBIDDEN, readsHistoryOf } from '../access/aud
 import type { AuditLog } from './audit-log';
 import { cursorParam, parseHistoryQuery } from './history-query';
 import { verifyAuditHandler } from './verify';
-import { documentView, type DocumentView } from './hidden-events';
+import { readerView } from './hidden-events';
 
 export { historyOwnerOf, HISTORY_FORBIDDEN } from '../access/audit-readers';
 
@@ -35,11 +35,6 @@ function link(session: Session, relation: string, params: QueryParams): BundleLi
   return { relation, url: `${session.baseUrl}/AuditEvent${search ? `?${search}` : ''}` };
 }
 
-/** What the session's caller may see of the documents events name. */
-function viewOf(session: Session): DocumentView {
-  return documentView((type) => session.access.readable(type));
-}
-
 function entryOf(session: Session, event: AuditEvent) {
   return { fullUrl: `${session.baseUrl}/AuditEvent/${event.id}`, resource: event, search: { mode: 'match' as const } };
 }
@@ -51,7 +46,7 @@ export function historySearchHandler(log: AuditLog): Handler {
     const patientId = searchedPatient(session.caller, query.patientIds);
     session.audit.named([patientId]); // a representative's reading of X's history is in it (X's own is not)
     session.access.checkScope('AuditEvent', 's');
-    const page = await log.history(patientId, query, viewOf(session));
+    const page = await log.history(patientId, query, readerView(session));
     const echo: QueryParams = query.echo.some(([name]) => name === 'patient' || name === 'patient:Patient') ? query.echo : [['patient', `Patient/${patientId}`], ...query.echo];
     const links: BundleLink[] = [link(session, 'self', query.cursor ? [...echo, cursorParam(query.cursor)] : echo)];
     if (page.next) links.push(link(session, 'next', [...echo, cursorParam(page.next)]));
@@ -70,7 +65,7 @@ export function historySearchHandler(log: AuditLog): Handler {
 async function readable(log: AuditLog, request: FhirRequest, session: Session, id: string): Promise<AuditEvent> {
   requireValidId(id);
   session.access.checkScope('AuditEvent', 'r');
-  const stored = await log.read(id, viewOf(session));
+  const stored = await log.read(id, readerView(session));
   if (!stored || !readsHistoryOf(session.caller, stored.patientId)) throw notFound(`AuditEvent/${id} is not known`);
   return stored.content;
 }

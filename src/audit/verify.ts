@@ -21,7 +21,7 @@ import type { Caller } from '../kernel/caller';
 import { readsHistoryOf } from '../access/audit-readers';
 import type { AuditLog } from './audit-log';
 import { BREAK_MESSAGES, ChainWalk, type BreakReason } from './chain';
-import { documentView } from './hidden-events';
+import { readerView } from './hidden-events';
 
 const PAGE = 1000;
 
@@ -55,7 +55,7 @@ function verifierOf(caller: Caller, patientId: string, verifiers: readonly strin
 
 /** The report as X's history serves the reader: the events it serves, a break without what it hides. */
 async function asServed(log: AuditLog, session: Session, report: ChainReport): Promise<ChainReport> {
-  const view = documentView((type) => session.access.readable(type));
+  const view = readerView(session);
   const events = await log.count(report.patientId, view);
   if (!report.broken) return { ...report, events };
   const { reason, position, auditEventId } = report.broken;
