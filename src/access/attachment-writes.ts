@@ -34,7 +34,7 @@ export async function checkAttachmentLinks(caller: Caller, document: DocumentRef
     const ofType = added.filter((target) => target.type === type);
     const seen = await deps.facts.seenBy(submitterOf(caller), deps.readable(type), type, ofType.map((target) => target.id));
     const unseen = ofType.find((target) => !seen.has(target.id));
-    if (unseen) throw unprocessable(`${unseen.type}/${unseen.id} is not a ${unseen.type} this submitter may link: it does not exist or the submitter may not see it`, unseen.expression);
+    if (unseen) throw unprocessable(`the attachment names no ${unseen.type} this submitter may link (none exists, or the submitter may not see it)`, unseen.expression);
   }
 }
 
@@ -45,5 +45,5 @@ export async function checkSecurityContext(caller: Caller, binary: Resource, cur
   const previous = securityContextOf(current ?? null, deps.baseUrl);
   if (previous?.type === context.type && previous.id === context.id) return;
   const seen = await deps.facts.seenBy(submitterOf(caller), deps.readable('DocumentReference'), 'DocumentReference', [context.id]);
-  if (!seen.has(context.id)) throw unprocessable(`DocumentReference/${context.id} is not a DocumentReference this submitter may give as securityContext: it does not exist or the submitter may not see it`, 'Binary.securityContext');
+  if (!seen.has(context.id)) throw unprocessable('the securityContext names no DocumentReference this submitter may see (none exists, or the submitter may not see it)', 'Binary.securityContext');
 }
