@@ -5,7 +5,10 @@
  * with or without If-Match, alone or as a Bundle entry. Every version is
  * assigned under a row lock and every conditional operation under an advisory
  * lock on its criteria, so concurrent writers never lose an update and
- * conditional creates never duplicate.
+ * conditional creates never duplicate. A create resolves its own conditional
+ * references (bundle/conditional.ts); an `If-None-Exist` on an exact INS-NIR
+ * may answer the holder's identity subset (search/identity.ts, no version
+ * headers), and a second Patient with a held NIR is 409 (store/identities.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
