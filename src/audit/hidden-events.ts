@@ -4,7 +4,8 @@
  * INVISIBLE_PATIENT for X and X's legal representatives,
  * INVISIBLE_REPRESENTANTS_LEGAUX for the representatives — is left out whole,
  * in the SQL of every read of the history (search, count, paging, read,
- * vread), and its mail to X is held (notify/worker.ts asks `NotificationHolds`).
+ * vread, `$verify-audit`'s count), and its mail to X is held (notify/worker.ts
+ * asks `NotificationHolds`).
  *
  * An event is about document D when D is a DocumentReference or Binary of X
  * (or of no patient) that the reader's access predicate hides now, and its id
