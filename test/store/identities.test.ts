@@ -10,6 +10,7 @@
 import type { Bundle, OperationOutcome, Patient, Resource } from 'fhir/r4';
 import { FHIR_JSON, send, startTestServer, type TestServer } from '../support/server';
 import { postBundle } from '../bundle/fixtures';
+import { down, up } from '../../src/store/migrations/20261202000000_patient_identities';
 
 const INS = 'urn:oid:1.2.250.1.213.1.4.8';
 
@@ -86,5 +87,19 @@ describe('one Patient per INS-NIR', () => {
     expect(statuses).toEqual([...created, ...Array(5).fill(others)].sort());
     const ids = new Set(answers.filter((answer) => answer.status < 300).map((answer) => (answer.body as Resource).id));
     expect(ids.size).toBe(1);
+  });
+
+  it('the migration claims the Patients stored before it in rid order: a later duplicate is left unclaimed, and its next write is 409', async () => {
+    const nir = freshNir();
+    const stored = (id: string) => JSON.stringify({ resourceType: 'Patient', id, identifier: [{ system: INS, value: nir }] });
+    for (const id of ['before-1', 'before-2']) {
+      await server.carnet.sql.query(`INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content) VALUES ('Patient', ?, 1, now(), false, ?, 'client:ins-hospital-a', ?::jsonb)`, [id, id, stored(id)]);
+    }
+    await down(server.carnet.db);
+    await up(server.carnet.db);
+    const claims = await server.carnet.sql.query<{ patient_id: string }>('SELECT patient_id FROM patient_identities WHERE nir = ?', [nir]);
+    expect(claims.rows.map((row) => row.patient_id)).toEqual(['before-1']);
+    expect((await update(a, 'before-2', nir)).status).toBe(409);
+    expect((await update(a, 'before-1', nir)).status).toBe(200);
   });
 });
