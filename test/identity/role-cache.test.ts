@@ -50,16 +50,15 @@ describe('RoleCache', () => {
   beforeAll(async () => {
     server = await startTestServer();
     operator = await server.systemToken('directory', 'system/*.*');
-    const lab = await server.systemToken('lab', 'system/*.*');
     const writes: Array<[Resource, string]> = [
       [{ resourceType: 'Practitioner', id: 'dr' } as Resource, operator],
       [role('10'), operator],
-      [patientResource('pat'), operator],
-      [documentReference('psy', 'pat', { type: '68599-0' }), lab],
     ];
     for (const [resource, token] of writes) expect((await send(server, 'put', `${resource.resourceType}/${resource.id}`, token, resource)).status).toBe(201);
-    const authorize = choice('authorize', 'pat', { id: 'auth-dr', actors: ['Practitioner/dr'] });
-    expect((await send(server, 'put', 'Consent/auth-dr', await server.patientToken('pat'), authorize)).status).toBe(201);
+    // patient data takes no client id over the API (CONTRACT §2): seeded under the ids the cases name
+    await server.put(patientResource('pat'), 'client:directory');
+    await server.put(documentReference('psy', 'pat', { type: '68599-0' }), 'client:lab');
+    await server.put(choice('authorize', 'pat', { id: 'auth-dr', actors: ['Practitioner/dr'] }), 'Patient/pat');
     dr = await server.practitionerToken('dr');
   });
   afterAll(() => server.close());
