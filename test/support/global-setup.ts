@@ -19,7 +19,8 @@ export default async function globalSetup(): Promise<void> {
     // One throw-away cluster per run (initdb + start take well under a second),
     // so parallel runs never share a data directory or a port.
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-test-pg-'));
-    const embedded = await startEmbedded(dataDir, await freePort());
+    // In jest's process group: a run stopped with Ctrl-C takes its throw-away cluster with it.
+    const embedded = await startEmbedded(dataDir, await freePort(), { ownSession: false });
     (globalThis as Record<string, unknown>).__carnetEmbedded = embedded;
     (globalThis as Record<string, unknown>).__carnetEmbeddedDir = dataDir;
     serverUrl = embedded.url('postgres');
