@@ -3,7 +3,10 @@
  * both with random patients, consents and documents and asserts they
  * agree"): patients, practitioners of random professions and roles,
  * documents of random types, labels and authors (some updated or deleted),
- * attachments, random choices (some withdrawn or deleted), health data,
+ * linking attachments in every form of reference (relative, absolute on the
+ * base, versioned, with a query — and foreign or malformed ones that link
+ * nothing), annex Binaries (securityContext a document, in those forms too)
+ * and Binaries governed by several documents, random choices (some withdrawn or deleted), health data,
  * appointments, communications and audit events — the scenario data. They
  * are written through the test server's production store and indexers
  * (test/support/server.ts `put`), then every caller's session (its SQL
@@ -19,7 +22,7 @@ import type { Caller } from '../../src/kernel/caller';
 import type { RowPredicate } from '../../src/kernel/predicate';
 import type { PatientCompartment } from '../../src/kernel/compartment';
 import type { SearchEngine } from '../../src/kernel/ports';
-import type { TestServer } from '../support/server';
+import { BASE, type TestServer } from '../support/server';
 import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patient, patientResource, practitioner, representative, roleResources, system } from './builders';
 import { CONSENT_KINDS, type ConsentKind } from '../../src/access/vocabulary';
 
@@ -27,6 +30,19 @@ const PROFESSIONS = ['10', '10', '10', '21', '21', '40', '50', '60', '70', '86',
 const TYPES = ['11488-4', '68599-0', '15508-5', '11502-2', 'ATTEST-RESID', 'REMB', '80788-3', 'PRESC-KINE', 'DOCPAT01', 'ZZZ-UNLISTED', null];
 const LABELS = ['MASQUE_PS', 'INVISIBLE_PATIENT', 'INVISIBLE_REPRESENTANTS_LEGAUX'];
 const MODES = ['TREAT', 'ETREAT', 'BTG'] as const;
+/** The server's FHIR base, as the composition gives it to the access indexer. */
+const FHIR_BASE = `${BASE}/fhir`;
+/** Forms of a reference to `Type/id`: the first six are one local link (§4.3 step 6), the last two are not links. */
+const REFERENCE_FORMS: ReadonlyArray<(key: string) => string> = [
+  (key) => key,
+  (key) => `${key}?_format=json`,
+  (key) => `${key}?_format=application/fhir+json`,
+  (key) => `${FHIR_BASE}/${key}`,
+  (key) => `${key}/_history/1`,
+  (key) => `${FHIR_BASE}/${key}/_history/1?_format=json`,
+  (key) => `http://elsewhere.example/fhir/${key}`,
+  (key) => `x/${key}`,
+];
 
 interface RoleSpec {
   profession: string;
@@ -40,7 +56,8 @@ interface DocSpec {
   labels: string[];
   author: number; // index into author choices
   by: number; // index into submitters
-  attachment: number | null; // index into the attachment pool
+  attachments: number[]; // indexes into the attachment pool (several documents may govern one attachment)
+  form: number; // index into REFERENCE_FORMS
   update: { type: string | null; labels: string[] } | null;
   deleted: boolean;
 }
@@ -65,7 +82,7 @@ export interface WorldSpec {
   hides: Array<[number, number]>;
   practitioners: RoleSpec[][];
   documents: DocSpec[];
-  attachments: Array<{ kind: 'Binary' | 'Bundle'; context: number; by: number }>;
+  attachments: Array<{ kind: 'Binary' | 'Bundle'; context: number; form: number; by: number }>;
   consents: ConsentSpec[];
   extras: Array<{ kind: 'observation' | 'immunization' | 'appointment' | 'communication' | 'audit' | 'plainConsent'; patient: number; who: number; by: number }>;
 }
@@ -81,7 +98,8 @@ export function worldArbitrary(): fc.Arbitrary<WorldSpec> {
     labels,
     author: small(9),
     by: small(7),
-    attachment: fc.option(small(3), { nil: null }),
+    attachments: fc.subarray([0, 1, 2, 3], { maxLength: 2 }),
+    form: fc.oneof({ arbitrary: small(5), weight: 4 }, { arbitrary: fc.constantFrom(6, 7), weight: 1 }),
     update: fc.option(fc.record({ type: fc.constantFrom(...TYPES), labels }), { nil: null }),
     deleted: fc.boolean(),
   });
@@ -103,7 +121,7 @@ export function worldArbitrary(): fc.Arbitrary<WorldSpec> {
     hides: fc.array(fc.tuple(small(7), fc.integer({ min: -1, max: 5 })), { maxLength: 3 }),
     practitioners: fc.array(fc.oneof({ arbitrary: fc.array(role, { minLength: 1, maxLength: 2 }), weight: 6 }, { arbitrary: fc.constant([] as RoleSpec[]), weight: 1 }), { minLength: 1, maxLength: 4 }),
     documents: fc.array(doc, { maxLength: 8 }),
-    attachments: fc.array(fc.record({ kind: fc.constantFrom('Binary', 'Binary', 'Bundle') as fc.Arbitrary<'Binary' | 'Bundle'>, context: small(6), by: small(7) }), { maxLength: 4 }),
+    attachments: fc.array(fc.record({ kind: fc.constantFrom('Binary', 'Binary', 'Bundle') as fc.Arbitrary<'Binary' | 'Bundle'>, context: small(6), form: small(7), by: small(7) }), { maxLength: 4 }),
     consents: fc.array(consent, { maxLength: 10 }),
     extras: fc.array(
       fc.record({ kind: fc.constantFrom('observation', 'immunization', 'appointment', 'communication', 'audit', 'plainConsent') as fc.Arbitrary<WorldSpec['extras'][number]['kind']>, patient: small(2), who: small(3), by: small(7) }),
@@ -188,10 +206,9 @@ export class World {
     for (const [index, doc] of this.spec.documents.entries()) {
       const id = `d${index}`;
       const author = this.authorRef(doc.author, doc.patient);
-      const attachment = doc.attachment === null ? undefined : `a${doc.attachment}`;
       const make = (type: string | null, labels: string[]) => {
-        const resource = documentReference(id, this.pid(doc.patient), { type, labels, authors: author ? [author] : [], binary: attachment });
-        if (attachment && doc.attachment === 3) resource.content = [{ attachment: { url: `Bundle/${attachment}` } }];
+        const resource = documentReference(id, this.pid(doc.patient), { type, labels, authors: author ? [author] : [] });
+        if (doc.attachments.length > 0) resource.content = doc.attachments.map((n) => ({ attachment: { contentType: 'application/pdf', url: REFERENCE_FORMS[doc.form](`${this.attachmentType(n)}/a${n}`) } }));
         return resource;
       };
       const by = this.submitter(doc.by, doc.patient);
@@ -201,13 +218,19 @@ export class World {
     }
   }
 
+  /** Pool entry n is a Bundle when drawn so (and always at 3), else a Binary. */
+  private attachmentType(n: number): 'Binary' | 'Bundle' {
+    return this.spec.attachments[n]?.kind === 'Bundle' || n === 3 ? 'Bundle' : 'Binary';
+  }
+
   private async writeAttachments(): Promise<void> {
     for (const [index, spec] of this.spec.attachments.entries()) {
       const id = `a${index}`;
       const contexts = [undefined, `Patient/${this.pid(0)}`, `Patient/${this.pid(1)}`, 'DocumentReference/d0', 'DocumentReference/d1', 'DocumentReference/d9', 'Device/x'];
+      const context = contexts[spec.context];
       const by = this.submitter(spec.by, 0);
-      if (spec.kind === 'Bundle' || index === 3) await this.put({ resourceType: 'Bundle', id, type: 'collection' } as Resource, by);
-      else await this.put(binary(id, contexts[spec.context]), by);
+      if (this.attachmentType(index) === 'Bundle') await this.put({ resourceType: 'Bundle', id, type: 'collection' } as Resource, by);
+      else await this.put(binary(id, context && REFERENCE_FORMS[spec.form](context)), by); // an annex when the context is a document
     }
   }
 
@@ -274,16 +297,16 @@ export class World {
       let typeKeys: string[] = [];
       let last: RowFacts | undefined;
       for (const content of row.contents) {
-        last = rowFactsOf({ ...row, content }, this.grid, owners, typeKeys);
+        last = rowFactsOf({ ...row, content }, this.grid, owners, typeKeys, FHIR_BASE);
         typeKeys = last.typeKeys;
       }
       facts.set(key, last as RowFacts);
     }
-    const rules: ConsentRule[] = [...this.rows.values()].filter((r) => r.resourceType === 'Consent' && !r.deleted).flatMap((r) => consentRulesOf(r.contents[r.contents.length - 1] as never, owners));
+    const rules: ConsentRule[] = [...this.rows.values()].filter((r) => r.resourceType === 'Consent' && !r.deleted).flatMap((r) => consentRulesOf(r.contents[r.contents.length - 1] as never, owners, FHIR_BASE));
     const links = new Map<string, RowFacts[]>();
     for (const row of this.rows.values()) {
       if (row.resourceType !== 'DocumentReference') continue;
-      for (const target of attachmentTargets(row.contents[row.contents.length - 1] as never)) {
+      for (const target of attachmentTargets(row.contents[row.contents.length - 1] as never, FHIR_BASE)) {
         const key = `${target.type}/${target.id}`;
         links.set(key, [...(links.get(key) ?? []), facts.get(`DocumentReference/${row.id}`) as RowFacts]);
       }
