@@ -27,9 +27,10 @@ export interface Identity {
   localKeys: LocalKeys;
 }
 
-export function identityFrom(verifier: TokenVerifier, lookup: CallerLookup, localKeys: LocalKeys): Identity {
+/** `fhirBase`: this server's FHIR base (`$BASE_URL/fhir`), the only base an absolute `fhirUser` may name. */
+export function identityFrom(verifier: TokenVerifier, lookup: CallerLookup, localKeys: LocalKeys, fhirBase: string): Identity {
   return {
-    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup),
+    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup, { fhirBase }),
     verify: (authorization) => verifier.verify(authorization),
     localKeys,
   };
@@ -46,5 +47,5 @@ export async function createIdentity(config: Pick<Config, 'baseUrl' | 'devKeyDir
     localKeys: localKeys.publicJwks,
   });
   const lookup = createCallerLookup(sql);
-  return identityFrom(verifier, roles ? roles.wrap(lookup) : lookup, localKeys);
+  return identityFrom(verifier, roles ? roles.wrap(lookup) : lookup, localKeys, `${config.baseUrl}/fhir`);
 }

@@ -1,6 +1,6 @@
 /**
- * The CallerLookup on PostgreSQL: reads the RelatedPerson and the
- * PractitionerRoles caller resolution needs straight from the `resources`
+ * The CallerLookup on PostgreSQL: reads the RelatedPerson, the Patient it
+ * represents and the PractitionerRoles caller resolution needs straight from the `resources`
  * table (current, non-deleted versions).
  *
  * These reads run before there is a caller, so they take no access predicate:
@@ -11,7 +11,7 @@
  * which drops them whenever a PractitionerRole is written; the role read is a
  * prepared statement (store/statements.ts).
  */
-import type { PractitionerRole, RelatedPerson } from 'fhir/r4';
+import type { Patient, PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { Executor } from '../store/executor';
 import type { CallerLookup } from './resolve';
 
@@ -19,6 +19,11 @@ export function createCallerLookup(sql: Executor): CallerLookup {
   return {
     async relatedPerson(id: string): Promise<RelatedPerson | undefined> {
       const { rows } = await sql.query<{ content: RelatedPerson | null }>(`SELECT content FROM resources WHERE resource_type = 'RelatedPerson' AND id = ? AND NOT deleted`, [id]);
+      return rows[0]?.content ?? undefined;
+    },
+
+    async patient(id: string): Promise<Patient | undefined> {
+      const { rows } = await sql.query<{ content: Patient | null }>(`SELECT content FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted`, [id]);
       return rows[0]?.content ?? undefined;
     },
 

@@ -4,10 +4,16 @@
  * practitioner P with the grants of P's active roles, or a system client.
  *
  * Owns the rules that turn `fhirUser`, `sub` and `scope` into a Caller. Reads
- * RelatedPerson and PractitionerRole through a CallerLookup, so it is pure
- * apart from that port. Must never trust a claim it has not checked: a
- * RelatedPerson that is not a current legal representative, an unknown
- * `fhirUser` type or a system token without `system/` scopes is refused (403).
+ * RelatedPerson, the represented Patient and PractitionerRole through a
+ * CallerLookup, so it is pure apart from that port (and the clock, passed in).
+ * Must never trust a claim it has not checked: a `fhirUser` absolute on
+ * another server than this FHIR base is refused (401, like an untrusted
+ * token); a RelatedPerson that is not a current legal representative, an
+ * unknown `fhirUser` type or a system token without `system/` scopes is
+ * refused (403). A parent (PRN, MTH, FTH) represents X only while X is a
+ * minor — a birthDate less than 18 years before now, read at its earliest
+ * (`2008` as 2008-01-01); a Patient without birthDate is not a minor — a
+ * guardian (GUARD) at any age.
  *
  * Scopes of the wrong context (a practitioner holding only `patient/` scopes)
  * are kept on the Caller but grant nothing: rights are checked with
@@ -19,14 +25,18 @@
  * server caches (role-cache.ts) are dropped as soon as any PractitionerRole is
  * written, and a representative is read every time.
  */
-import type { Coding, PractitionerRole, RelatedPerson } from 'fhir/r4';
+import type { Coding, Patient, PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { JWTPayload } from 'jose';
 import { forbidden } from '../kernel/errors';
+import { invalidToken } from './tokens';
+import { localReference } from '../kernel/reference';
 import type { Caller, PractitionerRoleGrant } from '../kernel/caller';
 import { hasContext, isOperator, parseScopes } from './scopes';
 
 export interface CallerLookup {
   relatedPerson(id: string): Promise<RelatedPerson | undefined>;
+  /** The Patient a representative names (for its birthDate). */
+  patient(id: string): Promise<Patient | undefined>;
   /** PractitionerRoles whose practitioner is Practitioner/id (resolveCaller keeps the active ones). */
   activeRoles(practitionerId: string): Promise<PractitionerRole[]>;
 }
@@ -36,17 +46,21 @@ export const SPECIALTY_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_R38-Speciali
 export const CARNET_ROLE_SYSTEM = 'https://carnet.example.org/fhir/CodeSystem/role';
 export const SAMU_REGULATOR_CODE = 'samu-regulator';
 export const ROLE_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
-/** v3-RoleCode relationships that make a RelatedPerson a legal representative. */
-export const LEGAL_REPRESENTATIVE_CODES: readonly string[] = ['PRN', 'MTH', 'FTH', 'GUARD'];
+/** v3-RoleCode relationships that make a RelatedPerson a legal representative: parents of a minor, a guardian at any age. */
+export const PARENT_CODES: readonly string[] = ['PRN', 'MTH', 'FTH'];
+export const GUARDIAN_CODE = 'GUARD';
+/** Age of majority (§3). */
+const MAJORITY_YEARS = 18;
 
-/** `Type/id`, relative or at the end of an absolute URL (an optional `/_history/n` is dropped). */
-export function parseReference(reference: unknown): { type: string; id: string } | undefined {
-  if (typeof reference !== 'string') return undefined;
-  const match = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
-  return match ? { type: match[1], id: match[2] } : undefined;
+export interface ResolveContext {
+  /** This server's FHIR base (`$BASE_URL/fhir`): an absolute `fhirUser` must be on it. Without it only relative ones are accepted. */
+  fhirBase?: string;
+  /** The instant roles, periods and ages are judged at (default: now). */
+  now?: Date;
 }
 
-export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, now: Date = new Date()): Promise<Caller> {
+export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, context: ResolveContext = {}): Promise<Caller> {
+  const now = context.now ?? new Date();
   const sub = typeof payload.sub === 'string' ? payload.sub : '';
   if (!sub) throw forbidden('token has no subject');
   const scopes = parseScopes(payload.scope);
@@ -57,7 +71,7 @@ export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, n
     return { kind: 'system', sub, scopes, clientId: sub, operator: isOperator(scopes) };
   }
 
-  const user = parseReference(fhirUser);
+  const user = fhirUserReference(fhirUser, context.fhirBase);
   switch (user?.type) {
     case 'Patient':
       return { kind: 'patient', sub, scopes, patientId: user.id };
@@ -70,33 +84,58 @@ export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, n
   }
 }
 
+/**
+ * `Type/id` a fhirUser claim names: relative, or absolute on this server's
+ * FHIR base (kernel/reference.ts). An absolute URL on any other base is 401.
+ */
+function fhirUserReference(fhirUser: unknown, fhirBase: string | undefined): { type: string; id: string } | undefined {
+  if (typeof fhirUser !== 'string') return undefined;
+  const local = localReference(fhirUser, fhirBase);
+  if (!local && /^[a-z][a-z0-9+.-]*:/i.test(fhirUser.trim())) throw invalidToken('fhirUser is not on this server\'s FHIR base');
+  return local && { type: local.type, id: local.id };
+}
+
 /** The minor R legally represents; 403 unless R is a current legal representative. */
 async function representedPatient(relatedPersonId: string, lookup: CallerLookup, now: Date): Promise<string> {
   const person = await lookup.relatedPerson(relatedPersonId);
   if (!person) throw forbidden('fhirUser RelatedPerson is unknown');
   if (person.active === false) throw forbidden('fhirUser RelatedPerson is not active');
   if (!periodCovers(person.period, now)) throw forbidden('fhirUser RelatedPerson is outside its period');
-  const patient = parseReference(person.patient?.reference);
+  const patient = localReference(person.patient?.reference);
   if (patient?.type !== 'Patient') throw forbidden('fhirUser RelatedPerson names no patient');
-  if (!isLegalRepresentative(person)) throw forbidden('fhirUser RelatedPerson is not a legal representative');
+  const codes = relationshipCodes(person);
+  if (codes.includes(GUARDIAN_CODE)) return patient.id;
+  if (!codes.some((code) => PARENT_CODES.includes(code))) throw forbidden('fhirUser RelatedPerson is not a legal representative');
+  if (!isMinor((await lookup.patient(patient.id))?.birthDate, now)) throw forbidden('fhirUser RelatedPerson is a parent of a patient who is not a minor');
   return patient.id;
 }
 
-export function isLegalRepresentative(person: RelatedPerson): boolean {
-  return (person.relationship ?? []).some((concept) =>
-    (concept.coding ?? []).some((coding) => coding.system === ROLE_CODE_SYSTEM && LEGAL_REPRESENTATIVE_CODES.includes(coding.code ?? '')),
-  );
+/** The v3-RoleCode codes of R's relationships. */
+function relationshipCodes(person: RelatedPerson): string[] {
+  return (person.relationship ?? []).flatMap((concept) => (concept.coding ?? []).filter((coding) => coding.system === ROLE_CODE_SYSTEM && coding.code).map((coding) => coding.code as string));
+}
+
+/**
+ * Born less than 18 years before `now` (UTC days). A partial birthDate is read
+ * at its earliest day, an absent or malformed one is not a minor: an unsure
+ * age never makes a parent a representative.
+ */
+export function isMinor(birthDate: string | undefined, now: Date): boolean {
+  const bounds = birthDate && /^\d{4}(-\d{2}(-\d{2})?)?$/.test(birthDate) ? fhirDateBounds(birthDate) : undefined;
+  if (!bounds) return false;
+  const born = new Date(bounds.low);
+  return now.getTime() < Date.UTC(born.getUTCFullYear() + MAJORITY_YEARS, born.getUTCMonth(), born.getUTCDate());
 }
 
 /** The grants of P's roles that are in force at `now`: active not false, period covering now. */
 export function activeGrants(roles: readonly PractitionerRole[], practitionerId: string, now: Date): PractitionerRoleGrant[] {
   return roles
-    .filter((role) => role.active !== false && periodCovers(role.period, now) && isRoleOf(role, practitionerId))
+    .filter((role) => role.active !== periodCovers(role.period, now) && isRoleOf(role, practitionerId))
     .map((role) => toGrant(role));
 }
 
 function isRoleOf(role: PractitionerRole, practitionerId: string): boolean {
-  const practitioner = parseReference(role.practitioner?.reference);
+  const practitioner = localReference(role.practitioner?.reference);
   return practitioner?.type === 'Practitioner' && practitioner.id === practitionerId;
 }
 

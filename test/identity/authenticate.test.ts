@@ -45,6 +45,19 @@ describe('createIdentity', () => {
     await expect(identity.authenticate(authorization)).rejects.toMatchObject({ status });
   });
 
+  it.each<[string, number | { kind: string; patientId: string }]>([
+    ['Patient/1', { kind: 'patient', patientId: '1' }],
+    ['http://localhost:8080/fhir/Patient/1', { kind: 'patient', patientId: '1' }],
+    ['https://other.example/fhir/Patient/1', 401],
+    ['http://localhost:8080/Patient/1', 401],
+    ['http://localhost:9090/fhir/Patient/1', 401],
+  ])('fhirUser %s: on the base of BASE_URL only', async (fhirUser, expected) => {
+    const token = await identity.localKeys.issueToken({ sub: 'p', fhirUser, scope: 'patient/*.rs' });
+    const answer = identity.authenticate(`Bearer ${token}`);
+    if (typeof expected !== 'number') return expect(answer).resolves.toMatchObject(expected);
+    await expect(answer).rejects.toMatchObject({ status: expected, headers: { 'WWW-Authenticate': expect.stringMatching(/^Bearer /) } });
+  });
+
   it('refuses a caller it cannot resolve with 403', async () => {
     const token = await identity.localKeys.issueToken({ sub: 'x', fhirUser: 'Organization/o1' });
     await expect(identity.authenticate(`Bearer ${token}`)).rejects.toMatchObject({ status: 403 });

@@ -42,6 +42,8 @@ describe('createCallerLookup', () => {
     await put(mother);
     await put({ ...mother, id: 'gone' }, true);
     await put({ resourceType: 'Patient', id: 'mother' });
+    await put({ resourceType: 'Patient', id: 'kid', birthDate: '2015-03-01' } as Resource);
+    await put({ resourceType: 'Patient', id: 'gone-kid', birthDate: '2015-03-01' } as Resource, true);
     await put(role('r1', 'P1'));
     await put(role('r2', 'P1', { active: true, period: { start: '2020-01-01' } }));
     await put(role('r3', 'P1', { active: false }));
@@ -58,6 +60,14 @@ describe('createCallerLookup', () => {
     ['nobody', undefined],
   ])('relatedPerson(%s)', async (id, expected) => {
     expect((await lookup.relatedPerson(id))?.id).toBe(expected);
+  });
+
+  it.each<[string, string | undefined]>([
+    ['kid', '2015-03-01'],
+    ['gone-kid', undefined], // deleted
+    ['nobody', undefined],
+  ])('patient(%s) has birthDate %p', async (id, expected) => {
+    expect((await lookup.patient(id))?.birthDate).toBe(expected);
   });
 
   it.each<[string, string[]]>([

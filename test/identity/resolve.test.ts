@@ -1,13 +1,32 @@
 /** Caller resolution (§3) as tables, over an in-memory CallerLookup. */
-import type { CodeableConcept, PractitionerRole, RelatedPerson } from 'fhir/r4';
+import type { CodeableConcept, Patient, PractitionerRole, RelatedPerson } from 'fhir/r4';
 import type { JWTPayload } from 'jose';
 import { FhirError } from '../../src/kernel/errors';
 import type { Caller } from '../../src/kernel/caller';
-import { fhirDateBounds, PROFESSION_SYSTEM, resolveCaller, SPECIALTY_SYSTEM, type CallerLookup } from '../../src/identity/resolve';
+import { fhirDateBounds, isMinor, PROFESSION_SYSTEM, resolveCaller, SPECIALTY_SYSTEM, type CallerLookup } from '../../src/identity/resolve';
 
 const NOW = new Date('2026-06-15T12:00:00Z');
+const FHIR_BASE = 'https://carnet.example.org/fhir';
 const ROLE_CODE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
 const relationship = (system: string, code: string): CodeableConcept[] => [{ coding: [{ system, code }] }];
+
+/** Patients by age at NOW; `kid` is the minor the relationship table below represents. */
+const patients: Record<string, Patient> = {
+  kid: { resourceType: 'Patient', id: 'kid', birthDate: '2015-03-01' },
+  '17y364d': { resourceType: 'Patient', id: '17y364d', birthDate: '2008-06-16' },
+  '18y0d': { resourceType: 'Patient', id: '18y0d', birthDate: '2008-06-15' },
+  adult: { resourceType: 'Patient', id: 'adult', birthDate: '1980-01-01' },
+  'born-2009': { resourceType: 'Patient', id: 'born-2009', birthDate: '2009' },
+  'born-2008': { resourceType: 'Patient', id: 'born-2008', birthDate: '2008' },
+  'no-birthdate': { resourceType: 'Patient', id: 'no-birthdate' },
+};
+const representativeOf = (id: string, patient: string, code: string, extra: Partial<RelatedPerson> = {}): RelatedPerson => ({
+  resourceType: 'RelatedPerson',
+  id,
+  patient: { reference: `Patient/${patient}` },
+  relationship: relationship(ROLE_CODE, code),
+  ...extra,
+});
 
 const relatedPeople: Record<string, RelatedPerson> = {
   mother: { resourceType: 'RelatedPerson', id: 'mother', patient: { reference: 'Patient/kid' }, relationship: relationship(ROLE_CODE, 'MTH') },
@@ -44,6 +63,7 @@ const roles: PractitionerRole[] = [
 
 const lookup: CallerLookup = {
   relatedPerson: async (id) => relatedPeople[id],
+  patient: async (id) => patients[id],
   activeRoles: async (practitionerId) => roles.filter((r) => r.practitioner?.reference === `Practitioner/${practitionerId}` || r.id === 'stray'),
 };
 
@@ -51,9 +71,9 @@ type Expected = { status: number } | Partial<Record<string, unknown>>;
 
 async function resolve(claims: JWTPayload): Promise<Caller | { status: number }> {
   try {
-    return await resolveCaller({ iss: 'https://idp', exp: 0, sub: 'subject-1', ...claims }, lookup, NOW);
+    return await resolveCaller({ iss: 'https://idp', exp: 0, sub: 'subject-1', ...claims }, lookup, { now: NOW, fhirBase: FHIR_BASE });
   } catch (error) {
-    if (error instanceof FhirError) return { status: error.status };
+    if (error instanceof FhirError) return { status: error.status, ...(error.headers['WWW-Authenticate'] ? { challenge: error.headers['WWW-Authenticate'] } : {}) };
     throw error;
   }
 }
@@ -67,7 +87,7 @@ describe('resolveCaller', () => {
     // legal representatives
     ['a mother (MTH)', { fhirUser: 'RelatedPerson/mother' }, { kind: 'related-person', relatedPersonId: 'mother', patientId: 'kid' }],
     ['a father (FTH), active', { fhirUser: 'RelatedPerson/father' }, { kind: 'related-person', patientId: 'kid' }],
-    ['a parent (PRN) among other relationships', { fhirUser: 'https://x.example/fhir/RelatedPerson/parent' }, { kind: 'related-person', patientId: 'kid' }],
+    ['a parent (PRN) among other relationships', { fhirUser: 'RelatedPerson/parent' }, { kind: 'related-person', patientId: 'kid' }],
     ['a guardian (GUARD)', { fhirUser: 'RelatedPerson/guardian' }, { kind: 'related-person', patientId: 'kid' }],
     ['an aunt: not a legal representative', { fhirUser: 'RelatedPerson/aunt' }, { status: 403 }],
     ['MTH in another code system', { fhirUser: 'RelatedPerson/other-system' }, { status: 403 }],
@@ -99,6 +119,73 @@ describe('resolveCaller', () => {
     const caller = await resolve({ fhirUser: 'Practitioner/doc', scope: 'patient/*.*' });
     expect(caller).toMatchObject({ kind: 'practitioner' });
     expect((caller as Caller).scopes.map((s) => s.context)).toEqual(['patient']);
+  });
+});
+
+describe('fhirUser: relative, or absolute on this server\'s FHIR base (other bases: 401)', () => {
+  it.each<[string, unknown, Expected]>([
+    ['relative', 'Patient/123', { kind: 'patient', patientId: '123' }],
+    ['relative, versioned', 'Patient/123/_history/2', { kind: 'patient', patientId: '123' }],
+    ['absolute on the FHIR base', `${FHIR_BASE}/Patient/123`, { kind: 'patient', patientId: '123' }],
+    ['absolute on the FHIR base, versioned', `${FHIR_BASE}/Patient/123/_history/2`, { kind: 'patient', patientId: '123' }],
+    ['a RelatedPerson on the FHIR base', `${FHIR_BASE}/RelatedPerson/mother`, { kind: 'related-person', patientId: 'kid' }],
+    ['a Practitioner on the FHIR base', `${FHIR_BASE}/Practitioner/nurse`, { kind: 'practitioner', practitionerId: 'nurse' }],
+    ['another host', 'https://other.example/fhir/Patient/123', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['the server without /fhir', 'https://carnet.example.org/Patient/123', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['another scheme', 'http://carnet.example.org/fhir/Patient/123', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['a longer path on the host', 'https://carnet.example.org/fhir/other/Patient/123', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['a RelatedPerson on another base', 'https://x.example/fhir/RelatedPerson/parent', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['a Practitioner on another base', 'https://idp.example/Practitioner/nurse', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['a urn', 'urn:uuid:7f0c2a34-4a2f-4b8e-9c1d-0a1b2c3d4e5f', { status: 401, challenge: expect.stringMatching(/^Bearer /) }],
+    ['not a reference', 'alice', { status: 403 }],
+  ])('%s: %p', async (_name, fhirUser, expected) => {
+    expect(await resolve({ fhirUser, scope: 'patient/*.read' })).toMatchObject(expected);
+  });
+
+  it('accepts only relative references when no FHIR base is given', async () => {
+    await expect(resolveCaller({ sub: 's', fhirUser: `${FHIR_BASE}/Patient/1` }, lookup, { now: NOW })).rejects.toMatchObject({ status: 401 });
+    await expect(resolveCaller({ sub: 's', fhirUser: 'Patient/1' }, lookup, { now: NOW })).resolves.toMatchObject({ patientId: '1' });
+  });
+});
+
+describe('legal representatives: parents while X is a minor, a guardian at any age, never when inactive', () => {
+  const cases: Array<[string, string, string, Partial<RelatedPerson>, Expected]> = [
+    ['MTH of a patient aged 17y364d', 'MTH', '17y364d', {}, { kind: 'related-person', patientId: '17y364d' }],
+    ['FTH of a patient aged 17y364d', 'FTH', '17y364d', {}, { kind: 'related-person', patientId: '17y364d' }],
+    ['PRN of a patient aged 17y364d', 'PRN', '17y364d', {}, { kind: 'related-person', patientId: '17y364d' }],
+    ['MTH of a patient aged 18y0d', 'MTH', '18y0d', {}, { status: 403 }],
+    ['FTH of a patient aged 18y0d', 'FTH', '18y0d', {}, { status: 403 }],
+    ['PRN of an adult', 'PRN', 'adult', {}, { status: 403 }],
+    ['MTH of a patient born in 2009 (read as 2009-01-01)', 'MTH', 'born-2009', {}, { kind: 'related-person' }],
+    ['MTH of a patient born in 2008 (read as 2008-01-01: 18 already)', 'MTH', 'born-2008', {}, { status: 403 }],
+    ['MTH of a patient without birthDate', 'MTH', 'no-birthdate', {}, { status: 403 }],
+    ['MTH of an unknown patient', 'MTH', 'nobody', {}, { status: 403 }],
+    ['GUARD of an adult', 'GUARD', 'adult', {}, { kind: 'related-person', patientId: 'adult' }],
+    ['GUARD of a patient aged 18y0d', 'GUARD', '18y0d', {}, { kind: 'related-person', patientId: '18y0d' }],
+    ['GUARD of a patient without birthDate', 'GUARD', 'no-birthdate', {}, { kind: 'related-person', patientId: 'no-birthdate' }],
+    ['GUARD of an adult, active: false', 'GUARD', 'adult', { active: false }, { status: 403 }],
+    ['MTH of a minor, active: false', 'MTH', '17y364d', { active: false }, { status: 403 }],
+  ];
+  it.each(cases)('%s', async (name, code, patient, extra, expected) => {
+    const id = name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 64);
+    relatedPeople[id] = representativeOf(id, patient, code, extra);
+    expect(await resolve({ fhirUser: `RelatedPerson/${id}`, scope: 'patient/*.read' })).toMatchObject(expected);
+  });
+
+  it.each<[string | undefined, string, boolean]>([
+    ['2008-06-16', '2026-06-15T23:59:59Z', true],
+    ['2008-06-16', '2026-06-16T00:00:00Z', false],
+    ['2008-06', '2026-05-31T23:59:59Z', true],
+    ['2008-06', '2026-06-01T00:00:00Z', false],
+    ['2024-02-29', '2042-02-28T23:59:59Z', true],
+    ['2024-02-29', '2042-03-01T00:00:00Z', false],
+    ['2030-01-01', '2026-06-15T00:00:00Z', true], // born in the future: still under 18
+    [undefined, '2026-06-15T00:00:00Z', false],
+    ['', '2026-06-15T00:00:00Z', false],
+    ['2008-06-16T10:00:00Z', '2026-06-15T00:00:00Z', false], // not a FHIR date
+    ['unknown', '2026-06-15T00:00:00Z', false],
+  ])('isMinor(%p) at %s → %s', (birthDate, now, expected) => {
+    expect(isMinor(birthDate, new Date(now))).toBe(expected);
   });
 });
 

@@ -25,6 +25,7 @@ function countingLookup(roles: PractitionerRole[] = []): CallerLookup & { reads:
   const lookup = {
     reads: 0,
     relatedPerson: async () => undefined,
+    patient: async () => undefined,
     activeRoles: async () => {
       lookup.reads++;
       return roles;

@@ -82,7 +82,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     patientToken: (id, scope = 'patient/*.*') => token({ sub: `patient-${id}`, fhirUser: `Patient/${id}`, scope }),
     systemToken: (id, scope = 'system/*.*') => token({ sub: id, scope }),
     practitionerToken: (id, scope = 'user/*.*') => token({ sub: `prac-${id}`, fhirUser: `Practitioner/${id}`, scope }),
-    callerOf: (claims) => resolveCaller({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, createCallerLookup(carnet.sql)),
+    callerOf: (claims) => resolveCaller({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, createCallerLookup(carnet.sql), { fhirBase: `${BASE}/fhir` }),
     sibling: (more = {}) => createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger),
     session: (caller) => carnet.sessions.openAs(caller),
     put: (resource, createdBy = 'client:test-operator') =>
