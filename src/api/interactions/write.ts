@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
-import { badRequest, FhirError, notFound } from '../../kernel/errors';
+import { badRequest, FhirError } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
 import { requireStoredType, requireValidId } from '../../kernel/resource-types';
