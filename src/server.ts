@@ -60,7 +60,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const baseUrl = `${config.baseUrl}/fhir`;
   const cursors = new CursorCodec(await serverSecret(sql, 'search-cursor')); // one per database: links open in every process
   const search = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl, cursors });
-  const compartment = new PatientCompartment(search.registry);
+  const compartment = new PatientCompartment(search.registry, baseUrl);
   const roles = new RoleCache(databaseUrl);
   await roles.start();
   const policy = new CarnetAccessPolicy({ compartment, validator, baseUrl, accessHistory: (on) => new AuditAccessHistory(on) });

@@ -9,6 +9,7 @@
  */
 import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
+import { localReference } from '../kernel/reference';
 import { HISTORY_FORBIDDEN, readsHistoryOf } from './audit-readers';
 import type { ConsentRule, RowFacts } from './facts';
 import type { AuthorizationGrid } from './grid';
@@ -45,8 +46,8 @@ export function purposeOf(caller: PractitionerCaller): PurposeOfUse {
 export function actorsCovering(caller: PractitionerCaller): string[] {
   const actors = new Set([`Practitioner/${caller.practitionerId}`]);
   for (const role of caller.roles) {
-    const match = role.organization ? /(?:^|\/)Organization\/([A-Za-z0-9\-.]{1,64})$/.exec(role.organization) : null;
-    if (match) actors.add(`Organization/${match[1]}`);
+    const organization = localReference(role.organization);
+    if (organization?.type === 'Organization') actors.add(`Organization/${organization.id}`);
   }
   return [...actors].sort();
 }

@@ -2,9 +2,12 @@
  * The Patient compartment: which patient a resource belongs to, from the
  * R4 CompartmentDefinition and the search parameters it names. The answer is
  * stored as `patient_id` on every row so access rules and sharding key on it.
+ * References are read with the one parser (reference.ts): a Patient on another
+ * base is not one of ours.
  */
 import type { Resource } from 'fhir/r4';
 import { patientCompartment } from './definitions';
+import { localReference } from './reference';
 
 /** The search parameters the compartment names, as the registry gives them (search/parameters.ts). */
 export interface CompartmentParameters {
@@ -14,7 +17,11 @@ export interface CompartmentParameters {
 export class PatientCompartment {
   private readonly params = new Map<string, string[]>();
 
-  constructor(private readonly registry: CompartmentParameters) {
+  /** `baseUrl`: the server's FHIR base, so a Patient referenced absolutely on it is local. */
+  constructor(
+    private readonly registry: CompartmentParameters,
+    private readonly baseUrl?: string,
+  ) {
     for (const entry of patientCompartment().resource ?? []) {
       if (entry.param && entry.param.length > 0) this.params.set(entry.code, entry.param);
     }
@@ -37,9 +44,8 @@ export class PatientCompartment {
       const def = this.registry.get(resource.resourceType, code);
       if (!def) continue;
       for (const value of def.evaluate(resource)) {
-        const reference = (value as { reference?: string }).reference;
-        const match = reference ? /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(reference) : null;
-        if (match && !found.includes(match[1])) found.push(match[1]);
+        const patient = localReference((value as { reference?: unknown }).reference, this.baseUrl);
+        if (patient?.type === 'Patient' && !found.includes(patient.id)) found.push(patient.id);
       }
     }
     return found;
