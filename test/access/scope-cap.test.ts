@@ -66,7 +66,9 @@ function answerOf(status: number, bundle: Bundle | undefined): Answer {
   };
 }
 
-/** The interactions naming no type; each alone and, the GET ones, as a batch entry. */
+type Form = 'alone' | 'as a batch entry' | 'as a transaction entry';
+
+/** The interactions naming no type; each alone and, the GET ones, as a batch and a transaction entry. */
 const INTERACTIONS: Record<string, { url: string; post?: string }> = {
   'system history': { url: '_history?_count=1000' },
   'system search': { url: '?_count=1000&_total=accurate' },
@@ -87,11 +89,13 @@ describe('scopes cap every interaction naming no type', () => {
     return tokens.get(key) as string;
   }
 
-  async function ask(kind: Kind, scope: string, interaction: string, asBatchEntry: boolean): Promise<Answer> {
+  async function ask(kind: Kind, scope: string, interaction: string, form: Form): Promise<Answer> {
     const token = await tokenOf(kind, scope);
     const { url, post } = INTERACTIONS[interaction];
-    if (asBatchEntry) {
-      const res = await postBundle(server, token, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url } }] });
+    if (form !== 'alone') {
+      const type = form === 'as a batch entry' ? 'batch' : 'transaction';
+      const res = await postBundle(server, token, { resourceType: 'Bundle', type, entry: [{ request: { method: 'GET', url } }] });
+      if (form === 'as a transaction entry' && res.status !== 200) return answerOf(res.status, undefined); // a failed entry fails the transaction
       expect(res.status).toBe(200);
       const entry = (res.body as Bundle).entry?.[0];
       return answerOf(Number(entry?.response?.status.split(' ')[0]), entry?.resource as Bundle | undefined);
@@ -128,19 +132,18 @@ describe('scopes cap every interaction naming no type', () => {
     ['patient', 'system history', ['Binary', 'Consent', 'DocumentReference', 'Location', 'Observation', 'Organization', 'Patient', 'Practitioner', 'PractitionerRole']],
     ['patient', '$everything', ['Consent', 'DocumentReference', 'Observation', 'Patient', 'Practitioner']],
   ])('%s with all scopes, %s: %j', async (kind, interaction, types) => {
-    expect((await ask(kind, FULL[kind], interaction, false)).types).toEqual(types);
+    expect((await ask(kind, FULL[kind], interaction, 'alone')).types).toEqual(types);
   });
 
   const cases = SHAPES.flatMap(([kind, scope, reads]) =>
     Object.entries(INTERACTIONS).flatMap(([interaction, { post }]) =>
-      (post ? [false] : [false, true]).map((batch) => [kind, scope, interaction, batch ? 'as a batch entry' : 'alone', reads] as const),
+      (post ? (['alone'] as const) : (['alone', 'as a batch entry', 'as a transaction entry'] as const)).map((form) => [kind, scope, interaction, form, reads] as const),
     ),
   );
 
   it.each(cases)('%s holding %p: %s (%s) returns only the types it reads', async (kind, scope, interaction, form, reads) => {
-    const batch = form === 'as a batch entry';
-    const full = await ask(kind, FULL[kind], interaction, batch);
-    const scoped = await ask(kind, scope, interaction, batch);
+    const full = await ask(kind, FULL[kind], interaction, form);
+    const scoped = await ask(kind, scope, interaction, form);
     const readsType = (type: string) => reads === '*' || reads.includes(type);
     if (interaction === '$everything' && !readsType('Patient')) {
       expect(scoped.status).toBe(403); // $everything reads Patient/px: outside the scopes
