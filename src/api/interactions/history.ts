@@ -2,8 +2,10 @@
  * history at instance, type and system level: every version newest first,
  * `_since`, `_at`, `_count`, and a keyset cursor (`_cursor`, a version
  * sequence number) so paging stays correct while new versions arrive.
- * The caller's access predicate is applied to every version row in SQL, and
- * each version is served without references to what the caller may not see.
+ * The caller's access predicate is applied to every version row in SQL (at
+ * system level it also keeps only the types the caller's scopes read, so a
+ * type outside them is absent, not refused), and each version is served
+ * without references to what the caller may not see.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import { badRequest } from '../../kernel/errors';
