@@ -130,7 +130,7 @@ export function isMinor(birthDate: string | undefined, now: Date): boolean {
 /** The grants of P's roles that are in force at `now`: active not false, period covering now. */
 export function activeGrants(roles: readonly PractitionerRole[], practitionerId: string, now: Date): PractitionerRoleGrant[] {
   return roles
-    .filter((role) => role.active !== periodCovers(role.period, now) && isRoleOf(role, practitionerId))
+    .filter((role) => role.active !== false && periodCovers(role.period, now) && isRoleOf(role, practitionerId))
     .map((role) => toGrant(role));
 }
 
