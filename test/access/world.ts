@@ -121,7 +121,7 @@ export function worldArbitrary(): fc.Arbitrary<WorldSpec> {
     hides: fc.array(fc.tuple(small(7), fc.integer({ min: -1, max: 5 })), { maxLength: 3 }),
     practitioners: fc.array(fc.oneof({ arbitrary: fc.array(role, { minLength: 1, maxLength: 2 }), weight: 6 }, { arbitrary: fc.constant([] as RoleSpec[]), weight: 1 }), { minLength: 1, maxLength: 4 }),
     documents: fc.array(doc, { maxLength: 8 }),
-    attachments: fc.array(fc.record({ kind: fc.constantFrom('Binary', 'Binary', 'Bundle') as fc.Arbitrary<'Binary' | 'Bundle'>, context: small(6), form: small(7), by: small(7) }), { maxLength: 4 }),
+    attachments: fc.array(fc.record({ kind: fc.constantFrom('Binary', 'Binary', 'Bundle') as fc.Arbitrary<'Binary' | 'Bundle'>, context: small(8), form: small(7), by: small(7) }), { maxLength: 4 }),
     consents: fc.array(consent, { maxLength: 10 }),
     extras: fc.array(
       fc.record({ kind: fc.constantFrom('observation', 'immunization', 'appointment', 'communication', 'audit', 'plainConsent') as fc.Arbitrary<WorldSpec['extras'][number]['kind']>, patient: small(2), who: small(3), by: small(7) }),
@@ -226,7 +226,7 @@ export class World {
   private async writeAttachments(): Promise<void> {
     for (const [index, spec] of this.spec.attachments.entries()) {
       const id = `a${index}`;
-      const contexts = [undefined, `Patient/${this.pid(0)}`, `Patient/${this.pid(1)}`, 'DocumentReference/d0', 'DocumentReference/d1', 'DocumentReference/d9', 'Device/x'];
+      const contexts = [undefined, `Patient/${this.pid(0)}`, `Patient/${this.pid(1)}`, 'DocumentReference/d0', 'DocumentReference/d1', 'DocumentReference/d2', 'DocumentReference/d3', 'DocumentReference/d9', 'Device/x'];
       const context = contexts[spec.context];
       const by = this.submitter(spec.by, 0);
       if (this.attachmentType(index) === 'Bundle') await this.put({ resourceType: 'Bundle', id, type: 'collection' } as Resource, by);
