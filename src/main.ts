@@ -13,7 +13,8 @@
  * and the primary stops the database once they have all exited.
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { Server } from 'node:http';
+import net from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { createLogger } from './http/logging';
@@ -23,6 +24,7 @@ import { loadLocalKeys, localIssuerOf } from './identity/local-keys';
 import { createCarnet } from './server';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const DRAIN_SETTLE_MS = 1_000;
 
 async function startDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.databaseUrl) return { url: config.databaseUrl };
@@ -89,15 +91,23 @@ function listen(carnet: Awaited<ReturnType<typeof createCarnet>>, config: Config
 }
 
 /**
- * Stops accepting and lets requests in flight finish (SHUTDOWN_GRACE_MS at most): connections
- * are closed as soon as they are idle — also those whose request ends during the drain.
+ * Stops accepting and lets requests in flight finish (SHUTDOWN_GRACE_MS at most). A connection
+ * already accepted whose request has not been read yet (a busy event loop) is in flight too: it
+ * gets DRAIN_SETTLE_MS to send it before idle connections are closed; every answer given during
+ * the drain closes its connection.
  */
 async function drain(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const idle = setInterval(() => server.closeIdleConnections(), 50);
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('Connection', 'close'));
+  // net.Server's close stops listening only; http.Server's would also drop the connections that are idle right now.
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+  let idle: NodeJS.Timeout | undefined;
+  const settle = setTimeout(() => {
+    server.closeIdleConnections();
+    idle = setInterval(() => server.closeIdleConnections(), 50);
+  }, DRAIN_SETTLE_MS);
   const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await closed;
+  clearTimeout(settle);
   clearInterval(idle);
   clearTimeout(timer);
 }

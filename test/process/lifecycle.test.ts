@@ -19,7 +19,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 interface Running {
   child: ChildProcess;
   port: number;
-  exited: Promise<number | null>;
+  exited: Promise<number | string | null>;
+  /** stdout and stderr so far. */
+  output: () => string;
 }
 
 interface Started extends Running {
@@ -30,11 +32,11 @@ interface Started extends Running {
 const BASE_URL = 'http://carnet.test';
 
 /** `npm start`'s process; `group`: in a process group of its own (pgid = its pid), as systemd runs it. */
-function spawnServer(dataDir: string, pgPort: number | undefined, extra: NodeJS.ProcessEnv = {}, group = false): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+function spawnServer(dataDir: string, pgPort: number | undefined, extra: NodeJS.ProcessEnv = {}, group = false): { child: ChildProcess; exited: Promise<number | string | null>; output: () => string } {
   const { DATABASE_URL: _database, EMBEDDED_PG_PORT: _port, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = { ...inherited, PORT: '0', BASE_URL, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...(pgPort ? { EMBEDDED_PG_PORT: String(pgPort) } : {}), ...extra };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk) => (output += chunk.toString()));
@@ -42,7 +44,7 @@ function spawnServer(dataDir: string, pgPort: number | undefined, extra: NodeJS.
 }
 
 function start(dataDir: string, pgPort: number | undefined, extra: NodeJS.ProcessEnv = {}, group = false): Promise<Started> {
-  const { child, exited } = spawnServer(dataDir, pgPort, extra, group);
+  const { child, exited, output } = spawnServer(dataDir, pgPort, extra, group);
   const listening: Started['listening'] = [];
   return new Promise((resolve, reject) => {
     let buffer = '';
@@ -58,7 +60,7 @@ function start(dataDir: string, pgPort: number | undefined, extra: NodeJS.Proces
         const parsed = JSON.parse(line) as { pid: number; port: number };
         listening.push({ pid: parsed.pid, port: parsed.port });
         clearTimeout(timer);
-        resolve({ child, port: parsed.port, exited, listening });
+        resolve({ child, port: parsed.port, exited, listening, output });
       }
     });
     void exited.then((code) => reject(new Error(`server exited with ${code}: ${buffer.slice(-2000)}`)));
@@ -197,8 +199,11 @@ describe('server process with the embedded PostgreSQL', () => {
       const second = await start(dir, undefined);
       expect(Number(fs.readFileSync(path.join(dir, 'embedded-pg-port'), 'utf8'))).toBe(port);
       expect(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]).toBe(String(port));
+      expect((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status).toBe(200);
       second.child.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
+      const exit = await second.exited;
+      expect(second.output()).toContain('"msg":"stopped"');
+      expect(exit).toBe(0);
     } finally {
       blocker?.close();
     }
