@@ -19,7 +19,7 @@ import type { AccessFactsReader, DocumentState } from './facts-reader';
 import { INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS, VISIBILITY_SYSTEMS } from './vocabulary';
 
 /** 422 unless every `author` names the submitter (a system client may name anyone of its organization: not checked). */
-export async function checkAuthors(caller: Caller, document: DocumentReference, facts: AccessFactsReader): Promise<void> {
+export async function checkAuthors(caller: Caller, document: DocumentReference, facts: AccessFactsReader, baseUrl?: string): Promise<void> {
   const authors = document.author ?? [];
   if (authors.length === 0 || caller.kind === 'system') return;
   const allowed = new Set<string>([submitterOf(caller)]);
@@ -29,7 +29,7 @@ export async function checkAuthors(caller: Caller, document: DocumentReference, 
     roles.organizations.forEach((organization) => allowed.add(organization));
   }
   authors.forEach((author, index) => {
-    const parsed = localReference(author.reference);
+    const parsed = localReference(author.reference, baseUrl); // as the indexer reads parties: absolute on the FHIR base is local
     if (!parsed || !allowed.has(`${parsed.type}/${parsed.id}`)) {
       throw unprocessable(`author must name the submitter (${submitterOf(caller)}), one of its PractitionerRoles or its Organization`, `DocumentReference.author[${index}]`);
     }

@@ -6,7 +6,9 @@
  * steps 1–2, by system clients within their scopes — submitted only to a
  * Patient that exists and whose space is open (one 422 for both);
  * updates and deletes by the author or submitter only (checked first), with
- * the patient's visibility levers; the choices of §4.2 (consent-writes.ts).
+ * the patient's visibility levers; the choices of §4.2 (consent-writes.ts);
+ * links that never widen a Binary's audience — attachments and a Binary's
+ * securityContext name only what the submitter may see (attachment-writes.ts).
  * Never lets a write through that a rule refuses.
  */
 import type { DocumentReference, Resource } from 'fhir/r4';
@@ -130,7 +132,7 @@ async function documentRules(write: Write, deps: WriteRulesDeps): Promise<void> 
   const right = write.live ? documentWriteRight(write.caller, write.resource, write.live, state) : 'author';
   if (write.resource) checkIrreversibleLabel(write.resource as DocumentReference, state);
   if (write.resource && write.live && right === 'visibility') checkVisibilityOnlyUpdate(write.caller, write.resource as DocumentReference, write.live.content as DocumentReference);
-  if (write.resource && right === 'author') await checkAuthors(write.caller, write.resource as DocumentReference, deps.facts);
+  if (write.resource && right === 'author') await checkAuthors(write.caller, write.resource as DocumentReference, deps.facts, deps.baseUrl);
   if (write.resource) await checkAttachmentLinks(write.caller, write.resource as DocumentReference, write.live?.content, deps);
 }
 
