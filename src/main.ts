@@ -13,7 +13,7 @@
  * and the primary stops the database once they have all exited.
  */
 import cluster, { type Worker } from 'node:cluster';
-import net from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
@@ -25,6 +25,7 @@ import { createCarnet } from './server';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const DRAIN_SETTLE_MS = 1_000;
+const ACCEPT_GRACE_MS = 100;
 
 async function startDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.databaseUrl) return { url: config.databaseUrl };
@@ -49,8 +50,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     throw error;
   }
   let server: Server;
+  let connections: Map<Socket, Connection>;
   try {
     server = await listen(carnet, config);
+    connections = trackConnections(server);
   } catch (error) {
     await carnet.close();
     await embedded?.stop();
@@ -65,7 +68,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await drain(server);
+    await drain(server, connections);
     await carnet.close(); // background workers, the audit trail, the pool
     await embedded?.stop(); // last: in its own session, no signal to the group has reached it
     logger.info('stopped');
@@ -90,25 +93,50 @@ function listen(carnet: Awaited<ReturnType<typeof createCarnet>>, config: Config
   });
 }
 
+interface Connection {
+  busy: boolean;
+  /** When it was accepted, or its last answer finished. */
+  idleSince: number;
+}
+
+/** The server's connections, each with whether it is answering a request now. */
+function trackConnections(server: Server): Map<Socket, Connection> {
+  const connections = new Map<Socket, Connection>();
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { busy: false, idleSince: Date.now() });
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const connection = connections.get(req.socket);
+    if (!connection) return;
+    connection.busy = true;
+    res.once('close', () => Object.assign(connection, { busy: false, idleSince: Date.now() }));
+  });
+  return connections;
+}
+
 /**
- * Stops accepting and lets requests in flight finish (SHUTDOWN_GRACE_MS at most). A connection
- * already accepted whose request has not been read yet (a busy event loop) is in flight too: it
- * gets DRAIN_SETTLE_MS to send it before idle connections are closed; every answer given during
- * the drain closes its connection.
+ * Stops accepting (after a turn of the loop, so connections waiting in the backlog are accepted,
+ * not reset) and lets requests in flight finish (SHUTDOWN_GRACE_MS at most). Every answer given
+ * during the drain closes its connection; a connection idle for DRAIN_SETTLE_MS is closed — also
+ * one accepted whose request a busy loop has not read yet gets that long, and is closed only after
+ * a poll phase has had the chance to read it.
  */
-async function drain(server: Server): Promise<void> {
+async function drain(server: Server, connections: Map<Socket, Connection>): Promise<void> {
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('Connection', 'close'));
-  // net.Server's close stops listening only; http.Server's would also drop the connections that are idle right now.
+  await new Promise((resolve) => setTimeout(resolve, ACCEPT_GRACE_MS));
+  // net.Server's close stops listening only; http.Server's would also drop every connection idle right now.
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
-  let idle: NodeJS.Timeout | undefined;
-  const settle = setTimeout(() => {
-    server.closeIdleConnections();
-    idle = setInterval(() => server.closeIdleConnections(), 50);
-  }, DRAIN_SETTLE_MS);
+  const idleTooLong = () => [...connections].filter(([, c]) => !c.busy && Date.now() - c.idleSince >= DRAIN_SETTLE_MS).map(([socket]) => socket);
+  const sweep = setInterval(() => {
+    const candidates = idleTooLong();
+    setImmediate(() => {
+      for (const socket of candidates) if (connections.get(socket)?.busy === false) socket.destroy(); // still idle after the poll phase
+    });
+  }, 50);
   const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await closed;
-  clearTimeout(settle);
-  clearInterval(idle);
+  clearInterval(sweep);
   clearTimeout(timer);
 }
 
