@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import supertest from 'supertest';
+import type { Practitioner } from 'fhir/r4';
 import { startTestServer, type TestServer } from '../support/server';
 import { CursorCodec } from '../../src/search/paging';
 import type { Carnet } from '../../src/server';
@@ -25,7 +26,7 @@ describe('sealed search cursors', () => {
     server = await startTestServer();
     sibling = await server.sibling();
     token = await server.systemToken('cursor-reader', 'system/Practitioner.read');
-    for (let i = 0; i < 7; i++) await server.put({ resourceType: 'Practitioner', id: `cur-${i}`, name: [{ family: `Secretname${i}` }] });
+    for (let i = 0; i < 7; i++) await server.put({ resourceType: 'Practitioner', id: `cur-${i}`, name: [{ family: `Secretname${i}` }] } as Practitioner);
   });
   afterAll(async () => {
     await sibling.close();
