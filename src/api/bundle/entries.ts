@@ -8,7 +8,6 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { badRequest, FhirError } from '../../kernel/errors';
 import { criteriaKey, type Method, type QueryParams } from '../../kernel/request';
-import { localReference } from '../../kernel/reference';
 import { parseQueryString } from '../../kernel/query-string';
 
 export { criteriaKey } from '../../kernel/request';
@@ -134,26 +133,37 @@ function requireFullUrl(fullUrl: unknown, at: string): string {
 
 /** Entry indexes in the order a transaction processes them. */
 export function processingOrder(plans: EntryPlan[]): EntryPlan[] {
-  const rank = linkRanks(plans);
-  return [...plans].sort((a, b) => phaseOf(a) - phaseOf(b) || (rank.get(a) ?? 0) - (rank.get(b) ?? 0) || a.index - b.index);
+  return linksFirst([...plans].sort((a, b) => phaseOf(a) - phaseOf(b) || a.index - b.index));
 }
 
 /**
- * Among the creates, what a link needs comes first: a document may only link
- * a Binary that exists (access/attachment-writes.ts), and an annex (a Binary
- * whose securityContext is a DocumentReference) only name a document that
- * exists. So other creates come first, then DocumentReferences, then annexes.
+ * A create another create links to comes before it: a document's attachments
+ * (a document may only link a Binary that exists, access/attachment-writes.ts)
+ * and a Binary's securityContext. Otherwise the order stays; a cycle keeps it.
  */
-function linkRanks(plans: readonly EntryPlan[]): Map<EntryPlan, number> {
-  const typeOfFullUrl = new Map(plans.flatMap((plan) => (plan.fullUrl ? [[plan.fullUrl, plan.type] as const] : [])));
-  const ranks = new Map<EntryPlan, number>();
-  for (const plan of plans) {
-    if (plan.method !== 'POST') continue;
-    const context = (plan.resource as { securityContext?: { reference?: unknown } } | undefined)?.securityContext?.reference;
-    const annex = plan.type === 'Binary' && typeof context === 'string' && (typeOfFullUrl.get(context) ?? localReference(context)?.type) === 'DocumentReference';
-    ranks.set(plan, plan.type === 'DocumentReference' ? 1 : annex ? 2 : 0);
-  }
-  return ranks;
+function linksFirst(plans: readonly EntryPlan[]): EntryPlan[] {
+  const creates = new Map(plans.flatMap((plan) => (plan.method === 'POST' && plan.fullUrl ? [[plan.fullUrl, plan] as const] : [])));
+  const ordered: EntryPlan[] = [];
+  const placed = new Set<EntryPlan>();
+  const place = (plan: EntryPlan, path: ReadonlySet<EntryPlan>) => {
+    if (placed.has(plan) || path.has(plan)) return;
+    const within = new Set(path).add(plan);
+    for (const url of plan.method === 'POST' ? linkedUrls(plan) : []) {
+      const target = creates.get(url);
+      if (target) place(target, within);
+    }
+    placed.add(plan);
+    ordered.push(plan);
+  };
+  for (const plan of plans) place(plan, new Set());
+  return ordered;
+}
+
+/** The references a create's write rules need to exist: a document's attachment urls, a Binary's securityContext. */
+function linkedUrls(plan: EntryPlan): string[] {
+  const resource = plan.resource as { content?: Array<{ attachment?: { url?: unknown } }>; securityContext?: { reference?: unknown } } | undefined;
+  const urls = plan.type === 'DocumentReference' ? (resource?.content ?? []).map((content) => content.attachment?.url) : plan.type === 'Binary' ? [resource?.securityContext?.reference] : [];
+  return urls.filter((url): url is string => typeof url === 'string');
 }
 
 
