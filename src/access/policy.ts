@@ -169,8 +169,7 @@ class BoundAccess implements CallerAccess {
     return identity;
   }
 
-  private async refusing(
-patientIds: readonly string[], check: () => Promise<void>): Promise<void> {
+  private async refusing(patientIds: readonly string[], check: () => Promise<void>): Promise<void> {
     try {
       await check();
     } catch (error) {

@@ -110,7 +110,6 @@ export interface CallerAccess {
   resolveIdentity(nir: string): Promise<StoredResource | undefined>;
 }
 
-
 /**
  * What the audit is told of a request (CONTRACT §6): the store and search
  * report the rows they disclose and write, the policy each refusal, the
