@@ -32,6 +32,7 @@ import { Pipeline } from './api/pipeline';
 import { NotificationWorker } from './notify/worker';
 import { createSearchEngine } from './search';
 import { CursorCodec } from './search/paging';
+import { Sealer } from './kernel/sealed';
 import { serverSecret } from './store/secrets';
 import { identityIndexer } from './store/identities';
 
@@ -58,7 +59,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const sql: PoolExecutor = new PoolExecutor(db, statistics);
   const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
   const baseUrl = `${config.baseUrl}/fhir`;
-  const cursors = new CursorCodec(await serverSecret(sql, 'search-cursor')); // one per database: links open in every process
+  const secret = await serverSecret(sql, 'search-cursor'); // one per database: links open in every process
+  const cursors = new CursorCodec(secret);
   const search = createSearchEngine({ profilesDir: path.join(ROOT, 'profiles'), baseUrl, cursors });
   const compartment = new PatientCompartment(search.registry, baseUrl);
   const roles = new RoleCache(databaseUrl);
@@ -66,6 +68,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const policy = new CarnetAccessPolicy({ compartment, validator, baseUrl, accessHistory: (on) => new AuditAccessHistory(on) });
   const sessions = new Sessions({
     baseUrl,
+    pageTokens: new Sealer(secret, 'history page'),
     validator,
     registry: search.registry,
     compartment,

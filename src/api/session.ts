@@ -8,6 +8,7 @@
 import type { AuditRecorder, Session, Validator } from '../kernel/ports';
 import type { PatientCompartment } from '../kernel/compartment';
 import type { Caller } from '../kernel/caller';
+import type { Sealer } from '../kernel/sealed';
 import type { SearchParameterRegistry } from '../search/parameters';
 import type { SearchComponents } from '../search';
 import type { CarnetAccessPolicy } from '../access/policy';
@@ -20,6 +21,8 @@ import { ResourceStore, type ResourceIndexer } from '../store/resources';
 /** What every session shares: built once at start. */
 export interface SessionServices {
   baseUrl: string;
+  /** Seals history links' paging tokens. */
+  pageTokens: Sealer;
   validator: Validator;
   registry: SearchParameterRegistry;
   compartment: PatientCompartment;
@@ -48,6 +51,10 @@ export class RequestSession implements RecordedSession {
 
   get baseUrl(): string {
     return this.services.baseUrl;
+  }
+
+  get pageTokens(): Sealer {
+    return this.services.pageTokens;
   }
 
   get validator(): Validator {

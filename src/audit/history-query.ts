@@ -5,6 +5,7 @@
  * and the keyset cursor `_page`. Parses and validates them into a HistoryQuery
  * (400 naming the parameter); never reads the database.
  */
+import type { Sealer } from '../kernel/sealed';
 import { badRequest } from '../kernel/errors';
 import { header, type FhirRequest, type QueryParams } from '../kernel/request';
 
@@ -91,23 +92,16 @@ function dateBounds(value: string): DateBound[] {
   return [{ op: '>=', lo }, { op: '<', lo: hi }];
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify({ r: cursor.recorded.toISOString(), s: cursor.seq })).toString('base64url');
+/** `_page`: the last event's time and sequence number, sealed (no count of the server's events in clear). */
+export function cursorParam(cursor: Cursor, pageTokens: Sealer): [string, string] {
+  return ['_page', pageTokens.seal({ a: cursor.recorded.toISOString(), s: cursor.seq })];
 }
 
-export function cursorParam(cursor: Cursor): [string, string] {
-  return ['_page', encodeCursor(cursor)];
-}
-
-function decodeCursor(value: string): Cursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { r?: unknown; s?: unknown };
-    const recorded = new Date(String(parsed.r));
-    if (Number.isNaN(recorded.getTime()) || !Number.isSafeInteger(parsed.s)) throw new Error('bad cursor');
-    return { recorded, seq: Number(parsed.s) };
-  } catch {
-    throw badRequest('invalid _page cursor', '_page');
-  }
+function decodeCursor(value: string, pageTokens: Sealer): Cursor {
+  const opened = pageTokens.open(value) as { a?: unknown; s?: unknown } | undefined;
+  const recorded = new Date(typeof opened === 'object' && opened !== null && typeof opened.a === 'string' ? opened.a : NaN);
+  if (Number.isNaN(recorded.getTime()) || !Number.isSafeInteger(opened?.s)) throw badRequest('invalid _page cursor', '_page');
+  return { recorded, seq: opened?.s as number };
 }
 
 function list(value: string, parameter: string, valid?: (item: string) => boolean): string[] {
@@ -123,7 +117,7 @@ function countOf(value: string): number {
 }
 
 /** Parses the query of `GET /fhir/AuditEvent` (and the form body of `POST /fhir/AuditEvent/_search`). */
-export function parseHistoryQuery(request: FhirRequest): HistoryQuery {
+export function parseHistoryQuery(request: FhirRequest, pageTokens: Sealer): HistoryQuery {
   const strict = /handling=strict/i.test(header(request, 'prefer') ?? '');
   const params: QueryParams = typeof request.body === 'string' ? [...request.query, ...new URLSearchParams(request.body)] : request.query;
   const query: HistoryQuery = { patientIds: [], ids: [], dates: [], agents: [], actions: [], subtypes: [], outcomes: [], descending: true, count: DEFAULT_COUNT, total: false, echo: [] };
@@ -178,7 +172,7 @@ export function parseHistoryQuery(request: FhirRequest): HistoryQuery {
         keep();
         break;
       case '_page':
-        query.cursor = decodeCursor(value);
+        query.cursor = decodeCursor(value, pageTokens);
         break;
       default:
         if (strict) throw badRequest(`unknown search parameter ${name.slice(0, 60)} for AuditEvent`, name);

@@ -41,15 +41,15 @@ function entryOf(session: Session, event: AuditEvent) {
 
 export function historySearchHandler(log: AuditLog): Handler {
   return async (request, session) => {
-    const query = parseHistoryQuery(request);
+    const query = parseHistoryQuery(request, session.pageTokens);
     session.audit.named(query.patientIds); // a refused search of X's history is audited about X
     const patientId = searchedPatient(session.caller, query.patientIds);
     session.audit.named([patientId]); // a representative's reading of X's history is in it (X's own is not)
     session.access.checkScope('AuditEvent', 's');
     const page = await log.history(patientId, query, readerView(session));
     const echo: QueryParams = query.echo.some(([name]) => name === 'patient' || name === 'patient:Patient') ? query.echo : [['patient', `Patient/${patientId}`], ...query.echo];
-    const links: BundleLink[] = [link(session, 'self', query.cursor ? [...echo, cursorParam(query.cursor)] : echo)];
-    if (page.next) links.push(link(session, 'next', [...echo, cursorParam(page.next)]));
+    const links: BundleLink[] = [link(session, 'self', query.cursor ? [...echo, cursorParam(query.cursor, session.pageTokens)] : echo)];
+    if (page.next) links.push(link(session, 'next', [...echo, cursorParam(page.next, session.pageTokens)]));
     const body: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',

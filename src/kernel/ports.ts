@@ -12,6 +12,7 @@ import type { TransactionOptions } from './sql';
 import type { PatientCompartment } from './compartment';
 import type { Caller, Interaction } from './caller';
 import type { FhirRequest, FhirResponse, Method, QueryParams } from './request';
+import type { Sealer } from './sealed';
 
 export interface ValidationOptions {
   /** Profiles to check besides those the resource claims in meta.profile. */
@@ -134,6 +135,8 @@ export interface AuditRecorder extends StoreObserver {
 export interface Session {
   readonly caller: Caller;
   readonly baseUrl: string; // FHIR base, e.g. http://localhost:8080/fhir
+  /** Seals the paging tokens of history links (the same secret in every process). */
+  readonly pageTokens: Sealer;
   readonly validator: Validator;
   readonly compartment: PatientCompartment;
   readonly store: Store;

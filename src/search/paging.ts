@@ -4,16 +4,17 @@
  * that position in the sort order, the previous page for rows strictly before
  * the first row, read backwards. Rows inserted or deleted between pages never
  * make a page skip or repeat a row that stayed in place (no OFFSET).
- * Cursor format: `_cursor=` base64url of `iv(12) | tag(16) | AES-256-GCM(JSON
- * {"v":1,"d":"n"|"p","s":<_sort>,"k":[…],"r":<rid>})`, the IV an HMAC of the
- * JSON (the same position always gives the same link). Keys come from one
- * secret (`CursorCodec`), the same in every server process (store/secrets.ts).
+ * Cursor format: `_cursor=` the JSON {"v":1,"d":"n"|"p","s":<_sort>,"k":[…],
+ * "r":<rid>} sealed (kernel/sealed.ts: AES-256-GCM, the same position always
+ * gives the same link) with keys from one secret, the same in every server
+ * process (store/secrets.ts).
  * Never shows a row number or sort value in clear; a cursor that does not
  * decrypt (tampered, forged, another server's), does not decode, or was made
  * for another `_sort`, is a 400.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { badRequest } from '../kernel/errors';
+import { Sealer } from '../kernel/sealed';
 import type { SortKey } from './sort';
 import { or, and, sql, type Sql } from './sql';
 
@@ -24,50 +25,26 @@ export interface Cursor {
   rid: number;
 }
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
 export class CursorCodec {
-  private readonly encryptionKey: Buffer;
-  private readonly ivKey: Buffer;
+  private readonly sealer: Sealer;
 
   /** `secret`: at least 32 random bytes shared by every process serving the same database. */
   constructor(secret: Buffer) {
-    if (secret.length < 32) throw new Error('the cursor secret must hold at least 32 bytes');
-    this.encryptionKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'carnet search cursor: encryption', 32));
-    this.ivKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'carnet search cursor: iv', 32));
+    this.sealer = new Sealer(secret, 'search cursor');
   }
 
   encode(cursor: Cursor): string {
-    const plain = Buffer.from(JSON.stringify({ v: 1, d: cursor.direction === 'next' ? 'n' : 'p', s: cursor.sort, k: cursor.keys, r: cursor.rid }));
-    const iv = createHmac('sha256', this.ivKey).update(plain).digest().subarray(0, IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
-    const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+    return this.sealer.seal({ v: 1, d: cursor.direction === 'next' ? 'n' : 'p', s: cursor.sort, k: cursor.keys, r: cursor.rid });
   }
 
   decode(value: string, sort: string, keyCount: number): Cursor {
-    const c = this.open(value) as { v?: unknown; d?: unknown; s?: unknown; k?: unknown; r?: unknown } | null;
+    const c = (this.sealer.open(value) ?? null) as { v?: unknown; d?: unknown; s?: unknown; k?: unknown; r?: unknown } | null;
     const valid =
       c !== null && typeof c === 'object' && c.v === 1 && (c.d === 'n' || c.d === 'p') && typeof c.s === 'string' &&
       Array.isArray(c.k) && c.k.every((k) => typeof k === 'string') && Number.isSafeInteger(c.r);
     if (!valid) throw badRequest('Invalid _cursor', '_cursor');
     if (c.s !== sort || (c.k as string[]).length !== keyCount) throw badRequest('_cursor was made for another _sort', '_cursor');
     return { direction: c.d === 'n' ? 'next' : 'previous', sort, keys: c.k as string[], rid: c.r as number };
-  }
-
-  /** The cursor's JSON, if it was sealed with this secret and not changed since. */
-  private open(value: string): unknown {
-    const bytes = /^[A-Za-z0-9_-]+$/.test(value) ? Buffer.from(value, 'base64url') : Buffer.alloc(0);
-    if (bytes.length <= IV_BYTES + TAG_BYTES) throw badRequest('Invalid _cursor', '_cursor');
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, bytes.subarray(0, IV_BYTES));
-      decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-      return JSON.parse(plain.toString('utf8'));
-    } catch {
-      throw badRequest('Invalid _cursor', '_cursor');
-    }
   }
 }
 

@@ -109,11 +109,13 @@ describe('transaction', () => {
     const family = unique();
     const ownId = (await send(server, 'post', 'Patient', op, patient(`own${family}`))).body.id as string; // patient data: the server's id
     const own = `${BASE}/fhir/Patient/${ownId}`;
+    // a versioned reference to an Observation the caller may see (one to nothing is left out of the served copy, §4.3 step 7)
+    const member = (await send(server, 'post', 'Observation', op, observation(`Patient/${ownId}`))).body.id as string;
     const bundle = transaction(
       post(uuid(10), observation(uuid(11), {
         performer: [{ reference: own }, { reference: '#p1' }],
         contained: [{ resourceType: 'Practitioner', id: 'p1' }],
-        hasMember: [{ reference: 'Observation/some-id/_history/2' }, { reference: 'http://elsewhere.example/fhir/Observation/9' }],
+        hasMember: [{ reference: `Observation/${member}/_history/1` }, { reference: 'http://elsewhere.example/fhir/Observation/9' }],
         derivedFrom: [{ reference: uuid(12) }],
       })),
       post(uuid(11), patient(family)),
@@ -129,7 +131,7 @@ describe('transaction', () => {
     expect(obs.resource).toMatchObject({
       subject: { reference: `Patient/${idOf(pat)}` },
       performer: [{ reference: `Patient/${ownId}` }, { reference: '#p1' }],
-      hasMember: [{ reference: 'Observation/some-id/_history/2' }, { reference: 'http://elsewhere.example/fhir/Observation/9' }],
+      hasMember: [{ reference: `Observation/${member}/_history/1` }, { reference: 'http://elsewhere.example/fhir/Observation/9' }],
       derivedFrom: [{ reference: `DocumentReference/${idOf(doc)}` }],
     });
     expect((doc.resource as unknown as { content: { attachment: { url: string } }[] }).content[0].attachment.url).toBe(`${BASE}/fhir/Binary/${idOf(binary)}`);

@@ -45,7 +45,7 @@ export async function everythingInteraction(request: FhirRequest, session: Sessi
   const patient = await session.store.read('Patient', id, session.access.readable('Patient'));
   if (!patient) throw notFound(`Patient/${id} is not known`);
   if (patient.deleted) throw new FhirError(410, 'deleted', `Patient/${id} was deleted`);
-  const history = parseHistoryParams(request.query);
+  const history = parseHistoryParams(request.query, session.pageTokens);
   const count = queryValue(request.query, '_count') === undefined ? DEFAULT_COUNT : history.count;
   const types = readableTypes(session, requestedTypes(request.query));
   const page = types.length === 0 ? [] : await session.search.everything({ patientId: id, types, since: history.since, after: history.cursor, limit: count + 1 }, session.access.readable());
@@ -54,7 +54,7 @@ export async function everythingInteraction(request: FhirRequest, session: Sessi
   const links: BundleLink[] = [{ relation: 'self', url: linkUrl(session, id, selfQuery) }];
   if (page.length > count) {
     const next = selfQuery.filter(([key]) => key !== '_cursor');
-    next.push(['_cursor', String(rows[rows.length - 1].row.rid)]);
+    next.push(['_cursor', session.pageTokens.seal({ h: rows[rows.length - 1].row.rid })]); // sealed like history's
     links.push({ relation: 'next', url: linkUrl(session, id, next) });
   }
   const served = await servedResources(request, session, rows.map(({ row }) => row.content as Resource));

@@ -1,7 +1,8 @@
 /**
  * history at instance, type and system level: every version newest first,
- * `_since`, `_at`, `_count`, and a keyset cursor (`_cursor`, a version
- * sequence number) so paging stays correct while new versions arrive.
+ * `_since`, `_at`, `_count`, and a keyset cursor (`_cursor`: a version
+ * sequence number, sealed so a link shows no row number) so paging stays
+ * correct while new versions arrive.
  * The caller's access predicate is applied to every version row in SQL (at
  * system level it also keeps only the types the caller's scopes read, so a
  * type outside them is absent, not refused), and each version is served
@@ -10,6 +11,7 @@
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import { badRequest } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
+import type { Sealer } from '../../kernel/sealed';
 import { queryValue, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
 import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
 import type { StoredVersion } from '../../store/resources';
@@ -31,7 +33,7 @@ export async function historyInteraction(request: FhirRequest, session: Session,
     await checkInstanceScope(session, type, id, 'r');
     await checkNamedSpace(request, session, type, id);
   }
-  const options = parseHistoryParams(request.query);
+  const options = parseHistoryParams(request.query, session.pageTokens);
   const access = session.access.readable(type);
   if (id !== undefined && !(await session.store.read(type, id, access))) throw await unseen(session, type, id);
   const versions = await session.store.history({ resourceType: type, id, since: options.since, at: options.at, beforeSeq: options.cursor, count: options.count + 1 }, access);
@@ -40,7 +42,7 @@ export async function historyInteraction(request: FhirRequest, session: Session,
   const links: BundleLink[] = [{ relation: 'self', url: linkUrl(session, path, request.query) }];
   if (versions.length > options.count) {
     const next = request.query.filter(([key]) => key !== '_cursor');
-    next.push(['_cursor', String(page[page.length - 1].seq)]);
+    next.push(['_cursor', session.pageTokens.seal({ h: page[page.length - 1].seq })]);
     links.push({ relation: 'next', url: linkUrl(session, path, next) });
   }
   const served = await servedResources(request, session, page.flatMap((version) => (version.content ? [version.content as Resource] : [])));
@@ -81,7 +83,7 @@ function parseInstant(name: string, value: string | undefined): Date | undefined
   return date;
 }
 
-export function parseHistoryParams(query: QueryParams): HistoryOptions {
+export function parseHistoryParams(query: QueryParams, pageTokens: Sealer): HistoryOptions {
   const countText = queryValue(query, '_count');
   let count = DEFAULT_COUNT;
   if (countText !== undefined) {
@@ -89,13 +91,19 @@ export function parseHistoryParams(query: QueryParams): HistoryOptions {
     count = Math.min(Math.max(Number(countText), 1), MAX_COUNT);
   }
   const cursorText = queryValue(query, '_cursor');
-  if (cursorText !== undefined && !/^\d{1,18}$/.test(cursorText)) throw badRequest('invalid _cursor', '_cursor');
   return {
     since: parseInstant('_since', queryValue(query, '_since')),
     at: parseInstant('_at', queryValue(query, '_at')),
     count,
-    cursor: cursorText === undefined ? undefined : Number(cursorText),
+    cursor: cursorText === undefined ? undefined : openCursor(cursorText, pageTokens),
   };
+}
+
+/** The version sequence number a `_cursor` of ours seals; anything else is a 400. */
+function openCursor(text: string, pageTokens: Sealer): number {
+  const opened = pageTokens.open(text) as { h?: unknown } | undefined;
+  if (typeof opened !== 'object' || opened === null || !Number.isSafeInteger(opened.h)) throw badRequest('invalid _cursor', '_cursor');
+  return opened.h as number;
 }
 
 function linkUrl(session: Session, path: string, query: QueryParams): string {
