@@ -3,7 +3,9 @@
  * caller, the pure decision and the SQL form agree on every row — current
  * rows of any type and of each type, every version in history — and the
  * caller's session (production's search engine and policy, on the test
- * server) returns exactly what the decision allows (matches, `_include`, `_revinclude`, totals, full pages).
+ * server) returns exactly what the decision allows (matches, `_include`, `_revinclude`, totals, full pages),
+ * serves Lists without the entries naming what the decision hides (or nothing), and answers a PUT
+ * under a hidden id exactly as under an id never used.
  * Fixed seed, ACCESS_WORLDS worlds (default 200); scripts/access-property.ts
  * runs the same property on 10,000 worlds.
  */

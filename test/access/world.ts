@@ -7,21 +7,23 @@
  * base, versioned, with a query — and foreign or malformed ones that link
  * nothing), annex Binaries (securityContext a document, in those forms too)
  * and Binaries governed by several documents, random choices (some withdrawn or deleted), health data,
- * appointments, communications and audit events — the scenario data. They
+ * appointments, communications, audit events and Lists naming documents (in
+ * every reference form, some naming nothing) — the scenario data. They
  * are written through the test server's production store and indexers
  * (test/support/server.ts `put`), then every caller's session (its SQL
- * predicate, history, search, `_include` and `_revinclude`) is compared with
- * decide().
+ * predicate, history, search, `_include` and `_revinclude`, the references
+ * left in the Lists it is served, and its PUTs under client ids) is compared
+ * with decide().
  */
 import fc from 'fast-check';
-import type { Consent, Resource } from 'fhir/r4';
-import { decide, type AccessWorld } from '../../src/access/decision';
+import type { Consent, List, Resource } from 'fhir/r4';
+import { actorsCovering, blockedBy, decide, type AccessWorld } from '../../src/access/decision';
 import { attachmentTargets, consentRulesOf, rowFactsOf, type ConsentRule, type RowFacts } from '../../src/access/facts';
 import { AuthorizationGrid } from '../../src/access/grid';
 import type { Caller } from '../../src/kernel/caller';
 import type { RowPredicate } from '../../src/kernel/predicate';
 import type { PatientCompartment } from '../../src/kernel/compartment';
-import type { SearchEngine } from '../../src/kernel/ports';
+import type { CallerAccess, SearchEngine } from '../../src/kernel/ports';
 import { BASE, type TestServer } from '../support/server';
 import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patient, patientResource, practitioner, representative, roleResources, system } from './builders';
 import { CONSENT_KINDS, type ConsentKind } from '../../src/access/vocabulary';
@@ -85,6 +87,8 @@ export interface WorldSpec {
   attachments: Array<{ kind: 'Binary' | 'Bundle'; context: number; form: number; by: number }>;
   consents: ConsentSpec[];
   extras: Array<{ kind: 'observation' | 'immunization' | 'appointment' | 'communication' | 'audit' | 'plainConsent'; patient: number; who: number; by: number }>;
+  /** Lists (health profile) of a patient naming documents d0–d9 (some never written) in one reference form. */
+  lists: Array<{ patient: number; items: number[]; form: number; by: number }>;
 }
 
 const small = (max: number) => fc.nat({ max });
@@ -127,6 +131,7 @@ export function worldArbitrary(): fc.Arbitrary<WorldSpec> {
       fc.record({ kind: fc.constantFrom('observation', 'immunization', 'appointment', 'communication', 'audit', 'plainConsent') as fc.Arbitrary<WorldSpec['extras'][number]['kind']>, patient: small(2), who: small(3), by: small(7) }),
       { maxLength: 8 },
     ),
+    lists: fc.array(fc.record({ patient: small(2), items: fc.subarray([0, 1, 2, 3, 4, 5, 9], { minLength: 1, maxLength: 4 }), form: small(7), by: small(7) }), { maxLength: 2 }),
   });
 }
 
@@ -195,6 +200,7 @@ export class World {
     await this.writeAttachments();
     await this.writeConsents();
     await this.writeExtras();
+    await this.writeLists();
   }
 
   private authorRef(i: number, patientIndex: number): string | undefined {
@@ -289,6 +295,14 @@ export class World {
     }
   }
 
+  private async writeLists(): Promise<void> {
+    for (const [index, spec] of this.spec.lists.entries()) {
+      const patientId = this.pid(spec.patient);
+      const entry = spec.items.map((d) => ({ item: { reference: REFERENCE_FORMS[spec.form](`DocumentReference/d${d}`) } }));
+      await this.put({ resourceType: 'List', id: `l${index}`, status: 'current', mode: 'working', subject: { reference: `Patient/${patientId}` }, entry } as Resource, this.submitter(spec.by, spec.patient));
+    }
+  }
+
   /** The decision's view of the world (from the model, not from the database). */
   accessWorld(): { world: AccessWorld; facts: Map<string, RowFacts> } {
     const owners = (roleId: string) => this.roleOwner.get(roleId);
@@ -371,6 +385,59 @@ export async function disagreements(world: World, server: TestServer, stats?: Ma
       return allowed(`${version.type}/${version.id}`, version.patient_id);
     });
     found.push(...(await searchDisagreements(name, world, session.search, (type) => session.access.readable(type), allowed)));
+    found.push(...(await servedListDisagreements(name, world, session.access, allowed)));
+    const blocks = (patientId: string | null) => caller.kind === 'practitioner' && patientId !== null && blockedBy(accessWorld.rulesOf(patientId), actorsCovering(caller));
+    found.push(...(await putDisagreements(name, caller, world, server, allowed, blocks)));
+  }
+  return found;
+}
+
+/**
+ * The Lists' served copies keep exactly the entries naming a document the
+ * decision lets the caller see (or naming nothing local: foreign URLs and
+ * odd paths stay); an entry naming a hidden document and one naming a
+ * document never written are both gone (§4.3 step 7).
+ */
+async function servedListDisagreements(name: string, world: World, access: CallerAccess, allowed: (key: string) => { allow: boolean; reason: string }): Promise<Disagreement[]> {
+  const found: Disagreement[] = [];
+  const lists = [...world.rows.values()].filter((row) => row.resourceType === 'List').map((row) => row.contents[row.contents.length - 1] as List);
+  const served = await access.served(lists, FHIR_BASE);
+  for (const [index, list] of lists.entries()) {
+    const spec = world.spec.lists[index];
+    const kept = new Set((served[index].entry ?? []).map((entry) => entry.item.reference));
+    for (const [n, entry] of (list.entry ?? []).entries()) {
+      const key = `DocumentReference/d${spec.items[n]}`;
+      const local = spec.form < 6;
+      const should = !local || (world.rows.has(key) && allowed(key).allow);
+      if (should !== kept.has(entry.item.reference)) found.push({ caller: name, where: `served List/${list.id}`, key: entry.item.reference as string, decision: should, sql: !should, reason: world.rows.has(key) ? allowed(key).reason : 'never written' });
+    }
+  }
+  return found;
+}
+
+/** Patient data under ids the caller may not see: a PUT answers exactly as for an id never used (§2), unless the patient blocked the caller (§4.3 step 1: 403). */
+const PUT_TYPES = ['Patient', 'DocumentReference', 'Observation', 'Binary', 'List'];
+
+async function putDisagreements(name: string, caller: Caller, world: World, server: TestServer, allowed: (key: string) => { allow: boolean; reason: string }, blocks: (patientId: string | null) => boolean): Promise<Disagreement[]> {
+  const found: Disagreement[] = [];
+  const headers: Record<string, string> = caller.kind === 'practitioner' && caller.purposeOfUse ? { 'x-purpose-of-use': caller.purposeOfUse, ...(caller.breakGlassReason ? { 'x-break-glass-reason': caller.breakGlassReason } : {}) } : {};
+  const answer = async (type: string, id: string, body: Resource) => {
+    try {
+      const response = await server.carnet.pipeline.handle({ method: 'PUT', path: `${type}/${id}`, query: [], headers: { 'content-type': 'application/fhir+json', ...headers }, body: { ...body, id } }, caller);
+      return `${response.status}`;
+    } catch (error) {
+      const e = error as { status?: number; message?: string; expression?: string };
+      return `${e.status} ${String(e.message).split(id).join('<id>')} ${e.expression ?? ''}`;
+    }
+  };
+  for (const type of PUT_TYPES) {
+    const hidden = [...world.rows.values()].find((row) => row.resourceType === type && !allowed(`${type}/${row.id}`).allow && !blocks(row.patientId));
+    if (!hidden) continue;
+    const body = hidden.contents[hidden.contents.length - 1];
+    const [forHidden, forFree] = [await answer(type, hidden.id, body), await answer(type, `never-${hidden.id}`, body)];
+    if (forHidden.replace('never-<id>', '<id>') !== forFree.replace('never-<id>', '<id>')) {
+      found.push({ caller: name, where: `PUT ${type}`, key: `${type}/${hidden.id}`, decision: false, sql: true, reason: `${allowed(`${type}/${hidden.id}`).reason} — hidden: ${forHidden} / never written: ${forFree}` });
+    }
   }
   return found;
 }
