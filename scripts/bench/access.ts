@@ -44,12 +44,8 @@ import type { Caller, PractitionerCaller } from '../../src/kernel/caller';
 import { parseScopes } from '../../src/identity/scopes';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { startServerProcess } from './server-process';
+import { flag, option } from './options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
 const PATIENTS = option('patients', 1000);
 const DOCS = option('docs', 100);
 const RUNS = option('runs', 400);
@@ -247,7 +243,7 @@ async function measure(carnet: Carnet): Promise<void> {
     },
     async (round) => sessionOf(LOADER).store.read('DocumentReference', `doc-${pair(pairs, round)[1].slice(4)}-${round % DOCS}`, allowAll),
   );
-  if (args.includes('--explain')) await explain(carnet, pairs);
+  if (flag('explain')) await explain(carnet, pairs);
 }
 
 async function explain(carnet: Carnet, pairs: Array<[number, string]>): Promise<void> {
@@ -327,7 +323,7 @@ async function main(): Promise<void> {
   const db = carnet.db;
   try {
     const existing = Number((await db.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM resources WHERE resource_type = 'DocumentReference'`)).rows[0].n);
-    if (args.includes('--keep') && existing === PATIENTS * DOCS) {
+    if (flag('keep') && existing === PATIENTS * DOCS) {
       console.log(`  reusing ${existing} DocumentReferences`);
       for (const _ of generate()); // replays the generator to know the authorizations
     } else {
@@ -337,7 +333,7 @@ async function main(): Promise<void> {
     const size = (await db.raw<{ rows: { docs: string; rules: string }[] }>(`SELECT (SELECT count(*) FROM access_facts) AS docs, (SELECT count(*) FROM consent_rules) AS rules`)).rows[0];
     console.log(`  ${PATIENTS} patients, ${size.docs} access_facts rows, ${size.rules} consent rules`);
     await measure(carnet);
-    if (!args.includes('--no-http')) await measureHttp(url);
+    if (!flag('no-http')) await measureHttp(url);
   } finally {
     await carnet.close();
     await embedded?.stop();

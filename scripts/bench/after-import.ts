@@ -16,12 +16,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { startServerProcess, type ServerProcess } from './server-process';
+import { option } from './options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
 const PATIENTS = option('patients', 2000);
 const DOCUMENTS = option('documents', 10);
 const RUNS = option('runs', 300);

@@ -38,12 +38,8 @@ import { AuditAccessHistory } from '../../src/audit/access-history';
 import { CarnetAccessPolicy } from '../../src/access/policy';
 import { PatientCompartment } from '../../src/kernel/compartment';
 import { createRegistry } from '../../src/search';
+import { option } from './options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
 const DURATION = option('duration', 10);
 const ROUNDS = option('rounds', 2);
 const CONNECTIONS = option('connections', 16);

@@ -46,13 +46,8 @@ import { randomInt } from 'node:crypto';
 import autocannon from 'autocannon';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { startServerProcess, type ServerProcess } from './server-process';
+import { flag, option } from './options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
-const flag = (name: string) => args.includes(`--${name}`);
 const DURATION = option('duration', 10);
 const CONNECTIONS = option('connections', 50);
 const PATIENTS = Math.max(1, option('patients', 200));

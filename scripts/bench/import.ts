@@ -25,12 +25,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { startServerProcess } from './server-process';
+import { option } from './options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
 const ROUNDS = option('rounds', 4);
 const WARMUP = Math.min(option('warmup', 1), ROUNDS - 1);
 const CONCURRENCY = option('concurrency', 6);

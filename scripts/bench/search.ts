@@ -25,13 +25,8 @@ import { createSearchEngine } from '../../src/search';
 import type { SearchIndexer } from '../../src/search/indexer';
 import { parseScopes } from '../../src/identity/scopes';
 import { insertBatch, BENCH_SUBMITTER, type BulkItem } from './bulk-insert';
+import { flag, option } from './options';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
 const PATIENTS = option('patients', flag('small') ? 1000 : 10000);
 const RUNS = option('runs', 200);
 const DOCS = 50;

@@ -1,0 +1,13 @@
+/** The benchmarks' command line: `--name N` numeric options and `--name` flags. */
+const args = process.argv.slice(2);
+
+/** The number after `--name`, or `fallback` when absent. */
+export function option(name: string, fallback: number): number {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? Number(args[index + 1]) : fallback;
+}
+
+/** Whether `--name` was given. */
+export function flag(name: string): boolean {
+  return args.includes(`--${name}`);
+}
