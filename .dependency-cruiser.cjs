@@ -17,6 +17,7 @@ const LAYERS = {
   notify: ['kernel', 'store'],
   conformance: ['kernel', 'search'],
   api: ['kernel', 'store', 'search', 'access', 'audit', 'conformance', 'identity'],
+  accounts: ['kernel', 'store', 'search', 'access', 'audit', 'identity', 'notify', 'api', 'validation', 'config'],
   http: ['kernel'],
 };
 
