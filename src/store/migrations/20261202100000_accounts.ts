@@ -56,6 +56,7 @@ export async function up(knex: Knex): Promise<void> {
       purge_after            timestamptz,
       purged_at              timestamptz
     );
+    CREATE UNIQUE INDEX accounts_code ON accounts (code_key) WHERE code_key IS NOT NULL;
     CREATE INDEX accounts_patient ON accounts (patient_id);
     CREATE INDEX accounts_login ON accounts (login) WHERE login IS NOT NULL;
     CREATE INDEX accounts_nir ON accounts (nir_key) WHERE nir_key IS NOT NULL;
