@@ -19,6 +19,8 @@ export interface Config {
   authJwks?: string;
   authAudience?: string;
   devKeyDir: string;
+  /** DEV_OUTBOX_DIR: account messages of a channel without a real transport are written here (src/notify/dev-outbox.ts). */
+  devOutboxDir: string;
   logLevel: string;
   /** WORKERS: server processes sharing the port (node:cluster); `auto` = one per core. Default 1. */
   workers: number;
@@ -61,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authJwks: env.AUTH_JWKS || undefined,
     authAudience: env.AUTH_AUDIENCE || undefined,
     devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
+    devOutboxDir: path.resolve(env.DEV_OUTBOX_DIR ?? path.join(dataDir, 'outbox')),
     logLevel: env.LOG_LEVEL ?? 'info',
     auditVerifiers: (env.AUDIT_VERIFIERS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''),
     notify: parseNotifySettings(env),

@@ -30,6 +30,8 @@ import { NotificationHolds } from './audit/hidden-events';
 import { Sessions } from './api/session';
 import { Pipeline } from './api/pipeline';
 import { NotificationWorker } from './notify/worker';
+import { createAccountMessages, type AccountMessageService } from './notify/account-messages';
+import type { MessageTransport } from './notify/transports';
 import { createSearchEngine } from './search';
 import { CursorCodec } from './search/paging';
 import { Sealer } from './kernel/sealed';
@@ -46,13 +48,21 @@ export interface Carnet {
   /** The knex instance (migrations, tests' own SQL). */
   db: Db;
   audit: { trail: AuditTrail; log: AuditLog; worker: NotificationWorker; holds: NotificationHolds };
+  /** The account-message outbox (§7): the AccountMessages port, its worker and its transports. */
+  accountMessages: AccountMessageService;
   close: () => Promise<void>;
+}
+
+/** What the composition takes besides the configuration (tests). */
+export interface CarnetOptions {
+  /** Every account message goes through this transport (tests: a LoopbackTransport), not SMTP or the development outbox. */
+  accountMessageTransport?: MessageTransport;
 }
 
 const ROOT = path.resolve(__dirname, '..');
 const VERSION = '0.1.0';
 
-export async function createCarnet(config: Config, databaseUrl: string, logger: Logger): Promise<Carnet> {
+export async function createCarnet(config: Config, databaseUrl: string, logger: Logger, options: CarnetOptions = {}): Promise<Carnet> {
   const db = openDb(databaseUrl);
   await migrate(db);
   const statistics = new PlannerStatistics((): Executor => sql); // ANALYZE right after a large transaction Bundle
@@ -110,7 +120,18 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     everything: everythingInteraction,
   });
   const pipeline = new Pipeline(sessions, audit, router, baseUrl);
-  if (config.notify.worker) worker.start();
+  const accountMessages = await createAccountMessages({
+    db: sql,
+    logger,
+    settings: config.notify,
+    devOutboxDir: config.devOutboxDir,
+    transport: options.accountMessageTransport,
+    worker: { databaseUrl },
+  });
+  if (config.notify.worker) {
+    worker.start();
+    await accountMessages.start(logger);
+  }
 
   const identity = await createIdentity(config, sql, roles);
   const app = createApp({
@@ -125,10 +146,11 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   });
   const close = async () => {
     await worker.stop();
+    await accountMessages.close();
     await roles.close();
     await trail.close();
     await statistics.close();
     await db.destroy();
   };
-  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker, holds }, close };
+  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker, holds }, accountMessages, close };
 }

@@ -27,6 +27,7 @@ import { Outbox, type OutboxItem, type RetryPolicy } from './outbox';
 import { agentNames, recipientOf } from './recipients';
 import type { NotifySettings } from './settings';
 import { renderNotification } from './templates';
+import { WorkerLoop } from './loop';
 
 /** Which of X's events may not be mailed to X yet (their seqs among `auditSeqs`). */
 export interface NotificationHold {
@@ -79,10 +80,7 @@ export class NotificationWorker {
   readonly outbox: Outbox;
   private readonly mailer: Mailer | undefined;
   private readonly retry: RetryPolicy;
-  private running: Promise<void> | undefined;
-  private stopping = false;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly loop: WorkerLoop;
   private lastIdleReport = 0;
   private readonly domain: string;
 
@@ -91,27 +89,27 @@ export class NotificationWorker {
     this.mailer = options.mailer ?? (options.settings.smtpUrl ? smtpMailer(options.settings.smtpUrl, { maxConnections: options.concurrency ?? 4 }) : undefined);
     this.retry = { retryBaseMs: 5_000, maxBackoffMs: 3_600_000, maxAttempts: 12, ...options.retry };
     this.domain = /@([^>\s]+)/.exec(options.settings.from)?.[1] ?? 'carnet.local';
+    this.loop = new WorkerLoop(
+      () => this.runOnce(),
+      (error, failures) => options.logger.error({ err: (error as Error).name, failures }, 'notifications: worker pass failed'),
+      options.pollMs ?? 1000,
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.stopping = false;
+    if (this.loop.started) return;
     if (!this.mailer) this.options.logger.warn('notifications: SMTP_URL is not set, mails stay in the outbox and are not sent');
-    this.running = this.loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake();
-    await this.running;
-    this.running = undefined;
+    await this.loop.stop();
     this.mailer?.close();
   }
 
   /** Looks at the outbox now (the audit trail calls this after storing events). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** One pass: claims, sends and settles due rows; returns how many rows it handled. */
@@ -197,36 +195,5 @@ export class NotificationWorker {
     this.lastIdleReport = Date.now();
     const pending = await this.outbox.pendingCount();
     if (pending > 0) this.options.logger.info({ pending }, 'notifications: not sending (SMTP_URL is not set)');
-  }
-
-  private async loop(): Promise<void> {
-    const pollMs = this.options.pollMs ?? 1000;
-    let failures = 0;
-    while (!this.stopping) {
-      let handled = 0;
-      this.woken = false;
-      try {
-        handled = await this.runOnce();
-        failures = 0;
-      } catch (error) {
-        failures++;
-        this.options.logger.error({ err: (error as Error).name, failures }, 'notifications: worker pass failed');
-      }
-      if (this.stopping) break;
-      if (handled === 0 || failures > 0) await this.sleep(failures > 0 ? Math.min(pollMs * 2 ** failures, 30_000) : pollMs);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.woken) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }

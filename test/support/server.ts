@@ -19,6 +19,7 @@ import type { StoredResource } from '../../src/kernel/stored';
 import type { RequestSession } from '../../src/api/session';
 import { resolveCaller } from '../../src/identity/resolve';
 import { createCallerLookup } from '../../src/identity/lookup';
+import { LoopbackTransport } from '../../src/notify/transports';
 
 /** The operator every direct write is made as, unless a submitter is named. */
 const OPERATOR: Caller = { kind: 'system', sub: 'test-operator', clientId: 'test-operator', scopes: [], operator: true };
@@ -54,6 +55,11 @@ export interface TestServer {
   put: (resource: Resource, createdBy?: string) => Promise<StoredResource>;
   /** Deletes `Type/id` straight through the store (next version, deleted). */
   remove: (type: string, id: string) => Promise<StoredResource>;
+  /**
+   * Every account message (§7) the server and its siblings deliver, kept in memory instead of
+   * mailed or written to files: read them with test/support/messages.ts nextMessage.
+   */
+  messages: LoopbackTransport;
   close: () => Promise<void>;
 }
 
@@ -71,7 +77,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-keys-'));
   const config = loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const carnet = await createCarnet(config, database.url, logger);
+  const messages = new LoopbackTransport();
+  const carnet = await createCarnet(config, database.url, logger, { accountMessageTransport: messages });
   const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE });
   const token = (claims: { sub?: string; fhirUser?: string; scope: string }) =>
     keys.issueToken({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, { expiresIn: '1h' });
@@ -83,8 +90,10 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     systemToken: (id, scope = 'system/*.*') => token({ sub: id, scope }),
     practitionerToken: (id, scope = 'user/*.*') => token({ sub: `prac-${id}`, fhirUser: `Practitioner/${id}`, scope }),
     callerOf: (claims) => resolveCaller({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, createCallerLookup(carnet.sql), { fhirBase: `${BASE}/fhir` }),
-    sibling: (more = {}) => createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger),
+    sibling: (more = {}) =>
+      createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger, { accountMessageTransport: messages }),
     session: (caller) => carnet.sessions.openAs(caller),
+    messages,
     put: (resource, createdBy = 'client:test-operator') =>
       carnet.sessions.openAs(OPERATOR).transaction(async ({ store, compartment }) => {
         const patientId = compartment.patientsOf(resource)[0] ?? null;
