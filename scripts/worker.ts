@@ -4,7 +4,9 @@
  * in-process worker is the default; run this one with NOTIFY_WORKER=off on the
  * server). Sends over SMTP_URL from NOTIFY_FROM; stops cleanly on SIGTERM/SIGINT.
  * Mails about documents hidden from the patient are held as in the server (the
- * same access policy answers which: src/audit/hidden-events.ts).
+ * same access policy answers which: src/audit/hidden-events.ts). It also sends
+ * the account messages (§7 codes and notices: src/notify/account-messages.ts),
+ * over SMTP_URL or into DEV_OUTBOX_DIR, woken by the commits that queue them.
  * Options: --lease-seconds <n> (60), --poll-ms <n> (1000), --retry-base-ms <n> (5000),
  * --concurrency <n> (mails in flight, 4).
  */
@@ -20,6 +22,7 @@ import { migrate, openDb } from '../src/store/db';
 import { PoolExecutor } from '../src/store/executor';
 import { parseNotifySettings } from '../src/notify/settings';
 import { NotificationWorker } from '../src/notify/worker';
+import { createAccountMessages } from '../src/notify/account-messages';
 
 const args = process.argv.slice(2);
 const option = (name: string): number | undefined => {
@@ -51,7 +54,9 @@ async function main(): Promise<void> {
     concurrency: option('concurrency'),
     retry: retryBaseMs === undefined ? undefined : { retryBaseMs },
   });
+  const accountMessages = await createAccountMessages({ db: sql, logger, settings: config.notify, devOutboxDir: config.devOutboxDir, worker: { databaseUrl: config.databaseUrl } });
   worker.start();
+  await accountMessages.start(logger);
   logger.info('notification worker started');
   let stopping = false;
   const stop = async (signal: string) => {
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'notification worker stopping');
     await worker.stop();
+    await accountMessages.close();
     await db.destroy();
     process.exit(0);
   };
