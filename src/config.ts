@@ -26,6 +26,8 @@ export interface Config {
   workers: number;
   /** AUDIT_VERIFIERS: the system clients (client ids) that may run `$verify-audit` on any patient's chain. */
   auditVerifiers: string[];
+  /** RETENTION_YEARS, AUTH_FAILURES_PER_IP, AUTH_FAILURES_PER_ACCOUNT (§7). */
+  accounts: { retentionYears: number; failuresPerIp: number; failuresPerAccount: number; rateWindowMs: number };
   /** SMTP_URL, NOTIFY_FROM, NOTIFY_DIGEST_MINUTES, NOTIFY_WORKER (src/notify/settings.ts). */
   notify: NotifySettings;
 }
@@ -42,6 +44,13 @@ function portOf(name: string, value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid ${name}: ${value} (a port, 1 to 65535)`);
   return port;
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new Error(`invalid ${name}: ${value} (a whole number, at least 1)`);
+  return number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -67,5 +76,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     auditVerifiers: (env.AUDIT_VERIFIERS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''),
     notify: parseNotifySettings(env),
+    accounts: {
+      retentionYears: positive('RETENTION_YEARS', env.RETENTION_YEARS, 10),
+      failuresPerIp: positive('AUTH_FAILURES_PER_IP', env.AUTH_FAILURES_PER_IP, 50),
+      failuresPerAccount: positive('AUTH_FAILURES_PER_ACCOUNT', env.AUTH_FAILURES_PER_ACCOUNT, 10),
+      rateWindowMs: 15 * 60_000,
+    },
   };
 }

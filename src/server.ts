@@ -37,6 +37,12 @@ import { CursorCodec } from './search/paging';
 import { Sealer } from './kernel/sealed';
 import { serverSecret } from './store/secrets';
 import { identityIndexer } from './store/identities';
+import type { PatientSpaces } from './access/write-rules';
+import { createAccounts, type Accounts } from './accounts';
+import { SpaceLifecycleJob } from './accounts/spaces';
+import { erasePatient } from './accounts/erasure';
+import { systemClock, type Clock } from './accounts/clock';
+import { accountRoutes } from './http/accounts';
 
 export interface Carnet {
   app: ReturnType<typeof createApp>;
@@ -50,6 +56,8 @@ export interface Carnet {
   audit: { trail: AuditTrail; log: AuditLog; worker: NotificationWorker; holds: NotificationHolds };
   /** The account-message outbox (§7): the AccountMessages port, its worker and its transports. */
   accountMessages: AccountMessageService;
+  /** The patient's door (§7): its services and the space lifecycle (tests move its clock and run its job). */
+  accounts: Accounts;
   close: () => Promise<void>;
 }
 
@@ -57,6 +65,8 @@ export interface Carnet {
 export interface CarnetOptions {
   /** Every account message goes through this transport (tests: a LoopbackTransport), not SMTP or the development outbox. */
   accountMessageTransport?: MessageTransport;
+  /** The accounts' clock (tests move it instead of waiting six weeks); by default the system's. */
+  clock?: Clock;
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -75,7 +85,9 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const compartment = new PatientCompartment(search.registry, baseUrl);
   const roles = new RoleCache(databaseUrl);
   await roles.start();
-  const policy = new CarnetAccessPolicy({ compartment, validator, baseUrl, accessHistory: (on) => new AuditAccessHistory(on) });
+  // Whether a space takes submissions is the accounts' answer (§7); they are built below, on the pipeline.
+  const spaces: PatientSpaces = { isOpen: (patientId) => accounts.lifecycle.isOpen(patientId) };
+  const policy = new CarnetAccessPolicy({ compartment, validator, baseUrl, spaces, accessHistory: (on) => new AuditAccessHistory(on) });
   const sessions = new Sessions({
     baseUrl,
     pageTokens: new Sealer(secret, 'history page'),
@@ -134,7 +146,35 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   }
 
   const identity = await createIdentity(config, sql, roles);
+  const clock = options.clock ?? systemClock;
+  const accounts = createAccounts({
+    sql,
+    secret: await serverSecret(sql, 'account-keys'),
+    clock,
+    messages: accountMessages,
+    fhir: pipeline,
+    localKeys: identity.localKeys,
+    erase: erasePatient,
+    record: (records) => trail.record(records),
+    observer: baseUrl,
+    retentionYears: config.accounts.retentionYears,
+    rateWindowMs: config.accounts.rateWindowMs,
+  });
+  const lifecycleJob = new SpaceLifecycleJob(accounts.lifecycle, 60_000, (error) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'account lifecycle job failed'));
+  if (config.notify.worker) lifecycleJob.start();
+  const mounts = [
+    accountRoutes({
+      accounts: accounts.services,
+      authenticate: identity.authenticate,
+      logger,
+      counters: accounts.counters,
+      windowMs: config.accounts.rateWindowMs,
+      failuresPerIp: config.accounts.failuresPerIp,
+      failuresPerAccount: config.accounts.failuresPerAccount,
+    }),
+  ];
   const app = createApp({
+    mount: (express) => mounts.forEach((mount) => mount(express)),
     pipeline,
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -145,6 +185,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     },
   });
   const close = async () => {
+    await lifecycleJob.stop();
     await worker.stop();
     await accountMessages.close();
     await roles.close();
@@ -152,5 +193,5 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     await statistics.close();
     await db.destroy();
   };
-  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker, holds }, accountMessages, close };
+  return { app, sessions, pipeline, sql, db, audit: { trail, log: auditLog, worker, holds }, accountMessages, accounts, close };
 }

@@ -197,7 +197,9 @@ export class Enrolment {
     const enroller: SystemCaller = { ...caller, scopes: [...caller.scopes, ...parseScopes('system/RelatedPerson.write')] };
     const response = await this.options.fhir.handle({ method: 'POST', path: '', query: [], body: bundle, headers: {} }, enroller);
     if (response.status >= 400) throw errorFrom(response);
-    const ids = ((response.body as Bundle).entry ?? []).map((entry) => /^[A-Za-z]+\/([^/]+)/.exec(entry.response?.location ?? '')?.[1] as string);
+    // Each entry's Location, relative or absolute: …/Type/id/_history/n.
+    const ids = ((response.body as Bundle).entry ?? []).map((entry) => /([A-Za-z]+)\/([^/]+)\/_history\/[^/]+$/.exec(entry.response?.location ?? '')?.[2] as string);
+    if (ids.length !== entries.length || ids.some((id) => !id)) throw new Error('the enrolment transaction answered without the Location of every entry');
     return { patientId: ids[0], relatedPersonIds: ids.slice(1) };
   }
 }

@@ -20,6 +20,8 @@ import type { RequestSession } from '../../src/api/session';
 import { resolveCaller } from '../../src/identity/resolve';
 import { createCallerLookup } from '../../src/identity/lookup';
 import { LoopbackTransport } from '../../src/notify/transports';
+import type { Logger } from 'pino';
+import type { Clock } from '../../src/accounts/clock';
 
 /** The operator every direct write is made as, unless a submitter is named. */
 const OPERATOR: Caller = { kind: 'system', sub: 'test-operator', clientId: 'test-operator', scopes: [], operator: true };
@@ -70,15 +72,19 @@ export interface TestServerOptions {
    * run outside jest (scripts/access-property.ts) bring their own.
    */
   database?: Pick<TestDatabase, 'url' | 'drop'>;
+  /** The accounts' clock (§7 deadlines); by default the system's. */
+  clock?: Clock;
+  /** The server's logger; by default a silent one (TEST_LOG_LEVEL sets its level). */
+  logger?: Logger;
 }
 
 export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await testDatabase());
   const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-keys-'));
   const config = loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env });
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const messages = new LoopbackTransport();
-  const carnet = await createCarnet(config, database.url, logger, { accountMessageTransport: messages });
+  const carnet = await createCarnet(config, database.url, logger, { accountMessageTransport: messages, clock: options.clock });
   const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE });
   const token = (claims: { sub?: string; fhirUser?: string; scope: string }) =>
     keys.issueToken({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, { expiresIn: '1h' });
@@ -91,7 +97,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     practitionerToken: (id, scope = 'user/*.*') => token({ sub: `prac-${id}`, fhirUser: `Practitioner/${id}`, scope }),
     callerOf: (claims) => resolveCaller({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, createCallerLookup(carnet.sql), { fhirBase: `${BASE}/fhir` }),
     sibling: (more = {}) =>
-      createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger, { accountMessageTransport: messages }),
+      createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger, { accountMessageTransport: messages, clock: options.clock }),
     session: (caller) => carnet.sessions.openAs(caller),
     messages,
     put: (resource, createdBy = 'client:test-operator') =>
