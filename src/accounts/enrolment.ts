@@ -149,6 +149,8 @@ export class Enrolment {
         ]);
       }
       await trx.query(`UPDATE accounts SET state = 'active', login = ?, code_key = NULL, code_expires = NULL, activated_at = ?, opening_notice_at = NULL WHERE subject = ?`, [loginKey, now, account.subject]);
+      // A legal representative activates the minor's space with their own account.
+      if (account.kind === 'representative') await trx.query(`UPDATE accounts SET state = 'active', opening_notice_at = NULL WHERE subject = ? AND state IN ('pending', 'open')`, [`Patient/${account.patient_id}`]);
       return { subject: account.subject, patient: account.patient_id };
     });
   }
