@@ -7,6 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import supertest from 'supertest';
 import type { Resource } from 'fhir/r4';
 import { startTestServer, send, get, type TestServer } from '../support/server';
 import { nextCode, nextMessage } from '../support/messages';
@@ -287,6 +288,23 @@ describe('login', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('shares the limit between server processes: failures on two of them add up', async () => {
+    const space = await enrol();
+    await activate(space);
+    const other = await server.sibling();
+    try {
+      const servers = [server.request, supertest(other.app)];
+      for (let i = 0; i < 4; i++) {
+        const response = await servers[i % 2].post('/auth/login').set('Content-Type', 'application/json').send({ nir: space.nir, password: `Wrong-Password-${i}-y` });
+        expect(response.status).toBe(401);
+      }
+      const limited = await servers[0].post('/auth/login').set('Content-Type', 'application/json').send({ nir: space.nir, password: PASSWORD });
+      expect(limited.status).toBe(429);
+    } finally {
+      await other.close();
+    }
   });
 
   it('changes the password: old refresh tokens end, the person is told, the new password logs in', async () => {
