@@ -60,8 +60,9 @@ export class Login {
   /** Step 1: NIR and password → a challenge; the code goes to the registered contact. */
   async start(body: unknown): Promise<{ challengeId: string }> {
     const { nir, password } = fields(body, ['nir', 'password']);
-    const login = isNir(nir) ? await this.loginOf(this.options.keys.nir(nir)) : undefined;
-    const spaces = login ? await this.spacesOf(this.options.sql, login.nir_key) : [];
+    const login = await this.loginOf(isNir(nir) ? this.options.keys.nir(nir) : this.options.keys.key('none', 'unknown login'));
+    // The same statements and the same hash work whether the NIR is known or not (an unknown one probes a key no login has).
+    const spaces = await this.spacesOf(this.options.sql, login?.nir_key ?? this.options.keys.key('none', 'unknown login'));
     const ok = await verifyPassword(login?.password_hash, typeof password === 'string' ? password : '');
     if (!ok || !login || spaces.length === 0) throw unauthorized(WRONG_LOGIN);
     const challengeId = await this.challenge(login, 'login', 'login-code');
