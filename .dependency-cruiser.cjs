@@ -33,7 +33,7 @@ module.exports = {
       to: { path: '^src/', pathNot: [`^src/${folder}/`, ...allowed.map((name) => `^src/${name}(/|\\.ts$)`)] },
     })),
     { name: 'only-store-talks-to-the-driver', severity: 'error', from: { path: '^src/', pathNot: '^src/store/' }, to: { path: 'node_modules/(pg|pg-[a-z-]+|knex)/' } },
-    { name: 'only-http-talks-to-express', severity: 'error', from: { path: '^src/', pathNot: '^src/http/' }, to: { path: 'node_modules/(express|helmet|@types/express)/' } },
+    { name: 'only-http-talks-to-express', severity: 'error', from: { path: '^src/', pathNot: '^src/http/' }, to: { path: 'node_modules/(express|helmet|cors|compression|express-rate-limit|@types/express)/' } },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

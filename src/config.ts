@@ -18,6 +18,8 @@ export interface Config {
   authIssuer?: string;
   authJwks?: string;
   authAudience?: string;
+  /** CORS_ORIGINS: the browser origins allowed to call the API (§8); empty: no CORS headers; `*`: any origin (no credentials are ever allowed). */
+  corsOrigins: string[];
   devKeyDir: string;
   /** DEV_OUTBOX_DIR: account messages of a channel without a real transport are written here (src/notify/dev-outbox.ts). */
   devOutboxDir: string;
@@ -53,6 +55,15 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return number;
 }
 
+/** `https://app.example.org, http://localhost:3000` → the origins, each `scheme://host[:port]`, or `*`. */
+export function parseOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '').split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) throw new Error(`invalid CORS_ORIGINS entry: ${origin} (an origin such as https://app.example.org, no path, or *)`);
+  }
+  return origins.includes('*') ? ['*'] : origins.map((origin) => origin.toLowerCase());
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid PORT: ${env.PORT}`);
@@ -71,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authIssuer: env.AUTH_ISSUER || undefined,
     authJwks: env.AUTH_JWKS || undefined,
     authAudience: env.AUTH_AUDIENCE || undefined,
+    corsOrigins: parseOrigins(env.CORS_ORIGINS),
     devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
     devOutboxDir: path.resolve(env.DEV_OUTBOX_DIR ?? path.join(dataDir, 'outbox')),
     logLevel: env.LOG_LEVEL ?? 'info',

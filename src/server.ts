@@ -113,7 +113,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()] },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
     ],
-    features: { batch: true, transaction: true, search: true },
+    features: { batch: true, transaction: true, search: true, cors: config.corsOrigins.length > 0 },
   });
   catalogue.add(capability);
   const holds = new NotificationHolds(sql, (caller, type) => policy.readable(caller, type));
@@ -178,6 +178,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     pipeline,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
     authenticate: identity.authenticate,
     ready: async () => {
       await sql.query('SELECT 1');

@@ -14,7 +14,8 @@ export interface CapabilityInputs {
   profiles: string[];
   version: string;
   operations: { name: string; definition: string; types?: string[] }[];
-  features: { batch: boolean; transaction: boolean; search: boolean };
+  /** `cors`: CORS_ORIGINS allows some browser origins (rest.security.cors). */
+  features: { batch: boolean; transaction: boolean; search: boolean; cors?: boolean };
 }
 
 const WRITE_INTERACTIONS = ['create', 'update', 'patch', 'delete'] as const;
@@ -43,7 +44,7 @@ export function buildCapabilityStatement(inputs: CapabilityInputs): CapabilitySt
       {
         mode: 'server',
         security: {
-          cors: false,
+          cors: inputs.features.cors === true,
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
           description: 'Bearer JWT (RS256/ES256) from a trusted identity provider or issued by Carnet; SMART v1/v2 scopes.',
         },
@@ -70,7 +71,7 @@ function resourceEntry(type: string, inputs: CapabilityInputs): CapabilityStatem
     readHistory: !readOnly,
     updateCreate: !readOnly,
     conditionalCreate: !readOnly,
-    conditionalRead: 'not-supported',
+    conditionalRead: readOnly ? 'not-supported' : 'full-support',
     conditionalUpdate: !readOnly,
     conditionalDelete: readOnly ? 'not-supported' : 'single',
     referencePolicy: ['literal', 'local'],

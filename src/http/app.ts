@@ -1,11 +1,14 @@
 /**
  * The Express adapter: turns HTTP into FhirRequests and FhirResponses back
  * into HTTP. Owns security headers, request ids and logs, body limits and
- * parsing, content negotiation, authentication and the single place where an
- * error becomes an OperationOutcome. Knows no FHIR semantics itself.
+ * parsing, content negotiation, authentication, CORS (cors.ts), response
+ * compression (gzip/br, streaming, not for bodies under 1 KB), `_pretty`, and
+ * the single place where an error becomes an OperationOutcome. Knows no FHIR
+ * semantics itself.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import compression from 'compression';
 import type { Logger } from 'pino';
 import type { Bundle, Resource } from 'fhir/r4';
 import { FhirError, toOperationOutcome } from '../kernel/errors';
@@ -16,6 +19,7 @@ import { parseQueryString } from '../kernel/query-string';
 import { parseBody } from './body';
 import { FHIR_JSON, requireJsonResponse } from './negotiation';
 import { requestLogger } from './logging';
+import { CORS_PATHS, corsPolicy } from './cors';
 
 export interface AppDependencies {
   /** identify → session → audit → route (api/pipeline.ts). */
@@ -24,11 +28,16 @@ export interface AppDependencies {
   ready: () => Promise<boolean>;
   logger: Logger;
   maxBodyBytes: number;
+  /** CORS_ORIGINS (cors.ts); empty or absent: no CORS headers. */
+  corsOrigins?: readonly string[];
   /** Extra non-FHIR routes (accounts, auth), mounted before the FHIR API. */
   mount?: (app: express.Express) => void;
 }
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
+/** Bodies smaller than this go uncompressed: the encoding would cost more than it saves. */
+const COMPRESSION_THRESHOLD = 1024;
 
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
@@ -36,6 +45,9 @@ export function createApp(deps: AppDependencies): express.Express {
   app.set('query parser', (text: string) => text);
   app.use(helmet());
   app.use(requestLogger(deps.logger));
+  const cors = corsPolicy(deps.corsOrigins ?? []);
+  if (cors) app.use(CORS_PATHS, cors);
+  app.use(compression({ threshold: COMPRESSION_THRESHOLD }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -59,6 +71,7 @@ export function createApp(deps: AppDependencies): express.Express {
 async function handleFhir(req: Request, res: Response, deps: AppDependencies): Promise<void> {
   if (!METHODS.has(req.method)) throw new FhirError(405, 'not-supported', `method ${req.method} is not supported`);
   const query = parseQuery(req.originalUrl);
+  res.locals.pretty = query.some(([key, value]) => key === '_pretty' && value === 'true');
   requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);
   const path = req.path.replace(/^\/+|\/+$/g, '');
   const isMetadata = path === 'metadata'; // no token needed: the route table answers GET and 405 (Allow) to other methods
@@ -93,9 +106,12 @@ function flattenHeaders(headers: Request['headers']): Record<string, string | un
   return flat;
 }
 
+/** The JSON body, indented when the request asked `_pretty=true`; its Content-Length also answers a HEAD. */
 function sendJson(res: Response, body: Resource): void {
+  const text = res.locals.pretty === true ? JSON.stringify(resourceTypeFirst(body), null, 2) : JSON.stringify(resourceTypeFirst(body));
   res.setHeader('Content-Type', FHIR_JSON);
-  res.end(JSON.stringify(resourceTypeFirst(body)));
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /**

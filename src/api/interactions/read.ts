@@ -44,6 +44,7 @@ export async function vreadInteraction(request: FhirRequest, session: Session, p
   const version = await session.store.vread(type, id, Number(vid), session.access.readable(type));
   if (!version) throw await unseen(session, type, id, `${type}/${id}/_history/${vid}`);
   if (version.deleted) throw gone(session, version);
+  if (notModified(request, version)) return { status: 304, headers: versionHeaders(session, version, false) };
   return { status: 200, body: await servedResource(request, session, version.content as Resource), headers: versionHeaders(session, version, false) };
 }
 
@@ -89,7 +90,11 @@ function gone(session: Session, stored: StoredResource): FhirError {
   return new FhirError(410, 'deleted', `${stored.resourceType}/${stored.id} was deleted`, undefined, versionHeaders(session, stored, false));
 }
 
-/** If-None-Match (weak ETag) and If-Modified-Since. */
+/**
+ * Conditional read (http.html#cread): `If-None-Match` naming the current ETag
+ * (`W/"n"`, `"n"` or `*`), or else `If-Modified-Since` at or after
+ * `Last-Modified` (whole seconds, as the header carries them) → 304.
+ */
 function notModified(request: FhirRequest, stored: StoredResource): boolean {
   const noneMatch = header(request, 'if-none-match');
   if (noneMatch) return noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === `"${stored.versionId}"` || tag.trim() === '*');
