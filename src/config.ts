@@ -18,6 +18,8 @@ export interface Config {
   authIssuer?: string;
   authJwks?: string;
   authAudience?: string;
+  /** CLIENTS_FILE: the registered system clients of the token endpoint (§8, src/identity/clients.ts); unset: none. */
+  clientsFile?: string;
   /** CORS_ORIGINS: the browser origins allowed to call the API (§8); empty: no CORS headers; `*`: any origin (no credentials are ever allowed). */
   corsOrigins: string[];
   devKeyDir: string;
@@ -82,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authIssuer: env.AUTH_ISSUER || undefined,
     authJwks: env.AUTH_JWKS || undefined,
     authAudience: env.AUTH_AUDIENCE || undefined,
+    clientsFile: env.CLIENTS_FILE ? path.resolve(env.CLIENTS_FILE) : undefined,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
     devOutboxDir: path.resolve(env.DEV_OUTBOX_DIR ?? path.join(dataDir, 'outbox')),

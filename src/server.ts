@@ -43,6 +43,9 @@ import { SpaceLifecycleJob } from './accounts/spaces';
 import { erasePatient } from './accounts/erasure';
 import { systemClock, type Clock } from './accounts/clock';
 import { accountRoutes } from './http/accounts';
+import { oauthRoutes } from './http/oauth';
+import { createBackendServices } from './identity/backend-services';
+import { smartEndpoints } from './identity/smart-configuration';
 
 export interface Carnet {
   app: ReturnType<typeof createApp>;
@@ -113,6 +116,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()] },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
     ],
+    oauth: { token: smartEndpoints(config.baseUrl).token },
     features: { batch: true, transaction: true, search: true, cors: config.corsOrigins.length > 0 },
   });
   catalogue.add(capability);
@@ -162,7 +166,10 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   });
   const lifecycleJob = new SpaceLifecycleJob(accounts.lifecycle, 60_000, (error) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'account lifecycle job failed'));
   if (config.notify.worker) lifecycleJob.start();
+  // The token endpoint's grants: client_credentials is its own; other parts add theirs here (refresh_token).
+  const backend = createBackendServices({ baseUrl: config.baseUrl, clientsFile: config.clientsFile, sql, localKeys: identity.localKeys, grants: {} });
   const mounts = [
+    oauthRoutes({ token: (params) => backend.tokenEndpoint.answer(params), smartConfiguration: backend.smartConfiguration, jwks: backend.jwks, logger }),
     accountRoutes({
       accounts: accounts.services,
       authenticate: identity.authenticate,

@@ -5,10 +5,11 @@
  * (MASQUE_PS) and may remove INVISIBLE_REPRESENTANTS_LEGAUX, which can never
  * be set again once removed (422); INVISIBLE_PATIENT is the author's alone.
  * What an author submits: `author` must name the submitter, one of the
- * submitter's PractitionerRoles or their Organization (422). Never lets a
+ * submitter's PractitionerRoles or their Organization (422); a system client
+ * registered with an Organization names it or its practitioners. Never lets a
  * non-author change a document's content.
  */
-import type { DocumentReference, Resource } from 'fhir/r4';
+import type { DocumentReference, Reference, Resource } from 'fhir/r4';
 import { forbidden, unprocessable } from '../kernel/errors';
 import type { Caller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
@@ -18,10 +19,15 @@ import { visibilityLabels } from './facts';
 import type { AccessFactsReader, DocumentState } from './facts-reader';
 import { INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS, VISIBILITY_SYSTEMS } from './vocabulary';
 
-/** 422 unless every `author` names the submitter (a system client may name anyone of its organization: not checked). */
+/**
+ * 422 unless every `author` names the submitter, one of its PractitionerRoles or its Organization.
+ * A system client registered with an Organization (§8) may name it and its practitioners
+ * (`systemAuthors`); one registered without an Organization is not checked.
+ */
 export async function checkAuthors(caller: Caller, document: DocumentReference, facts: AccessFactsReader, baseUrl?: string): Promise<void> {
   const authors = document.author ?? [];
-  if (authors.length === 0 || caller.kind === 'system') return;
+  if (authors.length === 0 || (caller.kind === 'system' && !caller.organization)) return;
+  if (caller.kind === 'system') return systemAuthors(caller.organization as string, authors, facts, baseUrl);
   const allowed = new Set<string>([submitterOf(caller)]);
   if (caller.kind === 'practitioner') {
     const roles = await facts.rolesOf(caller.practitionerId);
@@ -34,6 +40,25 @@ export async function checkAuthors(caller: Caller, document: DocumentReference, 
       throw unprocessable(`author must name the submitter (${submitterOf(caller)}), one of its PractitionerRoles or its Organization`, `DocumentReference.author[${index}]`);
     }
   });
+}
+
+/**
+ * A system client of Organization O names O, a Practitioner with a PractitionerRole at O, or a
+ * PractitionerRole of such a practitioner (the role's own organization is not read apart).
+ */
+async function systemAuthors(organization: string, authors: readonly Reference[], facts: AccessFactsReader, baseUrl: string | undefined): Promise<void> {
+  for (const [index, author] of authors.entries()) {
+    const parsed = localReference(author.reference, baseUrl);
+    if (!parsed || !(await isOfOrganization(parsed, organization, facts))) {
+      throw unprocessable(`author must name the client's Organization (${organization}) or one of its practitioners`, `DocumentReference.author[${index}]`);
+    }
+  }
+}
+
+async function isOfOrganization(author: { type: string; id: string }, organization: string, facts: AccessFactsReader): Promise<boolean> {
+  if (author.type === 'Organization') return `Organization/${author.id}` === organization;
+  const practitioner = author.type === 'Practitioner' ? author.id : author.type === 'PractitionerRole' ? (await facts.roleOwners([author.id]))(author.id) : undefined;
+  return practitioner !== undefined && (await facts.rolesOf(practitioner)).organizations.includes(organization);
 }
 
 /** INVISIBLE_REPRESENTANTS_LEGAUX cannot come back once removed. */

@@ -14,6 +14,8 @@ export interface CapabilityInputs {
   profiles: string[];
   version: string;
   operations: { name: string; definition: string; types?: string[] }[];
+  /** The SMART backend-services token endpoint (§8): rest.security's oauth-uris extension. */
+  oauth?: { token: string };
   /** `cors`: CORS_ORIGINS allows some browser origins (rest.security.cors). */
   features: { batch: boolean; transaction: boolean; search: boolean; cors?: boolean };
 }
@@ -44,9 +46,10 @@ export function buildCapabilityStatement(inputs: CapabilityInputs): CapabilitySt
       {
         mode: 'server',
         security: {
+          ...(inputs.oauth ? { extension: [oauthUris(inputs.oauth.token)] } : {}),
           cors: inputs.features.cors === true,
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-          description: 'Bearer JWT (RS256/ES256) from a trusted identity provider or issued by Carnet; SMART v1/v2 scopes.',
+          description: `Bearer JWT (RS256/ES256) from a trusted identity provider or issued by Carnet${inputs.oauth ? ' (SMART backend services: client_credentials with a private_key_jwt assertion, RS384/ES384, at the oauth-uris token endpoint)' : ''}; SMART v1/v2 scopes.`,
         },
         resource: resources,
         interaction: [
@@ -59,6 +62,11 @@ export function buildCapabilityStatement(inputs: CapabilityInputs): CapabilitySt
       },
     ],
   };
+}
+
+/** SMART's oauth-uris extension: only the token endpoint (no authorize endpoint: no user-facing launch). */
+function oauthUris(token: string): NonNullable<CapabilityStatement['extension']>[number] {
+  return { url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris', extension: [{ url: 'token', valueUri: token }] };
 }
 
 function resourceEntry(type: string, inputs: CapabilityInputs): CapabilityStatementRestResource {

@@ -30,7 +30,7 @@ export interface Identity {
 /** `fhirBase`: this server's FHIR base (`$BASE_URL/fhir`), the only base an absolute `fhirUser` may name. */
 export function identityFrom(verifier: TokenVerifier, lookup: CallerLookup, localKeys: LocalKeys, fhirBase: string): Identity {
   return {
-    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup, { fhirBase }),
+    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup, { fhirBase, localIssuer: localKeys.issuer }),
     verify: (authorization) => verifier.verify(authorization),
     localKeys,
   };

@@ -15,6 +15,9 @@
  * (`2008` as 2008-01-01); a Patient without birthDate is not a minor — a
  * guardian (GUARD) at any age.
  *
+ * A system client's `organization` is read only from tokens Carnet issued (its token
+ * endpoint puts the client's registered Organization there, §8).
+ *
  * Scopes of the wrong context (a practitioner holding only `patient/` scopes)
  * are kept on the Caller but grant nothing: rights are checked with
  * `callerAllows` (scopes.ts), which only counts scopes of the caller's context.
@@ -57,6 +60,15 @@ export interface ResolveContext {
   fhirBase?: string;
   /** The instant roles, periods and ages are judged at (default: now). */
   now?: Date;
+  /** `iss` of the tokens Carnet issues: only those carry a client's `organization` (§8). */
+  localIssuer?: string;
+}
+
+/** The `organization` claim (`Organization/O`) of a token Carnet issued to a registered client. */
+function organizationOf(payload: JWTPayload, localIssuer: string | undefined): string | undefined {
+  const organization = payload.organization;
+  if (localIssuer === undefined || payload.iss !== localIssuer || typeof organization !== 'string') return undefined;
+  return /^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(organization) ? organization : undefined;
 }
 
 export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, context: ResolveContext = {}): Promise<Caller> {
@@ -68,7 +80,8 @@ export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, c
 
   if (fhirUser === undefined || fhirUser === null || fhirUser === '') {
     if (!hasContext(scopes, 'system')) throw forbidden('a token without fhirUser must carry system/ scopes');
-    return { kind: 'system', sub, scopes, clientId: sub, operator: isOperator(scopes) };
+    const organization = organizationOf(payload, context.localIssuer);
+    return { kind: 'system', sub, scopes, clientId: sub, operator: isOperator(scopes), ...(organization ? { organization } : {}) };
   }
 
   const user = fhirUserReference(fhirUser, context.fhirBase);

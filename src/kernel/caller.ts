@@ -52,6 +52,8 @@ export interface SystemCaller extends CallerBase {
   kind: 'system';
   clientId: string;
   operator: boolean; // holds system/*.* or system/*.cruds
+  /** `Organization/O` the client is registered for (CLIENTS_FILE, §8): an `author` it may name (§4.3). */
+  organization?: string;
 }
 
 export type Caller = PatientCaller | RelatedPersonCaller | PractitionerCaller | SystemCaller;
