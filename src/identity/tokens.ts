@@ -39,7 +39,7 @@ export interface TokenVerifierOptions {
   localIssuer: string;
   /** Public keys of the tokens Carnet issues itself. */
   localKeys: JSONWebKeySet;
-  /** Minimum time between two re-reads of the JWKS on an unknown `kid` (default 30 s). */
+  /** Minimum time between two re-reads of the JWKS (file or URL) on an unknown `kid` (default JWKS_COOLDOWN_MS, 5 s). */
   jwksCooldownMs?: number;
   /** How long a fetched remote JWKS is trusted without re-fetching (default 10 min). */
   jwksMaxAgeMs?: number;
@@ -53,6 +53,13 @@ export interface TokenVerifier {
 }
 
 export const TRUSTED_ALGORITHMS = ['RS256', 'ES256'] as const;
+
+/**
+ * Minimum time between two re-reads of the identity provider's JWKS prompted
+ * by an unknown `kid`: a key added to it is trusted from the first token that
+ * names it this long after the previous re-read (or the start).
+ */
+export const JWKS_COOLDOWN_MS = 5_000;
 
 const REQUIRED_CLAIMS = ['iss', 'sub', 'exp'];
 
@@ -68,7 +75,7 @@ export function invalidToken(message: string): FhirError {
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   if (!options.issuer !== !options.jwks) throw new Error('AUTH_ISSUER and AUTH_JWKS must be set together');
-  const cooldownMs = options.jwksCooldownMs ?? 30_000;
+  const cooldownMs = options.jwksCooldownMs ?? JWKS_COOLDOWN_MS;
   const localKeys = createLocalJWKSet(options.localKeys);
   const providerKeys = options.jwks ? jwksSource(options.jwks, cooldownMs, options.jwksMaxAgeMs ?? 600_000) : undefined;
   const clockTolerance = options.clockToleranceSeconds ?? 30;
