@@ -21,7 +21,11 @@
  *  5. the same creates on a single patient (the patient's audit chain and
  *     rows serialise there) — target ≥ 350/s;
  *  with `--patient-writes`, also create Patient and update Patient/{id} by an
- *  operator (no target).
+ *  operator (no target);
+ *  with `--compression`, the cost of response compression (figures c1–c4, no
+ *  target): the read of figure 3 with `Accept-Encoding: gzip, br`, and `GET /fhir/metadata`
+ *  (the CapabilityStatement, ~400 KB) plain, gzip and br — each with the
+ *  bytes of its answers as sent.
  * Any non-2xx answer or socket error counts as an error, is printed with a
  * sample of the answers and flags its figure; error-level lines of the
  * server's log are counted and printed. Missing a target does not change the
@@ -37,7 +41,7 @@
  * Uses DATABASE_URL when set, else the embedded PostgreSQL in DATA_DIR
  * (default ./data/bench). WORKERS is inherited from the environment.
  * Options: --duration <s> (10), --connections <n> (50), --patients <n> (200),
- * --practitioners <n> (4), --patient-writes.
+ * --practitioners <n> (4), --patient-writes, --compression.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,6 +57,7 @@ const CONNECTIONS = option('connections', 50);
 const PATIENTS = Math.max(1, option('patients', 200));
 const PRACTITIONERS = Math.max(1, option('practitioners', 4));
 const PATIENT_WRITES = flag('patient-writes');
+const COMPRESSION = flag('compression');
 const SEED_CHUNK = 25;
 const BASE_URL = 'http://bench.carnet.local';
 const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench');
@@ -184,6 +189,8 @@ interface Figure {
   errors: number;
   statuses: string;
   samples: string[];
+  /** Mean bytes of an answer as sent (headers included; compressed when encoded). */
+  bytes: number;
 }
 
 /** autocannon with the run's defaults; counts non-2xx answers and socket errors, keeps a few non-2xx samples. */
@@ -201,8 +208,9 @@ async function measure(name: string, options: autocannon.Options, setup?: (req: 
   const statuses = Object.entries(result.statusCodeStats ?? {})
     .map(([code, stat]) => `${code}×${stat.count ?? 0}`)
     .join(' ');
-  process.stdout.write(`  ${name}: ${result.requests.average.toFixed(0)} req/s (${statuses}${result.errors ? `, ${result.errors} socket errors` : ''})\n`);
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, statuses, samples };
+  const bytes = result.requests.average > 0 ? result.throughput.average / result.requests.average : 0;
+  process.stdout.write(`  ${name}: ${result.requests.average.toFixed(0)} req/s, ${(bytes / 1024).toFixed(1)} KB/answer (${statuses}${result.errors ? `, ${result.errors} socket errors` : ''})\n`);
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, statuses, samples, bytes };
 }
 
 /** Error-level lines (pino level ≥ 50) of the server's standard output, counted, the first few kept. */
@@ -311,6 +319,19 @@ async function main(): Promise<void> {
     figures.push(single);
     targets.push({ figure: single, label: 'creates on one patient ≥ 350/s', met: (f) => f.rps >= 350, actual: (f) => `${f.rps.toFixed(0)}/s` });
 
+    if (COMPRESSION) {
+      figures.push(
+        await measure(
+          'c1. the read of figure 3, Accept-Encoding: gzip, br',
+          { url: `${url}/fhir/DocumentReference`, headers: { authorization: readerAuth, 'accept-encoding': 'gzip, br' } },
+          (req) => ({ ...req, path: documentPaths[reads++ % documentPaths.length] }),
+        ),
+      );
+      for (const [n, encoding] of ['identity', 'gzip', 'br'].entries()) {
+        figures.push(await measure(`c${n + 2}. GET /fhir/metadata, Accept-Encoding: ${encoding}`, { url: `${url}/fhir/metadata`, headers: { 'accept-encoding': encoding } }));
+      }
+    }
+
     if (PATIENT_WRITES) {
       let counter = PATIENTS;
       let updated = 0;
@@ -335,11 +356,11 @@ async function main(): Promise<void> {
     console.log(
       `\nCarnet CRUD benchmark — ${CONNECTIONS} connections, ${DURATION} s per figure, auth and audit on, ${where}, WORKERS=${process.env.WORKERS ?? '(unset: 1)'}, ${os.cpus().length} cores, node ${process.version}\n`,
     );
-    console.log('| figure | req/s | p50 ms | p99 ms | errors (non-2xx) | vs bare Express |');
-    console.log('|---|---:|---:|---:|---:|---:|');
+    console.log('| figure | req/s | p50 ms | p99 ms | KB/answer | errors (non-2xx) | vs bare Express |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const f of figures) {
       const errors = f.errors > 0 ? `**${f.errors}** ⚠` : '0';
-      console.log(`| ${f.name} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${errors} | ${ratio(f, bareRps).toFixed(1)} % |`);
+      console.log(`| ${f.name} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${(f.bytes / 1024).toFixed(1)} | ${errors} | ${ratio(f, bareRps).toFixed(1)} % |`);
     }
     console.log('\ntargets:');
     for (const t of targets) {
