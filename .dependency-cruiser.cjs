@@ -16,7 +16,8 @@ const LAYERS = {
   audit: ['kernel', 'store', 'access'],
   notify: ['kernel', 'store'],
   conformance: ['kernel', 'search'],
-  api: ['kernel', 'store', 'search', 'access', 'audit', 'conformance', 'identity'],
+  terminology: ['kernel'], // the terminology operations over terminology/ (CodeSystem/$lookup, ValueSet/$expand…)
+  api: ['kernel', 'store', 'search', 'access', 'audit', 'conformance', 'identity', 'terminology'],
   accounts: ['kernel', 'store', 'search', 'access', 'audit', 'identity', 'notify', 'api', 'validation', 'config'],
   http: ['kernel'],
 };

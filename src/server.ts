@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { CodeSystem, ValueSet } from 'fhir/r4';
 import type { Config } from './config';
 import { openDb, migrate, type Db } from './store/db';
 import { PoolExecutor, type Executor } from './store/executor';
@@ -43,6 +44,8 @@ import { SpaceLifecycleJob } from './accounts/spaces';
 import { erasePatient } from './accounts/erasure';
 import { systemClock, type Clock } from './accounts/clock';
 import { accountRoutes } from './http/accounts';
+import { terminologyOperations } from './terminology/operations';
+import { TERMINOLOGY_OPERATIONS } from './terminology/capabilities';
 import { oauthRoutes } from './http/oauth';
 import { createBackendServices } from './identity/backend-services';
 import { smartEndpoints } from './identity/smart-configuration';
@@ -115,11 +118,13 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     operations: [
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()] },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
+      ...TERMINOLOGY_OPERATIONS.map((op) => ({ ...op, types: [...op.types] })),
     ],
     oauth: { token: smartEndpoints(config.baseUrl).token },
     features: { batch: true, transaction: true, search: true, cors: config.corsOrigins.length > 0 },
   });
   catalogue.add(capability);
+  const terminology = terminologyOperations([...catalogue.all('CodeSystem'), ...catalogue.all('ValueSet')] as Array<CodeSystem | ValueSet>, { baseUrl, version: VERSION });
   const holds = new NotificationHolds(sql, (caller, type) => policy.readable(caller, type));
   const worker = new NotificationWorker({ db: sql, settings: config.notify, logger, holds });
   const trail = new AuditTrail(sql, { digestMinutes: config.notify.digestMinutes, onStored: () => worker.wake() });
@@ -130,6 +135,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     capabilityStatement: () => capability,
     auditLog,
     auditVerifiers: config.auditVerifiers,
+    terminology,
     // Every entry of a batch or transaction comes back through the pipeline's route: the same
     // route table, audited with its Bundle. The sessions it is given are the pipeline's own.
     bundle: bundleInteraction((request, session) => pipeline.route(request, session as RecordedSession)),

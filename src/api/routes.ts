@@ -15,6 +15,8 @@ import type { ConformanceCatalogue } from '../conformance/catalogue';
 import type { AuditLog } from '../audit/audit-log';
 import { auditRoutes } from '../audit/history';
 import type { CapabilityStatement } from 'fhir/r4';
+import type { TerminologyOperations } from '../terminology/operations';
+import { queryValue } from '../kernel/request';
 
 export interface RouteOptions {
   catalogue: ConformanceCatalogue;
@@ -23,6 +25,7 @@ export interface RouteOptions {
   everything?: Handler; // Patient/$everything
   auditLog?: AuditLog; // AuditEvent history, 405 on AuditEvent writes, Patient/$verify-audit
   auditVerifiers?: readonly string[]; // AUDIT_VERIFIERS: system clients that may run $verify-audit
+  terminology?: TerminologyOperations; // $lookup, $validate-code, $expand; metadata?mode=terminology
 }
 
 export function buildRouter(options: RouteOptions): FhirRouter {
@@ -32,7 +35,23 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(session.baseUrl, catalogue.search(params.type, request.query)) };
     return searchInteraction(request, session, params.type);
   };
-  const router = new FhirRouter().add('GET', 'metadata', async () => ({ status: 200, body: options.capabilityStatement() }));
+  const { terminology } = options;
+  const router = new FhirRouter().add('GET', 'metadata', async (request) => {
+    if (terminology && queryValue(request.query, 'mode') === 'terminology') return { status: 200, body: terminology.capabilities() };
+    return { status: 200, body: options.capabilityStatement() };
+  });
+  if (terminology) {
+    for (const [pattern, handler] of [
+      ['CodeSystem/$lookup', terminology.lookup],
+      ['CodeSystem/:id/$lookup', terminology.lookup],
+      ['CodeSystem/$validate-code', terminology.validateCodeSystemCode],
+      ['CodeSystem/:id/$validate-code', terminology.validateCodeSystemCode],
+      ['ValueSet/$validate-code', terminology.validateValueSetCode],
+      ['ValueSet/:id/$validate-code', terminology.validateValueSetCode],
+      ['ValueSet/$expand', terminology.expand],
+      ['ValueSet/:id/$expand', terminology.expand],
+    ] as const) router.add('GET', pattern, handler).add('POST', pattern, handler);
+  }
   if (options.auditLog) for (const line of auditRoutes(options.auditLog, { verifiers: options.auditVerifiers })) router.add(line.method, line.pattern, line.handler); // before the generic :type routes
   router
     .add('GET', '', (request, session) => searchInteraction(request, session))

@@ -53,9 +53,16 @@ describe('the Carnet profiles of profiles/', () => {
     ['Patient with another identifier only', 'carnet-pat-1', 'Patient', patient([{ system: 'http://hospital.example.org/ipp', value: '42' }])],
     ['Patient with an INS-NIR without value', 'carnet-pat-1', 'Patient', patient([{ system: INS, _value: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] } }])],
     ['Practitioner without national id', 'carnet-prac-1', 'Practitioner', practitioner([{ system: 'https://rpps.esante.gouv.fr', value: '10000000001' }])],
-    ['DocumentReference typed in SNOMED', 'carnet-docref-1', 'DocumentReference.type', document({ type: typed('http://snomed.info/sct', '371530004'), subject })],
   ])('%s fails %s at %s', (_case, key, expression, resource) => {
     expect(errorsOf(validator, resource)).toEqual([expect.objectContaining({ code: 'invariant', expression: [expression], message: expect.stringMatching(new RegExp(`^${key}: `)) })]);
+  });
+
+  it('refuses a DocumentReference typed in SNOMED twice: outside the required JDV_J66 binding, and carnet-docref-1', () => {
+    const errors = errorsOf(validator, document({ type: typed('http://snomed.info/sct', '371530004'), subject }));
+    expect(errors.map((issue) => [issue.code, issue.expression?.[0], issue.message.split(':')[0]])).toEqual([
+      ['code-invalid', 'DocumentReference.type', 'DocumentReference.type'],
+      ['invariant', 'DocumentReference.type', 'carnet-docref-1'],
+    ]);
   });
 
   it.each([
