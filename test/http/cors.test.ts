@@ -92,6 +92,9 @@ describe('CORS with CORS_ORIGINS set to two origins', () => {
     ['a request without a token (WWW-Authenticate)', (s: TestServer) => s.request.get('/fhir/Patient'), 401],
     ['the capabilities, without a token', (s: TestServer) => s.request.get('/fhir/metadata'), 200],
     ['a patient login refused', (s: TestServer) => s.request.post('/auth/login').set('Content-Type', 'application/json').send('{}'), 400],
+    ['SMART discovery', (s: TestServer) => s.request.get('/.well-known/smart-configuration'), 200],
+    ['SMART discovery under the FHIR base', (s: TestServer) => s.request.get('/fhir/.well-known/smart-configuration'), 200],
+    ['the server\'s public keys', (s: TestServer) => s.request.get('/auth/jwks'), 200],
   ])('lets an allowed origin read %s', async (_what, call, status) => {
     const res = await call(server, token).set('Origin', APP);
     expect(res.status).toBe(status);
