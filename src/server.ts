@@ -164,7 +164,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     messages: accountMessages,
     fhir: pipeline,
     localKeys: identity.localKeys,
-    erase: erasePatient,
+    erase: (trx, patientId) => erasePatient(trx, patientId, { baseUrl }),
     record: (records) => trail.record(records),
     observer: baseUrl,
     retentionYears: config.accounts.retentionYears,
