@@ -307,6 +307,16 @@ describe('ValueSet/$expand', () => {
   });
 });
 
+describe('the README examples', () => {
+  it('looks up the médecin and finds it by "medecin", with the URLs as written there', async () => {
+    const lookup = await server.request.get(`/fhir/CodeSystem/$lookup?system=${G15}&code=10`).set('Authorization', `Bearer ${token}`);
+    expect([out(lookup.body, 'name')?.valueString, out(lookup.body, 'display')?.valueString]).toEqual(['TRE_G15_ProfessionSante', 'Médecin']);
+    const expand = await server.request.get('/fhir/ValueSet/profession/$expand?filter=medecin&count=5').set('Authorization', `Bearer ${token}`);
+    expect(expand.body.expansion.total).toBe(1);
+    expect(expand.body.expansion.contains).toEqual([{ system: G15, code: '10', display: 'Médecin' }]);
+  });
+});
+
 describe('metadata', () => {
   it('mode=terminology answers a TerminologyCapabilities naming every code system served, without a token', async () => {
     const res = await server.request.get('/fhir/metadata?mode=terminology');
