@@ -23,6 +23,8 @@ export interface LinkDeps {
   facts: AccessFactsReader;
   /** The caller's access predicate for rows of a type (sql.ts, the one used by reads and searches). */
   readable: (resourceType: string) => RowPredicate;
+  /** The closed spaces alone (sql.ts compileOpen): a submitter's own row in one is linked to no more than one never written. */
+  open: (resourceType: string) => RowPredicate;
   baseUrl?: string;
 }
 
@@ -32,7 +34,7 @@ export async function checkAttachmentLinks(caller: Caller, document: DocumentRef
   const added = attachmentTargets(document, deps.baseUrl).filter((target) => !before.has(`${target.type}/${target.id}`));
   for (const type of [...new Set(added.map((target) => target.type))]) {
     const ofType = added.filter((target) => target.type === type);
-    const seen = await deps.facts.seenBy(submitterOf(caller), deps.readable(type), type, ofType.map((target) => target.id));
+    const seen = await deps.facts.seenBy(submitterOf(caller), deps.readable(type), deps.open(type), type, ofType.map((target) => target.id));
     const unseen = ofType.find((target) => !seen.has(target.id));
     if (unseen) throw unprocessable(`the attachment names no ${unseen.type} this submitter may link (none exists, or the submitter may not see it)`, unseen.expression);
   }
@@ -44,6 +46,6 @@ export async function checkSecurityContext(caller: Caller, binary: Resource, cur
   if (context?.type !== 'DocumentReference') return;
   const previous = securityContextOf(current ?? null, deps.baseUrl);
   if (previous?.type === context.type && previous.id === context.id) return;
-  const seen = await deps.facts.seenBy(submitterOf(caller), deps.readable('DocumentReference'), 'DocumentReference', [context.id]);
+  const seen = await deps.facts.seenBy(submitterOf(caller), deps.readable('DocumentReference'), deps.open('DocumentReference'), 'DocumentReference', [context.id]);
   if (!seen.has(context.id)) throw unprocessable('the securityContext names no DocumentReference this submitter may see (none exists, or the submitter may not see it)', 'Binary.securityContext');
 }

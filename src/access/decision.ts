@@ -6,6 +6,12 @@
  * (test/access/agreement.property.test.ts) checks both agree on random worlds.
  * Also the patient-level steps 1–2 (`spaceEntry`) that checkPatientSpace and
  * the write rules use. Never allows what a rule denies.
+ *
+ * A closed space (CONTRACT §7) comes first, for every caller and every rule
+ * class but shared data (`inClosedSpace`): its rows are denied as if they did
+ * not exist, and so is every row of patient data for X and X's
+ * representatives once X closed it. The policy reads a closed patient's
+ * choices as none (facts-reader.ts), as it reads a patient that never existed.
  */
 import type { Caller, PractitionerCaller } from '../kernel/caller';
 import { submitterOf } from '../kernel/caller';
@@ -28,6 +34,8 @@ export interface AccessWorld {
   linkingDocuments(type: string, id: string): readonly RowFacts[];
   /** The current DocumentReference with this id, if any. */
   document(id: string): RowFacts | undefined;
+  /** Whether patient X has closed their space (CONTRACT §7, `closed_spaces`). */
+  closedSpace(patientId: string): boolean;
 }
 
 export interface DecisionContext {
@@ -105,8 +113,24 @@ export function spaceEntry(caller: PractitionerCaller, rules: readonly ConsentRu
   }
 }
 
+export const CLOSED_SPACE = 'closedSpace: the patient closed their space';
+
+/**
+ * §7: the row lies in a closed space — its patient's, or for an attachment
+ * that of a document governing it or of its securityContext — or the caller
+ * is patient X (or X's representative) and X closed their space.
+ */
+export function inClosedSpace(caller: Caller, row: RowFacts, world: AccessWorld): boolean {
+  if ((caller.kind === 'patient' || caller.kind === 'related-person') && world.closedSpace(caller.patientId)) return true;
+  const patients = [row.patientId, ...world.linkingDocuments(row.resourceType, row.id).map((document) => document.patientId)];
+  if (row.context?.type === 'Patient') patients.push(row.context.id);
+  if (row.context?.type === 'DocumentReference') patients.push(world.document(row.context.id)?.patientId ?? null);
+  return patients.some((patientId) => patientId !== null && world.closedSpace(patientId));
+}
+
 /** The decision for one row. */
 export function decide(caller: Caller, row: RowFacts, world: AccessWorld, context: DecisionContext): Decision {
+  if (ruleClassOf(row.resourceType, context.inCompartment) !== 'shared' && inClosedSpace(caller, row, world)) return deny(CLOSED_SPACE);
   switch (caller.kind) {
     case 'practitioner':
       return decideForPractitioner(caller, row, world, context);

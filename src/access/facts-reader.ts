@@ -4,13 +4,17 @@
  * behind PractitionerRoles, a practitioner's roles, and which of some rows
  * a submitter may already see (attachment-writes.ts). Reads only what the
  * rules need, never answers a client with a row.
+ *
+ * A patient whose space is closed (CONTRACT §7) reads here as one that never
+ * existed: no choices in force, no Patient to submit to, not known to the
+ * audit's verification (the probe of sql.ts `spaceOpenSql`).
  */
 import { localReference } from '../kernel/reference';
 import type { RowPredicate } from '../kernel/predicate';
 import type { Executor, SqlBinding } from '../store/executor';
 import type { ConsentRule, RoleOwners } from './facts';
 import { roleOwnersOf } from './indexer';
-import { textArray } from './sql';
+import { spaceOpenSql, textArray } from './sql';
 import type { ConsentKind, EmergencyPurpose } from './vocabulary';
 
 
@@ -37,7 +41,7 @@ export class AccessFactsReader {
 
   /** Active consent rules of the patient (optionally without those of one Consent, being rewritten). */
   async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
-    const result = await this.db.query<RuleRow>('SELECT * FROM consent_rules WHERE patient_id = ?', [patientId]);
+    const result = await this.db.query<RuleRow>(`SELECT * FROM consent_rules WHERE patient_id = ? AND ${spaceOpenSql('consent_rules.patient_id')}`, [patientId]);
     return result.rows
       .filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid)
       .map((row) => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose }));
@@ -66,22 +70,31 @@ export class AccessFactsReader {
    * Of these ids of `type`, those of live rows `submitter` created or the
    * submitter's access predicate lets through: what the submitter may
    * already see. A row that does not exist and a row hidden from the
-   * submitter are both absent from the answer.
+   * submitter are both absent from the answer; so is the submitter's own row
+   * in a closed space (`open`: sql.ts compileOpen).
    */
-  async seenBy(submitter: string, readable: RowPredicate, type: string, ids: readonly string[]): Promise<Set<string>> {
+  async seenBy(submitter: string, readable: RowPredicate, open: RowPredicate, type: string, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const predicate = readable.render('r');
+    const unclosed = open.render('r');
     const result = await this.db.query<{ id: string }>(
-      `SELECT r.id FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[]) AND NOT r.deleted AND (r.created_by = ? OR (${predicate.sql}))`,
-      [type, textArray([...new Set(ids)]), submitter, ...predicate.bindings],
+      `SELECT r.id FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[]) AND NOT r.deleted AND ((r.created_by = ? AND ${unclosed.sql}) OR (${predicate.sql}))`,
+      [type, textArray([...new Set(ids)]), submitter, ...unclosed.bindings, ...predicate.bindings],
     );
     return new Set(result.rows.map((row) => row.id));
   }
 
-  /** Whether Patient/X exists and is not deleted (the write rules submit nothing to any other). */
+  /** Whether Patient/X exists, is not deleted and its space is not closed (the write rules submit nothing to any other). */
   async patientExists(patientId: string): Promise<boolean> {
-    const result = await this.db.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted`, [patientId]);
+    const result = await this.db.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted AND ${spaceOpenSql('resources.id')}`, [patientId]);
     return result.rows.length > 0;
+  }
+
+  /** Patients among `ids` stored (deleted ones included) whose space is not closed: the patients a request may learn exist. */
+  async knownPatients(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const result = await this.db.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ANY(?::text[]) AND ${spaceOpenSql('resources.id')}`, [textArray([...new Set(ids)])]);
+    return new Set(result.rows.map((row) => row.id));
   }
 
   roleOwners(roleIds: readonly string[]): Promise<RoleOwners> {

@@ -16,7 +16,12 @@
  * - checkScope: SMART scopes cap everything; AuditEvent searches are the
  *   patient's and their representatives' only;
  * - resolveIdentity: a patient found by INS-NIR, as its identity subset
- *   (patient-identity.ts).
+ *   (patient-identity.ts);
+ * - knownPatients: the patients a request may learn exist.
+ * A patient who closed their space (CONTRACT §7) is, on every one of these
+ * paths, a patient that never existed: the predicate hides their rows
+ * (sql.ts), the facts reader reads no choice of theirs and no Patient to
+ * submit to, resolve or verify (facts-reader.ts).
  * Never returns a predicate wider than the rules of decision.ts.
  */
 import type { Resource } from 'fhir/r4';
@@ -35,7 +40,7 @@ import { AccessFactsReader } from './facts-reader';
 import { AuthorizationGrid } from './grid';
 import { requireScope } from './scope-check';
 import { ServedReferences } from './served-references';
-import { compileReadable } from './sql';
+import { compileOpen, compileReadable } from './sql';
 import { ruleClassOf } from './vocabulary';
 import { checkWriteRules, everySpaceOpen, type PatientSpaces } from './write-rules';
 
@@ -113,6 +118,7 @@ export class CarnetAccessPolicy {
       validator: this.options.validator,
       baseUrl: this.options.baseUrl,
       readable: (type) => this.readable(caller, type),
+      open: (type) => compileOpen(caller, type, { grid: this.grid, compartment: this.options.compartment }),
     });
   }
 }
@@ -163,10 +169,14 @@ class BoundAccess implements CallerAccess {
    */
   async resolveIdentity(nir: string): Promise<StoredResource | undefined> {
     const identity = await resolveIdentity(this.caller, nir, this.sql);
-    if (!identity) return undefined;
+    if (!identity || !(await this.facts.patientExists(identity.id))) return undefined; // a closed space's NIR resolves to nothing
     const emergency = this.caller.kind === 'practitioner' && purposeOf(this.caller) !== 'TREAT';
     await (emergency ? this.checkPatientSpace(identity.id) : this.checkNotBlocked(identity.id));
     return identity;
+  }
+
+  knownPatients(patientIds: readonly string[]): Promise<Set<string>> {
+    return this.facts.knownPatients(patientIds);
   }
 
   private async refusing(patientIds: readonly string[], check: () => Promise<void>): Promise<void> {

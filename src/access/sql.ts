@@ -15,6 +15,15 @@
  * With no type (system history and search, `$everything`), the predicate
  * also keeps only the types the caller's scopes let it read.
  *
+ * A closed space (CONTRACT §7, `closed_spaces`) is one fact probed here, in
+ * front of every rule class but shared data: a row of a patient whose space
+ * is closed — or an attachment a document of such a patient (or its
+ * securityContext) governs — and, for patient X and X's representatives once
+ * X closed it, every row of patient data, is absent for every caller, as if
+ * it never existed (`compileOpen`; decision.ts `inClosedSpace`). One
+ * primary-key probe of closed_spaces by the row's patient_id (TRUE for a
+ * row of no patient), plus a constant one for a patient caller.
+ *
  * Every fragment is TRUE or FALSE, never NULL (NOT of a NULL would widen).
  * Never returns a predicate wider than the rules: the property test compares
  * it with decide() on random worlds.
@@ -57,6 +66,16 @@ export function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 
+/**
+ * SQL: the space of the patient `patientSql` names is open (CONTRACT §7) — no
+ * `closed_spaces` row, one primary-key probe; TRUE when `patientSql` is NULL
+ * (a row of no patient). The one statement of the fact in SQL: sql.ts and the
+ * facts reader (facts-reader.ts) use it.
+ */
+export function spaceOpenSql(patientSql: string, alias = 'closed'): string {
+  return `NOT EXISTS (SELECT 1 FROM closed_spaces ${alias} WHERE ${alias}.patient_id = ${patientSql})`;
+}
+
 /** Fresh aliases derived from the row alias, so nested predicates never shadow each other. */
 class Aliases {
   private count = 0;
@@ -77,6 +96,22 @@ class RowSql {
     const F = this.names.next('af');
     const c = condition(F);
     return f(`EXISTS (SELECT 1 FROM access_facts ${F} WHERE ${F}.rid = ${this.a}.rid AND (${c.sql}))`, c.bindings);
+  }
+  /** The row's patient has not closed their space (TRUE for a row of no patient). */
+  open(): Frag {
+    return { sql: spaceOpenSql(this.patient, this.names.next('cs')), bindings: [], total: true };
+  }
+  /**
+   * An attachment lies in no closed space: no document linking to it, no
+   * securityContext document and no securityContext Patient of a patient
+   * whose space is closed (decision.ts inClosedSpace).
+   */
+  attachmentOpen(): Frag {
+    const [L, d, F, c, P] = ['al', 'd', 'af', 'd', 'af'].map((name) => this.names.next(name));
+    const linking = `NOT EXISTS (SELECT 1 FROM attachment_links ${L} JOIN resources ${d} ON ${d}.rid = ${L}.document_rid WHERE ${L}.target_type = ${this.a}.resource_type AND ${L}.target_id = ${this.a}.id AND NOT ${spaceOpenSql(`${d}.patient_id`, `${d}_cs`)})`;
+    const contextDocument = `NOT EXISTS (SELECT 1 FROM access_facts ${F} JOIN resources ${c} ON ${c}.resource_type = 'DocumentReference' AND ${c}.id = ${F}.context_id WHERE ${F}.rid = ${this.a}.rid AND ${F}.context_type = 'DocumentReference' AND NOT ${spaceOpenSql(`${c}.patient_id`, `${c}_cs`)})`;
+    const contextPatient = `NOT EXISTS (SELECT 1 FROM access_facts ${P} WHERE ${P}.rid = ${this.a}.rid AND ${P}.context_type = 'Patient' AND NOT ${spaceOpenSql(`${P}.context_id`, `${P}_cs`)})`;
+    return { sql: `${linking} AND ${contextDocument} AND ${contextPatient}`, bindings: [], total: true };
   }
   linked(): Frag {
     const L = this.names.next('al');
@@ -282,11 +317,48 @@ function systemClass(caller: Caller, ruleClass: RuleClass, row: RowSql): Frag {
 
 const CLASSES: readonly RuleClass[] = ['document', 'attachment', 'immunization', 'participation', 'consent', 'audit', 'record', 'shared'];
 
+/**
+ * CONTRACT §7, in front of the rules of every class but shared data: the row
+ * lies in no closed space (its patient's; for an attachment, also its
+ * governing documents' and securityContext's), and for patient X or X's
+ * representative, X's own space is not closed (a constant probe).
+ */
+function openFor(caller: Caller, ruleClass: RuleClass, row: RowSql): Frag {
+  if (ruleClass === 'shared') return TRUE;
+  const parts: Frag[] = [];
+  if (caller.kind === 'patient' || caller.kind === 'related-person') parts.push({ sql: spaceOpenSql('?', row.names.next('cs')), bindings: [caller.patientId], total: true });
+  parts.push(row.open());
+  if (ruleClass === 'attachment') parts.push(row.attachmentOpen());
+  return { sql: parts.map((part) => part.sql).join(' AND '), bindings: parts.flatMap((part) => part.bindings), total: true };
+}
+
+/** `open` AND `rules`, never NULL: plain conjuncts the planner turns into an anti-join on closed_spaces and the rules' own joins. */
+function guarded(open: Frag, rules: Frag): Frag {
+  if (open === TRUE || rules === FALSE) return rules;
+  const sql = rules.total ? rules.sql : `COALESCE((${rules.sql}), FALSE)`;
+  return { sql: `${open.sql} AND (${sql})`, bindings: [...open.bindings, ...rules.bindings], total: true };
+}
+
+/**
+ * The predicate of the closed spaces alone (§7), for a row of `resourceType`:
+ * TRUE unless the row lies in a closed space or the caller's own space is
+ * closed. What a submitter's own rows must also pass (facts-reader.ts seenBy).
+ */
+export function compileOpen(caller: Caller, resourceType: string, context: SqlRulesContext): RowPredicate {
+  const ruleClass = ruleClassOf(resourceType, (type) => context.compartment.has(type));
+  return {
+    render(alias: string) {
+      const frag = openFor(caller, ruleClass, new RowSql(alias, new Aliases(`${alias}_open`)));
+      return { sql: frag.sql, bindings: frag.bindings };
+    },
+  };
+}
+
 /** The caller's predicate for rows of `resourceType` (or of any type, testing resource_type itself). */
 export function compileReadable(caller: Caller, resourceType: string | undefined, context: SqlRulesContext): RowPredicate {
   const inCompartment = (type: string) => context.compartment.has(type);
   const practitioner = caller.kind === 'practitioner' ? new PractitionerSql(caller, context.grid) : undefined;
-  const forClass = (ruleClass: RuleClass, row: RowSql): Frag => {
+  const rulesFor = (ruleClass: RuleClass, row: RowSql): Frag => {
     switch (caller.kind) {
       case 'practitioner':
         return (practitioner as PractitionerSql).forClass(ruleClass, row);
@@ -297,6 +369,7 @@ export function compileReadable(caller: Caller, resourceType: string | undefined
         return systemClass(caller, ruleClass, row);
     }
   };
+  const forClass = (ruleClass: RuleClass, row: RowSql): Frag => guarded(openFor(caller, ruleClass, row), rulesFor(ruleClass, row));
   return {
     render(alias: string) {
       const row = new RowSql(alias, new Aliases(alias));

@@ -46,6 +46,8 @@ export interface WriteRulesDeps {
   baseUrl?: string;
   /** The caller's access predicate for a type: what the submitter may already see (attachment-writes.ts). */
   readable: (resourceType: string) => RowPredicate;
+  /** The closed spaces alone for a type (sql.ts compileOpen). */
+  open: (resourceType: string) => RowPredicate;
 }
 
 interface Write {

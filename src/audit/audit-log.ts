@@ -3,14 +3,15 @@
  * history page (filters, keyset paging on (recorded, seq)) and its count, a
  * patient's chain in position order and its head. Read-only; the trail is the
  * only writer. Never decides who may read: history.ts checks the caller first;
- * but the events it serves a reader leave out, in the same SQL, those naming a
- * document hidden from that reader (hidden-events.ts), so pages stay full and
- * counts exact.
+ * but the events it serves a reader are those the reader's access predicate
+ * lets through (none once the patient closed their space, CONTRACT §7) and
+ * leave out, in the same SQL, those naming a document hidden from that reader
+ * (hidden-events.ts), so pages stay full and counts exact.
  */
 import type { AuditEvent } from 'fhir/r4';
 import type { Executor, SqlBinding } from '../store/executor';
 import type { ChainLink } from './chain';
-import { namesHiddenDocument, type DocumentView } from './hidden-events';
+import { servedEvent, type DocumentView } from './hidden-events';
 import type { Cursor, HistoryQuery } from './history-query';
 
 export interface StoredAuditEvent {
@@ -44,18 +45,18 @@ export interface HistoryPage {
 export class AuditLog {
   constructor(private readonly db: Executor) {}
 
-  /** The event `id`, unless it names a document hidden from the view's reader. */
+  /** The event `id`, when the view's reader is served it. */
   async read(id: string, view: DocumentView): Promise<StoredAuditEvent | undefined> {
-    const hidden = namesHiddenDocument(view, 'e');
-    const result = await this.db.query<EventRow>(`SELECT seq, patient_id, recorded, content FROM audit_events e WHERE id = ? AND NOT ${hidden.sql}`, [id, ...hidden.bindings]);
+    const served = servedEvent(view, 'e');
+    const result = await this.db.query<EventRow>(`SELECT seq, patient_id, recorded, content FROM audit_events e WHERE id = ? AND ${served.sql}`, [id, ...served.bindings]);
     return result.rows[0] ? fromRow(result.rows[0]) : undefined;
   }
 
   /** One page of patient X's history as the view's reader is served it, newest first unless `descending` is false. */
   async history(patientId: string, query: HistoryQuery, view: DocumentView): Promise<HistoryPage> {
-    const hidden = namesHiddenDocument(view, 'e');
-    const where: string[] = ['patient_id = ?', `NOT ${hidden.sql}`];
-    const bindings: SqlBinding[] = [patientId, ...hidden.bindings];
+    const served = servedEvent(view, 'e');
+    const where: string[] = ['patient_id = ?', served.sql];
+    const bindings: SqlBinding[] = [patientId, ...served.bindings];
     for (const bound of query.dates) {
       if (bound.op === 'ne') {
         where.push('NOT (recorded >= ? AND recorded < ?)');
@@ -100,10 +101,10 @@ export class AuditLog {
 
   /** How many of X's events the view's reader is served (those before chain position `before`, when given). */
   async count(patientId: string, view: DocumentView, before?: number): Promise<number> {
-    const hidden = namesHiddenDocument(view, 'e');
+    const served = servedEvent(view, 'e');
     const counted = await this.db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM audit_events e WHERE patient_id = ? AND position < ? AND NOT ${hidden.sql}`,
-      [patientId, before ?? Number.MAX_SAFE_INTEGER, ...hidden.bindings],
+      `SELECT count(*) AS n FROM audit_events e WHERE patient_id = ? AND position < ? AND ${served.sql}`,
+      [patientId, before ?? Number.MAX_SAFE_INTEGER, ...served.bindings],
     );
     return Number(counted.rows[0].n);
   }

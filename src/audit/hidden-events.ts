@@ -19,22 +19,36 @@ import type { RowPredicate, SqlBinding } from '../kernel/predicate';
 import type { Session } from '../kernel/ports';
 import type { Executor } from '../store/executor';
 
-/** What the reader may see of the documents an event can name: its access predicates for them. */
+/**
+ * What the reader may see of the documents an event can name: its access
+ * predicates for them; and its predicate for the events themselves
+ * (`AuditEvent`, rendered over an `audit_events` row: the audit rule reads
+ * only its patient_id — X's own history, and nothing once X closed their
+ * space, CONTRACT §7).
+ */
 export interface DocumentView {
   DocumentReference: RowPredicate;
   Binary: RowPredicate;
+  AuditEvent: RowPredicate;
 }
 
 const DOCUMENT_TYPES = ['DocumentReference', 'Binary'] as const;
 
 /** The view of a caller whose predicates are `readable` (the policy's, for a given caller). */
 export function documentView(readable: (resourceType: string) => RowPredicate): DocumentView {
-  return { DocumentReference: readable('DocumentReference'), Binary: readable('Binary') };
+  return { DocumentReference: readable('DocumentReference'), Binary: readable('Binary'), AuditEvent: readable('AuditEvent') };
 }
 
 /** The view of the session's caller (the reader of the history). */
 export function readerView(session: Pick<Session, 'access'>): DocumentView {
   return documentView((type) => session.access.readable(type));
+}
+
+/** SQL, over the `audit_events` row aliased `event`: TRUE when the view's reader is served it — its own history, naming no document hidden from it. */
+export function servedEvent(view: DocumentView, event: string): { sql: string; bindings: SqlBinding[] } {
+  const readable = view.AuditEvent.render(event);
+  const hidden = namesHiddenDocument(view, event);
+  return { sql: `(${readable.sql}) AND NOT ${hidden.sql}`, bindings: [...readable.bindings, ...hidden.bindings] };
 }
 
 /** SQL, over the `audit_events` row aliased `event`: TRUE when it names a document hidden from the view's reader. */

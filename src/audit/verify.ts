@@ -6,7 +6,8 @@
  *
  * Only X, X's legal representatives and the system clients named in
  * AUDIT_VERIFIERS verify X's chain; anyone else gets exactly the 404 of a
- * patient that does not exist (never a count: it would watch X's accesses).
+ * patient that does not exist (never a count: it would watch X's accesses);
+ * so does everyone once X closed their space (CONTRACT §7: CallerAccess.knownPatients).
  * The chain is always verified whole, but X and the representatives are told
  * only what their history serves them (hidden-events.ts): `events` counts the
  * events they are served, a break's `position` is 1 + the number of served
@@ -100,7 +101,7 @@ export function verifyAuditHandler(log: AuditLog, verifiers: readonly string[]):
     session.audit.named([params.id]); // kept only if X exists: a probe of an unknown id starts no chain
     session.access.checkScope('AuditEvent', 'r');
     const verifier = verifierOf(session.caller, params.id, verifiers);
-    if (!verifier || !(await session.store.existingPatients([params.id])).has(params.id)) throw notFound(`Patient/${params.id} is not known`);
+    if (!verifier || !(await session.access.knownPatients([params.id])).has(params.id)) throw notFound(`Patient/${params.id} is not known`);
     const report = await verifyChain(log, params.id);
     return { status: 200, body: reportParameters(verifier === 'auditor' ? report : await asServed(log, session, report)) };
   };

@@ -109,6 +109,12 @@ export interface CallerAccess {
    * The caller reports an answered subset to the audit (`disclosed`).
    */
   resolveIdentity(nir: string): Promise<StoredResource | undefined>;
+  /**
+   * Patients among `ids` a request may learn exist: stored (deleted ones
+   * included) and their space not closed (CONTRACT §7: a closed space is as
+   * if it never existed). `$verify-audit` answers for no other.
+   */
+  knownPatients(patientIds: readonly string[]): Promise<Set<string>>;
 }
 
 /**

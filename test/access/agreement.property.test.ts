@@ -5,7 +5,8 @@
  * caller's session (production's search engine and policy, on the test
  * server) returns exactly what the decision allows (matches, `_include`, `_revinclude`, totals, full pages),
  * serves Lists without the entries naming what the decision hides (or nothing), and answers a PUT
- * under a hidden id exactly as under an id never used.
+ * under a hidden id exactly as under an id never used — also in the worlds where patients closed
+ * their space (CONTRACT §7), whose rows then agree as absent for every caller.
  * Fixed seed, ACCESS_WORLDS worlds (default 200, 40 with DATABASE_URL); scripts/access-property.ts
  * runs the same property on 10,000 worlds.
  */

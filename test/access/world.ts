@@ -8,7 +8,9 @@
  * nothing), annex Binaries (securityContext a document, in those forms too)
  * and Binaries governed by several documents, random choices (some withdrawn or deleted), health data,
  * appointments, communications, audit events and Lists naming documents (in
- * every reference form, some naming nothing) — the scenario data. They
+ * every reference form, some naming nothing) — the scenario data — and, in
+ * about a third of the worlds, patients who closed their space (CONTRACT §7,
+ * a `closed_spaces` row written last, as the closure does). They
  * are written through the test server's production store and indexers
  * (test/support/server.ts `put`), then every caller's session (its SQL
  * predicate, history, search, `_include` and `_revinclude`, the references
@@ -89,6 +91,8 @@ export interface WorldSpec {
   extras: Array<{ kind: 'observation' | 'immunization' | 'appointment' | 'communication' | 'audit' | 'plainConsent'; patient: number; who: number; by: number }>;
   /** Lists (health profile) of a patient naming documents d0–d9 (some never written) in one reference form. */
   lists: Array<{ patient: number; items: number[]; form: number; by: number }>;
+  /** Patients who closed their space once everything else was written. */
+  closures: number[];
 }
 
 const small = (max: number) => fc.nat({ max });
@@ -132,6 +136,7 @@ export function worldArbitrary(): fc.Arbitrary<WorldSpec> {
       { maxLength: 8 },
     ),
     lists: fc.array(fc.record({ patient: small(2), items: fc.subarray([0, 1, 2, 3, 4, 5, 9], { minLength: 1, maxLength: 4 }), form: small(7), by: small(7) }), { maxLength: 2 }),
+    closures: fc.oneof({ arbitrary: fc.constant([] as number[]), weight: 2 }, { arbitrary: fc.subarray([0, 1, 2], { minLength: 1, maxLength: 2 }), weight: 1 }),
   });
 }
 
@@ -148,6 +153,8 @@ interface ModelRow {
 export class World {
   readonly rows = new Map<string, ModelRow>();
   readonly callers: Array<{ name: string; caller: Caller }> = [];
+  /** Patients whose space is closed. */
+  readonly closed = new Set<string>();
   private roleOwner = new Map<string, string>();
   private readonly compartment: PatientCompartment;
 
@@ -201,6 +208,17 @@ export class World {
     await this.writeConsents();
     await this.writeExtras();
     await this.writeLists();
+    await this.closeSpaces();
+  }
+
+  /** The closure's own row (accounts/closure.ts writes it in the closing transaction). */
+  private async closeSpaces(): Promise<void> {
+    for (const index of this.spec.closures) {
+      const patientId = this.pid(index);
+      if (this.closed.has(patientId)) continue;
+      await this.server.carnet.sql.query('INSERT INTO closed_spaces (patient_id, closed_at) VALUES (?, now())', [patientId]);
+      this.closed.add(patientId);
+    }
   }
 
   private authorRef(i: number, patientIndex: number): string | undefined {
@@ -326,9 +344,11 @@ export class World {
       }
     }
     const world: AccessWorld = {
-      rulesOf: (patientId) => rules.filter((r) => r.patientId === patientId),
+      // a closed space's choices read as none, as those of a patient that never existed (facts-reader.ts)
+      rulesOf: (patientId) => (this.closed.has(patientId) ? [] : rules.filter((r) => r.patientId === patientId)),
       linkingDocuments: (type, id) => links.get(`${type}/${id}`) ?? [],
       document: (id) => facts.get(`DocumentReference/${id}`),
+      closedSpace: (patientId) => this.closed.has(patientId),
     };
     return { world, facts };
   }
@@ -480,6 +500,6 @@ async function searchDisagreements(
 /** Empties every table a world writes. */
 export async function clearWorld(server: TestServer): Promise<void> {
   await server.carnet.sql.query(
-    'TRUNCATE resources, resource_versions, access_facts, attachment_links, consent_rules, patient_access, search_string, search_token, search_reference, search_date, search_number, search_quantity, search_uri',
+    'TRUNCATE resources, resource_versions, access_facts, attachment_links, consent_rules, patient_access, closed_spaces, search_string, search_token, search_reference, search_date, search_number, search_quantity, search_uri',
   );
 }
