@@ -173,7 +173,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const lifecycleJob = new SpaceLifecycleJob(accounts.lifecycle, 60_000, (error) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'account lifecycle job failed'));
   if (config.notify.worker) lifecycleJob.start();
   // The token endpoint's grants: client_credentials is its own; other parts add theirs here (refresh_token).
-  const backend = createBackendServices({ baseUrl: config.baseUrl, clientsFile: config.clientsFile, sql, localKeys: identity.localKeys, grants: {} });
+  const backend = createBackendServices({ baseUrl: config.baseUrl, clientsFile: config.clientsFile, sql, localKeys: identity.localKeys, grants: { refresh_token: (params) => accounts.services.refresh(params.refresh_token, params.space) } });
   const mounts = [
     oauthRoutes({ token: (params) => backend.tokenEndpoint.answer(params), smartConfiguration: backend.smartConfiguration, jwks: backend.jwks, logger }),
     accountRoutes({

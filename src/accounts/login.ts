@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { FhirError } from '../kernel/errors';
 import type { Executor } from '../store/executor';
 import type { LocalKeys } from '../identity/local-keys';
+import { OAuthError, type OAuthErrorCode } from '../identity/token-endpoint';
 import { DAY, MINUTE, type Clock } from './clock';
 import type { AccountMessages, MessageTemplate } from './messages';
 import { AccountKeys, drawOneTimeCode, drawRefreshToken, isNir, sameKey } from './keys';
@@ -34,6 +35,7 @@ export interface LoginOptions {
 }
 
 export interface TokenResponse {
+  [field: string]: unknown;
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
@@ -80,23 +82,28 @@ export class Login {
   async refresh(refreshToken: unknown, space?: unknown): Promise<TokenResponse> {
     if (typeof refreshToken !== 'string' || refreshToken === '') throw oauth('invalid_request', 'refresh_token is required');
     const { sql, keys, clock } = this.options;
-    return sql.transaction(async (trx) => {
+    // A refusal is decided inside the transaction and thrown after it commits (a reuse's revocation must stay).
+    const outcome = await sql.transaction(async (trx): Promise<TokenResponse | OAuthError> => {
       const result = await trx.query<{ login: string; family: string; subject: string; expires_at: Date; used_at: Date | null; revoked_at: Date | null; created_at: Date; credentials_changed_at: Date }>(
         `SELECT t.*, l.credentials_changed_at FROM refresh_tokens t JOIN account_logins l ON l.nir_key = t.login WHERE t.token_key = ? FOR UPDATE OF t`,
         [keys.refreshToken(refreshToken)],
       );
       const row = result.rows[0];
       const now = clock.now();
-      if (!row) throw oauth('invalid_grant', 'the refresh token is not valid');
+      if (!row) return oauth('invalid_grant', 'the refresh token is not valid');
       if (row.used_at) {
         await trx.query('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL', [now, row.family]);
-        throw oauth('invalid_grant', 'the refresh token was already used: its session is ended');
+        return oauth('invalid_grant', 'the refresh token was already used: its session is ended');
       }
-      if (row.revoked_at || row.expires_at <= now || row.created_at < row.credentials_changed_at) throw oauth('invalid_grant', 'the refresh token is not valid');
-      await trx.query('UPDATE refresh_tokens SET used_at = ? WHERE token_key = ?', [now, keys.refreshToken(refreshToken)]);
+      if (row.revoked_at || row.expires_at <= now || row.created_at < row.credentials_changed_at) return oauth('invalid_grant', 'the refresh token is not valid');
       const wanted = typeof space === 'string' && space !== '' ? space : row.subject;
+      const spaces = await this.spacesOf(trx, row.login);
+      if (!spaces.some((candidate) => candidate.fhirUser === wanted)) return oauth('invalid_grant', 'this person has no open space there');
+      await trx.query('UPDATE refresh_tokens SET used_at = ? WHERE token_key = ?', [now, keys.refreshToken(refreshToken)]);
       return this.issue(trx, row.login, wanted, row.family);
     });
+    if (outcome instanceof OAuthError) throw outcome;
+    return outcome;
   }
 
   /** Ends the session of a refresh token (its family). Unknown tokens are accepted silently (RFC 7009). */
@@ -271,17 +278,6 @@ function unauthorized(message: string): FhirError {
   return new FhirError(401, 'login', message);
 }
 
-/** An OAuth error of the token endpoint (RFC 6749 §5.2): the http layer answers it in the OAuth shape. */
-export class OAuthError extends Error {
-  constructor(
-    readonly error: 'invalid_request' | 'invalid_grant' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope',
-    readonly description: string,
-    readonly status = 400,
-  ) {
-    super(description);
-  }
-}
-
-function oauth(error: OAuthError['error'], description: string): OAuthError {
+function oauth(error: OAuthErrorCode, description: string): OAuthError {
   return new OAuthError(error, description);
 }

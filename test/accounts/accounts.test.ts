@@ -43,6 +43,13 @@ const post = (path: string, body: unknown, token?: string) => {
   return request.send(JSON.stringify(body));
 };
 
+/** The token endpoint's refresh_token grant (form-encoded, as OAuth clients send it). */
+const refresh = (refreshToken: string, space?: string) =>
+  server.request
+    .post('/auth/token')
+    .type('form')
+    .send({ grant_type: 'refresh_token', refresh_token: refreshToken, ...(space ? { space } : {}) });
+
 async function enrol(nir = nextNir(), extra: Record<string, unknown> = {}) {
   const email = `p${nirCounter}@example.org`;
   const response = await post('/account/enrol', { patient: patientBody(nir), vitaleSerial: SERIAL, email, ...extra }, insurer);
@@ -307,6 +314,32 @@ describe('login', () => {
     }
   });
 
+  it('rotates the refresh token; a reused one ends the whole session', async () => {
+    const space = await enrol();
+    await activate(space);
+    const tokens = await logIn(space.nir, space.email);
+    const first = await refresh(tokens.refresh_token);
+    expect(first.status).toBe(200);
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect(first.body).toMatchObject({ token_type: 'Bearer', patient: space.id, fhirUser: `Patient/${space.id}` });
+    secrets.push(first.body.access_token, first.body.refresh_token);
+    expect((await get(server, `Patient/${space.id}`, first.body.access_token)).status).toBe(200);
+    const reused = await refresh(tokens.refresh_token);
+    expect(reused.status).toBe(400);
+    expect(reused.body.error).toBe('invalid_grant');
+    expect((await refresh(first.body.refresh_token)).body.error).toBe('invalid_grant'); // the family ended with the reuse
+    expect((await refresh('not-a-token')).body.error).toBe('invalid_grant');
+    expect((await refresh(tokens.refresh_token, 'Patient/someone-else')).status).toBe(400);
+  });
+
+  it('ends the session on logout', async () => {
+    const space = await enrol();
+    await activate(space);
+    const tokens = await logIn(space.nir, space.email);
+    expect((await post('/auth/logout', { refresh_token: tokens.refresh_token })).status).toBe(204);
+    expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
+  });
+
   it('changes the password: old refresh tokens end, the person is told, the new password logs in', async () => {
     const space = await enrol();
     await activate(space);
@@ -316,8 +349,7 @@ describe('login', () => {
     const changed = await post('/account/password', { currentPassword: PASSWORD, newPassword: next }, tokens.access_token);
     expect(changed.status).toBe(204);
     await nextMessage(server, { to: space.email, template: 'password-changed' });
-    expect(server.carnet.accounts.services.refresh).toBeDefined();
-    await expect(server.carnet.accounts.services.refresh(tokens.refresh_token)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
     expect((await post('/auth/login', { nir: space.nir, password: PASSWORD })).status).toBe(401);
     await logIn(space.nir, space.email, next);
   });
@@ -406,7 +438,7 @@ describe('closure and retention', () => {
     expect((await get(server, `Patient/${space.id}`, tokens.access_token)).status).toBe(404);
     expect((await get(server, `Patient/${space.id}`, insurer)).status).toBe(404);
     expect((await post('/auth/login', { nir: space.nir, password: PASSWORD })).status).toBe(401);
-    await expect(server.carnet.accounts.services.refresh(tokens.refresh_token)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await refresh(tokens.refresh_token)).body.error).toBe('invalid_grant');
     const kept = await server.carnet.sql.query('SELECT 1 FROM resources WHERE patient_id = ?', [space.id]);
     expect(kept.rows.length).toBeGreaterThan(0);
     clock.set(new Date(start.getTime() + 10 * 366 * DAY));
