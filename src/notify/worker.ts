@@ -7,6 +7,8 @@
  * (`npm run worker`). Without SMTP_URL it sends nothing and says so in the log.
  * Logs counts and SMTP codes only — never addresses, names, ids or content.
  *
+ * A closed space's rows are settled `skipped`: nothing more is mailed about it.
+ *
  * Held mails: an event that names a document hidden from X (INVISIBLE_PATIENT;
  * `holds`, answered by src/audit/hidden-events.ts) is not mailed while the
  * document stays hidden; its row is put back and asked again every `holdMs`
@@ -133,6 +135,12 @@ export class NotificationWorker {
 
   /** The unit without its held items, which go back to the outbox; undefined when nothing is left to send. */
   private async withoutHeld(token: string, unit: Unit): Promise<Unit | undefined> {
+    const closed = await this.options.db.query('SELECT 1 FROM closed_spaces WHERE patient_id = ?', [unit.patientId]);
+    if (closed.rows.length > 0) {
+      // A closed space is told nothing more (its closure was its last message, from the accounts).
+      await this.outbox.markSkipped(token, unit.items.map((item) => item.id), 'the space is closed');
+      return undefined;
+    }
     const held = await this.options.holds.heldAmong(unit.patientId, unit.items.map((item) => item.auditSeq));
     if (held.size === 0) return unit;
     const heldIds = unit.items.filter((item) => held.has(item.auditSeq)).map((item) => item.id);

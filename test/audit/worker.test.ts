@@ -109,6 +109,19 @@ describe('mails', () => {
     expect(rows[rows.length - 1]).toMatchObject({ status: 'skipped', last_error: 'the patient has no email address' });
   });
 
+  it('a closed space: its pending rows are skipped, nothing more is mailed about it', async () => {
+    await read(doctor, emmaObs);
+    await h.server.carnet.db.raw('INSERT INTO closed_spaces (patient_id, closed_at) VALUES (?, now())', [emma]);
+    try {
+      await worker().runOnce();
+      expect(sink.messages).toHaveLength(0);
+      const rows = (await outboxRows()).filter((r) => r.patient_id === emma);
+      expect(rows[rows.length - 1]).toMatchObject({ status: 'skipped', last_error: 'the space is closed' });
+    } finally {
+      await h.server.carnet.db.raw('DELETE FROM closed_spaces WHERE patient_id = ?', [emma]);
+    }
+  });
+
   it.each<[string, () => Caller, Record<string, string>, string, string]>([
     ['a refused attempt', () => blocked, {}, 'a tenté d\u2019accéder à votre espace santé (accès refusé)', 'Nouvelle activité'],
     ['a break-glass access (the reason stays out of the mail)', () => doctor, { 'x-purpose-of-use': 'BTG', 'x-break-glass-reason': 'coma diabétique' }, 'en « bris de glace »', 'Accès en urgence à votre espace santé'],
