@@ -18,6 +18,9 @@ import { allResourceTypes } from './kernel/definitions';
 import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
+import { VERIFY_AUDIT_DEFINITION } from './conformance/operations';
+import { isConformanceType } from './kernel/resource-types';
+import { HISTORY_SEARCH_PARAMETERS } from './audit/history-query';
 import { CarnetAccessPolicy } from './access/policy';
 import { AccessIndexer, composeIndexers } from './access/indexer';
 import { createValidator } from './validation';
@@ -44,6 +47,8 @@ import { SpaceLifecycleJob } from './accounts/spaces';
 import { erasePatient } from './accounts/erasure';
 import { systemClock, type Clock } from './accounts/clock';
 import { accountRoutes } from './http/accounts';
+import { accountExportRoutes } from './http/account-export';
+import { SpaceExport } from './accounts/export';
 import { terminologyOperations } from './terminology/operations';
 import { TERMINOLOGY_OPERATIONS } from './terminology/capabilities';
 import { oauthRoutes } from './http/oauth';
@@ -110,16 +115,20 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   catalogue.loadDirectory(path.join(ROOT, 'profiles'));
   catalogue.loadDirectory(path.join(ROOT, 'terminology'));
   for (const definition of search.registry.definitions()) catalogue.add(definition);
+  catalogue.add(VERIFY_AUDIT_DEFINITION);
   const capability = buildCapabilityStatement({
     baseUrl,
     registry: search.registry,
     profiles: validator.knownProfiles(),
     version: VERSION,
     operations: [
-      { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()] },
+      // $validate reads the instance from the store: not on the read-only conformance types
+      { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()].filter((type) => !isConformanceType(type)) },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
+      { name: 'verify-audit', definition: VERIFY_AUDIT_DEFINITION.url as string, types: ['Patient'] },
       ...TERMINOLOGY_OPERATIONS.map((op) => ({ ...op, types: [...op.types] })),
     ],
+    recorded: { type: 'AuditEvent', searchParams: HISTORY_SEARCH_PARAMETERS },
     oauth: { token: smartEndpoints(config.baseUrl).token },
     features: { batch: true, transaction: true, search: true, cors: config.corsOrigins.length > 0 },
   });
@@ -185,6 +194,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       failuresPerIp: config.accounts.failuresPerIp,
       failuresPerAccount: config.accounts.failuresPerAccount,
     }),
+    // GET /account/export (§7): the space's Bundle, streamed, asked of the pipeline as the caller.
+    accountExportRoutes({ authenticate: identity.authenticate, export: new SpaceExport({ fhir: pipeline, baseUrl }), logger }),
   ];
   const app = createApp({
     mount: (express) => mounts.forEach((mount) => mount(express)),
