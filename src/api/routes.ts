@@ -1,7 +1,6 @@
 /**
  * Every FHIR interaction Carnet serves, on one screen.
  */
-import type { Bundle, Resource } from 'fhir/r4';
 import { FhirRouter, type Handler } from './router';
 import { readInteraction, vreadInteraction } from './interactions/read';
 import { conditionalUpdateInteraction, createInteraction, updateInteraction } from './interactions/write';
@@ -10,6 +9,8 @@ import { conditionalPatchInteraction, patchInteraction } from './interactions/pa
 import { historyInteraction } from './interactions/history';
 import { validateInteraction } from './interactions/validate';
 import { searchInteraction } from './interactions/search';
+import { compartmentSearchInteraction } from './interactions/compartment';
+import { catalogueBundle } from './interactions/catalogue-search';
 import { isConformanceType, requireKnownType } from '../kernel/resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
 import type { AuditLog } from '../audit/audit-log';
@@ -32,7 +33,7 @@ export function buildRouter(options: RouteOptions): FhirRouter {
   const { catalogue } = options;
   const typeSearch: Handler = async (request, session, params) => {
     requireKnownType(params.type);
-    if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(session.baseUrl, catalogue.search(params.type, request.query)) };
+    if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(session.baseUrl, params.type, request.query, catalogue.search(params.type, request.query)) };
     return searchInteraction(request, session, params.type);
   };
   const { terminology } = options;
@@ -73,18 +74,10 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     .add('DELETE', ':type/:id', deleteInteraction)
     .add('GET', ':type/:id/_history', historyInteraction)
     .add('GET', ':type/:id/_history/:vid', vreadInteraction)
+    .add('GET', 'Patient/:id/:type', compartmentSearchInteraction)
     .add('GET', ':type/:id/$validate', validateInteraction)
     .add('POST', ':type/:id/$validate', validateInteraction);
   if (options.bundle) router.add('POST', '', options.bundle);
   if (options.everything) router.add('GET', 'Patient/:id/$everything', options.everything);
   return router;
-}
-
-function catalogueBundle(baseUrl: string, resources: Resource[]): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type: 'searchset',
-    total: resources.length,
-    entry: resources.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
-  };
 }

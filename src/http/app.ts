@@ -69,7 +69,7 @@ export function createApp(deps: AppDependencies): express.Express {
 }
 
 async function handleFhir(req: Request, res: Response, deps: AppDependencies): Promise<void> {
-  if (!METHODS.has(req.method)) throw new FhirError(405, 'not-supported', `method ${req.method} is not supported`);
+  if (!METHODS.has(req.method)) throw new FhirError(405, 'not-supported', `method ${req.method.slice(0, 20)} is not supported`, undefined, { Allow: [...METHODS].sort().join(', ') });
   const query = parseQuery(req.originalUrl);
   res.locals.pretty = query.some(([key, value]) => key === '_pretty' && value === 'true');
   requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);

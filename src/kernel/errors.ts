@@ -38,7 +38,8 @@ export const notFound = (message: string) => new FhirError(404, 'not-found', mes
 export const forbidden = (message: string) => new FhirError(403, 'forbidden', message);
 export const unprocessable = (message: string, expression?: string | string[]) => new FhirError(422, 'processing', message, expression);
 export const conflict = (message: string) => new FhirError(409, 'conflict', message);
-export const notAllowed = (message: string) => new FhirError(405, 'not-supported', message);
+/** 405 with the `Allow` header RFC 9110 §15.5.6 requires (by default the read-only methods). */
+export const notAllowed = (message: string, allow = 'GET, HEAD') => new FhirError(405, 'not-supported', message, undefined, { Allow: allow });
 
 export function toOperationOutcome(issues: IssueDetail[]): OperationOutcome {
   return {

@@ -4,7 +4,7 @@
  * unknown (404). Also the id grammar of R4.
  */
 import { allResourceTypes } from './definitions';
-import { badRequest, FhirError } from './errors';
+import { badRequest, FhirError, notAllowed } from './errors';
 
 export const CONFORMANCE_TYPES = new Set([
   'StructureDefinition',
@@ -32,8 +32,8 @@ export function requireKnownType(type: string): void {
 /** Throws 404 for an unknown type, 405 for types Carnet does not store as such. */
 export function requireStoredType(type: string, interaction: string): void {
   requireKnownType(type);
-  if (isConformanceType(type)) throw new FhirError(405, 'not-supported', `${type} is read-only on this server (${interaction} refused)`);
-  if (NOT_STORED.has(type) && type !== 'Bundle') throw new FhirError(405, 'not-supported', `${type} resources are not stored`);
+  if (isConformanceType(type)) throw notAllowed(`${type} is read-only on this server (${interaction} refused)`);
+  if (NOT_STORED.has(type) && type !== 'Bundle') throw notAllowed(`${type} resources are not stored`);
 }
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;

@@ -8,6 +8,7 @@
 import type { Resource } from 'fhir/r4';
 import { baseStructureDefinitions } from '../kernel/definitions';
 import type { SummaryMode } from './query';
+import { badRequest } from '../kernel/errors';
 
 interface TopElement {
   name: string;
@@ -74,4 +75,29 @@ export function selectElements(resource: Resource, names: string[]): Resource {
   const wanted = names.map((name) => (name.startsWith(`${resource.resourceType}.`) ? name.slice(resource.resourceType.length + 1) : name));
   const elements = topElements(resource.resourceType).filter((e) => wanted.includes(e.name));
   return keep(resource, (key) => elements.some((e) => holds(e, key)));
+}
+
+/**
+ * The shape `_summary` and `_elements` ask of a resource: `_elements` applies
+ * when `_summary` is absent or `false` (search.html#elements); both absent:
+ * unchanged. Used by searchsets and by read and vread (http.html#read).
+ */
+export function shapeOf(summary: SummaryMode | undefined, elements: string[] | undefined): (resource: Resource) => Resource {
+  const useElements = elements !== undefined && elements.length > 0 && (summary === undefined || summary === 'false');
+  return (resource) => (useElements ? selectElements(resource, elements) : summarize(resource, summary));
+}
+
+const SUMMARY_MODES = new Set<string>(['true', 'false', 'count', 'data', 'text']);
+
+/** `_summary` of a query, validated (400 for a value the spec does not define). */
+export function summaryParameter(query: readonly (readonly [string, string])[]): SummaryMode | undefined {
+  const value = query.find(([key]) => key === '_summary')?.[1];
+  if (value === undefined) return undefined;
+  if (!SUMMARY_MODES.has(value)) throw badRequest(`_summary must be true, false, count, data or text, got '${value.slice(0, 40)}'`, '_summary');
+  return value as SummaryMode;
+}
+
+/** `_elements` of a query, split on commas. */
+export function elementsParameter(query: readonly (readonly [string, string])[]): string[] | undefined {
+  return query.find(([key]) => key === '_elements')?.[1]?.split(',').map((e) => e.trim()).filter((e) => e !== '');
 }

@@ -11,6 +11,7 @@ import type { Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
 import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
 import { servedResource, versionHeaders } from './responses';
+import { elementsParameter, shapeOf, summaryParameter } from '../../search/summary';
 import type { StoredResource } from '../../store/resources';
 import type { ConformanceCatalogue } from '../../conformance/catalogue';
 
@@ -22,7 +23,7 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
     if (isConformanceType(type)) {
       const resource = catalogue.read(type, id);
       if (!resource) throw notFound(`${type}/${id} is not known`);
-      return { status: 200, body: resource };
+      return { status: 200, body: shaped(request, resource) };
     }
     await checkInstanceScope(session, type, id, 'r');
     await checkNamedSpace(request, session, type, id);
@@ -30,8 +31,13 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
     if (!stored) throw await unseen(session, type, id);
     if (stored.deleted) throw gone(session, stored);
     if (notModified(request, stored)) return { status: 304, headers: versionHeaders(session, stored, false) };
-    return { status: 200, body: await servedResource(request, session, stored.content as Resource), headers: versionHeaders(session, stored, false) };
+    return { status: 200, body: shaped(request, await servedResource(request, session, stored.content as Resource)), headers: versionHeaders(session, stored, false) };
   };
+}
+
+/** The resource as `_summary`/`_elements` ask (search/summary.ts), tagged SUBSETTED when trimmed; `_summary=count` leaves it whole. */
+function shaped(request: FhirRequest, resource: Resource): Resource {
+  return shapeOf(summaryParameter(request.query), elementsParameter(request.query))(resource);
 }
 
 export async function vreadInteraction(request: FhirRequest, session: Session, params: Record<string, string>): Promise<FhirResponse> {
@@ -45,7 +51,7 @@ export async function vreadInteraction(request: FhirRequest, session: Session, p
   if (!version) throw await unseen(session, type, id, `${type}/${id}/_history/${vid}`);
   if (version.deleted) throw gone(session, version);
   if (notModified(request, version)) return { status: 304, headers: versionHeaders(session, version, false) };
-  return { status: 200, body: await servedResource(request, session, version.content as Resource), headers: versionHeaders(session, version, false) };
+  return { status: 200, body: shaped(request, await servedResource(request, session, version.content as Resource)), headers: versionHeaders(session, version, false) };
 }
 
 /**

@@ -16,7 +16,7 @@ import { header, type FhirRequest, type FhirResponse, type QueryParams } from '.
 import { denyAll, type RowPredicate } from '../../kernel/predicate';
 import type { StoredResource } from '../../store/resources';
 import type { Handling, SummaryMode } from '../../search/query';
-import { selectElements, summarize } from '../../search/summary';
+import { elementsParameter, shapeOf, summarize } from '../../search/summary';
 import { namedPatients } from '../../search/patients';
 import { searchOrResolve } from '../../search/identity';
 import { readsType } from '../../identity/scopes';
@@ -85,9 +85,7 @@ async function servedResult(request: FhirRequest, session: Session, result: Sear
 
 function searchsetBundle(session: Session, resourceType: string | undefined, query: QueryParams, result: SearchResult): Bundle {
   const summary = query.find(([key]) => key === '_summary')?.[1] as SummaryMode | undefined; // validated by the engine
-  const elements = query.find(([key]) => key === '_elements')?.[1]?.split(',').map((e) => e.trim()).filter((e) => e !== '');
-  const useElements = elements !== undefined && elements.length > 0 && (summary === undefined || summary === 'false');
-  const shapeMatch = (resource: Resource) => (useElements ? selectElements(resource, elements) : summarize(resource, summary));
+  const shapeMatch = shapeOf(summary, elementsParameter(query));
   const shapeInclude = (resource: Resource) => summarize(resource, summary);
   const link: BundleLink[] = [{ relation: 'self', url: linkUrl(session, resourceType, result.selfQuery) }];
   if (result.next) link.push({ relation: 'next', url: linkUrl(session, resourceType, result.next) });
