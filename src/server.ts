@@ -18,6 +18,9 @@ import { allResourceTypes } from './kernel/definitions';
 import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
+import { VERIFY_AUDIT_DEFINITION } from './conformance/operations';
+import { isConformanceType } from './kernel/resource-types';
+import { HISTORY_SEARCH_PARAMETERS } from './audit/history-query';
 import { CarnetAccessPolicy } from './access/policy';
 import { AccessIndexer, composeIndexers } from './access/indexer';
 import { createValidator } from './validation';
@@ -112,16 +115,20 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   catalogue.loadDirectory(path.join(ROOT, 'profiles'));
   catalogue.loadDirectory(path.join(ROOT, 'terminology'));
   for (const definition of search.registry.definitions()) catalogue.add(definition);
+  catalogue.add(VERIFY_AUDIT_DEFINITION);
   const capability = buildCapabilityStatement({
     baseUrl,
     registry: search.registry,
     profiles: validator.knownProfiles(),
     version: VERSION,
     operations: [
-      { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()] },
+      // $validate reads the instance from the store: not on the read-only conformance types
+      { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()].filter((type) => !isConformanceType(type)) },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
+      { name: 'verify-audit', definition: VERIFY_AUDIT_DEFINITION.url as string, types: ['Patient'] },
       ...TERMINOLOGY_OPERATIONS.map((op) => ({ ...op, types: [...op.types] })),
     ],
+    recorded: { type: 'AuditEvent', searchParams: HISTORY_SEARCH_PARAMETERS },
     oauth: { token: smartEndpoints(config.baseUrl).token },
     features: { batch: true, transaction: true, search: true, cors: config.corsOrigins.length > 0 },
   });

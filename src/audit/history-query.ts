@@ -117,6 +117,9 @@ function countOf(value: string): number {
 }
 
 /** Parses the query of `GET /fhir/AuditEvent` (and the form body of `POST /fhir/AuditEvent/_search`). */
+/** The search parameters parseHistoryQuery reads (the CapabilityStatement's AuditEvent.searchParam). */
+export const HISTORY_SEARCH_PARAMETERS = ['patient', '_id', 'date', 'agent', 'action', 'subtype', 'outcome'] as const;
+
 export function parseHistoryQuery(request: FhirRequest, pageTokens: Sealer): HistoryQuery {
   const strict = /handling=strict/i.test(header(request, 'prefer') ?? '');
   const params: QueryParams = typeof request.body === 'string' ? [...request.query, ...new URLSearchParams(request.body)] : request.query;

@@ -9,6 +9,9 @@ import path from 'node:path';
 import type { Bundle, Resource } from 'fhir/r4';
 import type { QueryParams } from '../kernel/request';
 
+/** The parameters a search of conformance resources filters on (exact match on the element of that name); others are ignored. */
+export const CATALOGUE_SEARCH_PARAMETERS = ['_id', 'url', 'name', 'version', 'status', 'base', 'code', 'type'] as const;
+
 export class ConformanceCatalogue {
   private readonly byType = new Map<string, Map<string, Resource>>();
 
@@ -46,7 +49,7 @@ export class ConformanceCatalogue {
    * `status`, `base`, `code`, `type` (exact, comma = OR, `url` may carry |version).
    */
   search(type: string, query: QueryParams): Resource[] {
-    const filters = query.filter(([key]) => ['_id', 'url', 'name', 'version', 'status', 'base', 'code', 'type'].includes(key));
+    const filters = query.filter(([key]) => (CATALOGUE_SEARCH_PARAMETERS as readonly string[]).includes(key));
     return this.all(type).filter((resource) =>
       filters.every(([key, value]) => {
         const field = key === '_id' ? 'id' : key;

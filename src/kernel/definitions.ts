@@ -28,12 +28,12 @@ export function baseStructureDefinitions(): StructureDefinition[] {
 
 let resourceTypes: Set<string> | undefined;
 
-/** Names of every concrete R4 resource type. */
+/** Names of every concrete R4 resource type (4.0.1 only: the package also carries R4B's SubscriptionStatus, which R4 does not know). */
 export function allResourceTypes(): Set<string> {
   if (!resourceTypes) {
     resourceTypes = new Set(
       baseStructureDefinitions()
-        .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization')
+        .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization' && sd.fhirVersion === '4.0.1')
         .map((sd) => sd.type),
     );
   }

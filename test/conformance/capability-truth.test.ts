@@ -1,0 +1,203 @@
+/**
+ * The CapabilityStatement tells the truth: every interaction, search
+ * parameter, `_include`/`_revinclude`, patch format and operation it claims
+ * for every type is exercised against the running server, and a claim the
+ * server does not honour (405, an unknown route's 404, a 400 under
+ * `Prefer: handling=strict`) fails. What it must no longer claim is checked too.
+ */
+import type { CapabilityStatement, CapabilityStatementRestResource, Resource } from 'fhir/r4';
+import { get, startTestServer, type TestServer } from '../support/server';
+
+const CLIENT = 'client:truth-client';
+const STRICT = 'handling=strict';
+const SUBJECT = 'truth-subject';
+let server: TestServer;
+let op: string;
+let statement: CapabilityStatement;
+let resources: CapabilityStatementRestResource[];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  op = await server.systemToken('truth-client');
+  statement = (await server.request.get('/fhir/metadata')).body as CapabilityStatement;
+  resources = statement.rest?.[0].resource ?? [];
+  await server.put({ resourceType: 'Patient', id: SUBJECT } as Resource, CLIENT); // the patient of AuditEvent searches and operations
+}, 120_000);
+afterAll(async () => server?.close());
+
+const call = (method: 'get' | 'post' | 'put' | 'patch' | 'delete', url: string, body?: unknown, contentType = 'application/fhir+json', token = op) => {
+  const req = server.request[method](`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Prefer', STRICT);
+  return body === undefined ? req : req.set('Content-Type', contentType).send(JSON.stringify(body));
+};
+const seededId = (type: string) => `truth-${type.toLowerCase()}`;
+const claimed = (type: string, code: string) => resources.find((r) => r.type === type)?.interaction?.some((i) => i.code === code) ?? false;
+
+/** A sample value each search parameter type accepts. */
+function sampleValue(param: { name: string; type?: string }): string {
+  switch (param.type) {
+    case 'string':
+      return 'a';
+    case 'token':
+      return 'x';
+    case 'reference':
+      return 'x';
+    case 'date':
+      return '2020';
+    case 'number':
+    case 'quantity':
+      return '1';
+    case 'uri':
+      return 'http://example.org/x';
+    default:
+      return 'x';
+  }
+}
+
+/** AuditEvent's coded parameters take the codes of their value sets. */
+const AUDIT_SAMPLES: Record<string, string> = { action: 'R', outcome: '0', patient: `Patient/${SUBJECT}` };
+
+/** A refusal that says the interaction is not served (as opposed to an access or validation refusal). */
+const NOT_SERVED = [405, 501];
+
+describe('every claimed interaction of every type', () => {
+  it('claims conformance types read-only, AuditEvent read-only and no R4B type', () => {
+    expect(resources.find((r) => r.type === 'StructureDefinition')?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);
+    expect(resources.find((r) => r.type === 'AuditEvent')?.interaction?.map((i) => i.code)).toEqual(['read', 'vread', 'history-instance', 'search-type']);
+    expect(resources.map((r) => r.type)).not.toContain('SubscriptionStatus');
+    expect(statement.patchFormat).toEqual(expect.arrayContaining(['application/json-patch+json', 'application/fhir+json']));
+  });
+
+  it('answers the claimed interactions of every type (no 405, no unknown route)', async () => {
+    const failures: string[] = [];
+    for (const entry of resources) {
+      const type = entry.type;
+      const id = seededId(type);
+      const conformance = claimed(type, 'read') && !claimed(type, 'vread');
+      if (!conformance && type !== 'AuditEvent') await server.put({ resourceType: type, id } as Resource, CLIENT);
+      const readId = conformance || type === 'AuditEvent' ? undefined : id;
+      for (const interaction of entry.interaction ?? []) {
+        const res = await exercise(type, interaction.code, readId, conformance);
+        if (res === undefined) continue;
+        if (NOT_SERVED.includes(res.status) || res.status >= 500 || (res.expect200 && res.status !== 200)) failures.push(`${type} ${interaction.code}: ${res.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 600_000);
+});
+
+async function exercise(type: string, code: string, id: string | undefined, conformance: boolean): Promise<{ status: number; expect200: boolean } | undefined> {
+  const status = async (req: PromiseLike<{ status: number }>, expect200 = false) => ({ status: (await req).status, expect200 });
+  switch (code) {
+    case 'read':
+      if (conformance) return status(call('get', `${type}?_count=1`)); // the read of a served id follows in the catalogue test
+      return id ? status(call('get', `${type}/${id}`), true) : undefined;
+    case 'vread':
+      return id ? status(call('get', `${type}/${id}/_history/1`), true) : undefined;
+    case 'history-instance':
+      return id ? status(call('get', `${type}/${id}/_history`), true) : undefined;
+    case 'history-type':
+      return status(call('get', `${type}/_history`), true);
+    case 'search-type':
+      if (type === 'AuditEvent') return status(call('get', `AuditEvent?patient=Patient/${SUBJECT}`, undefined, undefined, await server.patientToken(SUBJECT)), true);
+      return status(call('get', `${type}?_count=1`), true);
+    case 'create':
+      return status(call('post', type, { resourceType: type }));
+    case 'update':
+      return status(call('put', `${type}/${id}`, { resourceType: type, id }));
+    case 'patch':
+      return status(call('patch', `${type}/${id}`, [{ op: 'add', path: '/language', value: 'fr' }], 'application/json-patch+json'));
+    case 'delete':
+      return status(call('delete', `${type}/${id}`));
+    default:
+      return { status: 501, expect200: false };
+  }
+}
+
+describe('every claimed search parameter, include and revinclude', () => {
+  it('compiles every claimed parameter under Prefer: handling=strict', async () => {
+    const failures: string[] = [];
+    for (const entry of resources) {
+      for (const param of entry.searchParam ?? []) {
+        const value = AUDIT_SAMPLES[param.name] ?? sampleValue(param);
+        // the activity history is read by its patient only (CONTRACT §6)
+        const [scope, token] = entry.type === 'AuditEvent' ? [`&patient=Patient/${SUBJECT}`, await server.patientToken(SUBJECT)] : ['', op];
+        const res = await call('get', `${entry.type}?${encodeURIComponent(param.name)}=${encodeURIComponent(value)}&_count=1${scope}`, undefined, undefined, token);
+        if (res.status !== 200) failures.push(`${entry.type}?${param.name}=${value}: ${res.status} ${JSON.stringify(res.body?.issue?.[0]?.diagnostics ?? '')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it('follows every claimed _include and _revinclude under Prefer: handling=strict', async () => {
+    const failures: string[] = [];
+    for (const entry of resources) {
+      for (const [name, values] of [['_include', entry.searchInclude ?? []], ['_revinclude', entry.searchRevInclude ?? []]] as const) {
+        for (const value of values) {
+          const res = await call('get', `${entry.type}?${name}=${encodeURIComponent(value)}&_count=1`);
+          if (res.status !== 200) failures.push(`${entry.type}?${name}=${value}: ${res.status}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 600_000);
+
+  it('claims _include for Observation:subject and _revinclude of Observation:subject on Patient', () => {
+    expect(resources.find((r) => r.type === 'Observation')?.searchInclude).toContain('Observation:subject');
+    expect(resources.find((r) => r.type === 'Patient')?.searchRevInclude).toContain('Observation:subject');
+  });
+
+  it.each([
+    ['Patient', 'text search', ['_text', '_content', '_query']],
+    ['Location', 'near', ['near']],
+    ['Observation', 'composite', ['code-value-quantity', 'combo-code-value-quantity']],
+  ])('does not claim what the engine ignores (%s %s)', (type, _what, codes) => {
+    const names = (resources.find((r) => r.type === type)?.searchParam ?? []).map((p) => p.name);
+    for (const code of codes) expect(names).not.toContain(code);
+    expect(resources.flatMap((r) => r.searchParam ?? []).filter((p) => p.type === 'composite' || p.type === 'special')).toEqual([]);
+  });
+});
+
+describe('every claimed operation and patch format', () => {
+  it('serves every operation claimed per type (no 405, no unknown route)', async () => {
+    const failures: string[] = [];
+    for (const entry of resources) {
+      for (const operation of entry.operation ?? []) {
+        const id = SUBJECT;
+        let res: { status: number };
+        if (operation.name === 'validate') res = await call('post', `${entry.type}/$validate`, { resourceType: entry.type });
+        else if (operation.name === 'everything') res = await call('get', `${entry.type}/${id}/$everything`);
+        else if (operation.name === 'verify-audit') res = await get(server, `Patient/${id}/$verify-audit`, await server.patientToken(id));
+        else res = await call('get', `${entry.type}/$${operation.name}`);
+        if (res.status === 405 || res.status >= 500 || (['validate', 'everything', 'verify-audit'].includes(operation.name) && res.status !== 200)) {
+          failures.push(`${entry.type} $${operation.name}: ${res.status}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
+
+  it('resolves every operation definition it names that is its own', async () => {
+    const own = (resources.flatMap((r) => r.operation ?? []).map((o) => o.definition)).filter((url) => !url.startsWith('http://hl7.org/'));
+    for (const url of new Set(own)) {
+      const res = await call('get', `OperationDefinition?url=${encodeURIComponent(url)}`);
+      expect(res.body.total).toBe(1);
+    }
+  });
+
+  it('applies a FHIRPath Patch (application/fhir+json Parameters)', async () => {
+    await server.put({ resourceType: 'Basic', id: 'fhirpath-patch', code: { text: 'x' } } as Resource, CLIENT);
+    const patch = { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'add' }, { name: 'path', valueString: 'Basic' }, { name: 'name', valueString: 'language' }, { name: 'value', valueCode: 'fr' }] }] };
+    const res = await call('patch', 'Basic/fhirpath-patch', patch);
+    expect([res.status, res.body.language]).toEqual([200, 'fr']);
+  });
+});
+
+describe('what is not claimed is refused', () => {
+  it.each([
+    ['POST', 'AuditEvent', 405],
+    ['POST', 'SubscriptionStatus', 404],
+    ['POST', 'CodeSystem', 405],
+  ])('%s %s answers %i', async (_method, type, expected) => {
+    expect((await call('post', type, { resourceType: type, status: 'active' })).status).toBe(expected);
+  });
+});
