@@ -5,6 +5,7 @@
  * and the bulk loader of the benchmark produce the same rows.
  * Skips `_id` and `_lastUpdated` (columns of `resources`), composite and
  * special parameters, and parameters without an expression.
+ * `phonetic` rows hold the French Phonex key of each word (phonetic.ts).
  * Never throws on odd data: a value it cannot read is not indexed.
  */
 import type { Resource } from 'fhir/r4';
@@ -13,6 +14,7 @@ import { dateRange, FOREVER_AFTER, FOREVER_BEFORE, type DateRange } from './date
 import { normalizeString, truncate } from './text';
 import { parseReference } from '../kernel/reference';
 import { emptyRows, TABLE_OF_TYPE, type IndexRows } from './tables';
+import { isPhonetic, phoneticKeys } from './phonetic';
 
 type Json = Record<string, unknown>;
 
@@ -156,6 +158,10 @@ function addRows(rows: IndexRows, def: SearchParamDef, values: TypedValue[], bas
   for (const value of values) {
     switch (def.type) {
       case 'string':
+        if (isPhonetic(def)) {
+          for (const part of stringParts(value)) for (const key of phoneticKeys(part)) push(rows.string, { param: '', value_normalized: key, value_exact: part });
+          break;
+        }
         for (const part of stringParts(value)) {
           const normalized = normalizeString(part);
           if (normalized !== '') push(rows.string, { param: '', value_normalized: normalized, value_exact: part });
