@@ -21,13 +21,14 @@ const MIN_SCORE = 3;
 /** OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1. */
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-const dictionary = { ...common.dictionary, ...fr.dictionary, ...en.dictionary };
-const estimators = {
-  fr: new ZxcvbnFactory({ translations: fr.translations, graphs: common.adjacencyGraphs, dictionary }),
-  en: new ZxcvbnFactory({ translations: en.translations, graphs: common.adjacencyGraphs, dictionary }),
-};
-
 export type Lang = 'fr' | 'en';
+
+/** Built at the first password checked, not at start: the dictionaries take a while to load. */
+const estimators: Partial<Record<Lang, ZxcvbnFactory>> = {};
+function estimator(lang: Lang): ZxcvbnFactory {
+  const dictionary = { ...common.dictionary, ...fr.dictionary, ...en.dictionary };
+  return (estimators[lang] ??= new ZxcvbnFactory({ translations: lang === 'fr' ? fr.translations : en.translations, graphs: common.adjacencyGraphs, dictionary }));
+}
 
 const TOO_SHORT: Record<Lang, string> = {
   fr: `Le mot de passe doit compter au moins ${MIN_PASSWORD_LENGTH} caractères.`,
@@ -46,7 +47,7 @@ const GUESSABLE: Record<Lang, string> = {
 export function passwordRefusal(password: unknown, lang: Lang = 'fr', personal: string[] = []): string | undefined {
   if (typeof password !== 'string' || [...password].length < MIN_PASSWORD_LENGTH) return TOO_SHORT[lang];
   if ([...password].length > MAX_PASSWORD_LENGTH) return TOO_LONG[lang];
-  const estimate = estimators[lang].check(password, personal.filter((word) => word.length >= 3));
+  const estimate = estimator(lang).check(password, personal.filter((word) => word.length >= 3));
   if (estimate.score >= MIN_SCORE) return undefined;
   return [GUESSABLE[lang], estimate.feedback.warning, ...estimate.feedback.suggestions].filter((part): part is string => !!part).join(' ');
 }
