@@ -22,6 +22,7 @@ import { startEmbedded, type EmbeddedDatabase } from './store/embedded';
 import { migrate, openDb } from './store/db';
 import { loadLocalKeys, localIssuerOf } from './identity/local-keys';
 import { createCarnet } from './server';
+import { answerClientErrors } from './http/client-errors';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const DRAIN_SETTLE_MS = 1_000;
@@ -81,7 +82,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 /** Listens on PORT/HOST; a port in use or a host that cannot be bound names the setting to change. */
 function listen(carnet: Awaited<ReturnType<typeof createCarnet>>, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = carnet.app.listen(config.port, config.host);
+    const server = answerClientErrors(carnet.app.listen(config.port, config.host)); // 431/400 as OperationOutcomes
     server.keepAliveTimeout = 5000;
     server.once('listening', () => resolve(server));
     server.once('error', (error: NodeJS.ErrnoException) => {
