@@ -8,7 +8,7 @@ import { conditionalDeleteInteraction, deleteInteraction } from './interactions/
 import { conditionalPatchInteraction, patchInteraction } from './interactions/patch';
 import { historyInteraction } from './interactions/history';
 import { validateInteraction } from './interactions/validate';
-import { searchInteraction } from './interactions/search';
+import { formParameters, searchInteraction } from './interactions/search';
 import { compartmentSearchInteraction } from './interactions/compartment';
 import { catalogueBundle } from './interactions/catalogue-search';
 import { isConformanceType, requireKnownType } from '../kernel/resource-types';
@@ -33,7 +33,10 @@ export function buildRouter(options: RouteOptions): FhirRouter {
   const { catalogue } = options;
   const typeSearch: Handler = async (request, session, params) => {
     requireKnownType(params.type);
-    if (isConformanceType(params.type)) return { status: 200, body: catalogueBundle(session.baseUrl, params.type, request.query, catalogue.search(params.type, request.query)) };
+    if (isConformanceType(params.type)) {
+      const query = request.method === 'POST' ? [...request.query, ...formParameters(request.body)] : request.query;
+      return { status: 200, body: catalogueBundle(session.baseUrl, params.type, query, catalogue.search(params.type, query)) };
+    }
     return searchInteraction(request, session, params.type);
   };
   const { terminology } = options;

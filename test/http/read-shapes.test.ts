@@ -131,6 +131,13 @@ describe('the HTTP edge a FHIR client meets', () => {
       expect(tagged(resource)).toBe(true);
     });
 
+    it('reads _count from the form body of POST _search', async () => {
+      const res = await server.request.post('/fhir/SearchParameter/_search').set('Authorization', `Bearer ${op}`).type('form').send({ _count: '3', base: 'Patient' });
+      expect(res.status).toBe(200);
+      expect(res.body.entry).toHaveLength(3);
+      expect(res.body.entry.every((entry: { resource: { base: string[] } }) => entry.resource.base.includes('Patient'))).toBe(true);
+    });
+
     it('refuses a malformed _count', async () => {
       expect((await get(server, 'SearchParameter?_count=-1', op)).status).toBe(400);
     });
