@@ -11,6 +11,7 @@ import { validateInteraction } from './interactions/validate';
 import { formParameters, searchInteraction } from './interactions/search';
 import { compartmentSearchInteraction } from './interactions/compartment';
 import { catalogueBundle } from './interactions/catalogue-search';
+import { metaInteraction } from './interactions/meta';
 import { isConformanceType, requireKnownType } from '../kernel/resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
 import type { AuditLog } from '../audit/audit-log';
@@ -78,6 +79,10 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     .add('GET', ':type/:id/_history', historyInteraction)
     .add('GET', ':type/:id/_history/:vid', vreadInteraction)
     .add('GET', 'Patient/:id/:type', compartmentSearchInteraction)
+    .add('GET', ':type/:id/$meta', metaInteraction(catalogue))
+    .add('POST', ':type/:id/$meta', metaInteraction(catalogue))
+    .add('GET', ':type/:id/_history/:vid/$meta', metaInteraction(catalogue))
+    .add('POST', ':type/:id/_history/:vid/$meta', metaInteraction(catalogue))
     .add('GET', ':type/:id/$validate', validateInteraction)
     .add('POST', ':type/:id/$validate', validateInteraction);
   if (options.bundle) router.add('POST', '', options.bundle);

@@ -3,7 +3,8 @@
  * on read and vread (SUBSETTED tag), compartment search `Patient/X/Type` and
  * `Patient/X/*` answering like `Type?patient=X` (the same 403 for a
  * practitioner outside X's space), paging and `_summary=count` on searches
- * of conformance resources, an `Allow` header on every 405.
+ * of conformance resources, instance `$meta` (a read under another name),
+ * an `Allow` header on every 405.
  */
 import type { Bundle, Resource } from 'fhir/r4';
 import { get, send, startTestServer, BASE, type TestServer } from '../support/server';
@@ -140,6 +141,28 @@ describe('the HTTP edge a FHIR client meets', () => {
 
     it('refuses a malformed _count', async () => {
       expect((await get(server, 'SearchParameter?_count=-1', op)).status).toBe(400);
+    });
+  });
+
+  describe('$meta on an instance', () => {
+    it.each([
+      ['GET on a resource', 'get', (): string => `Observation/${observation}/$meta`, 200, '1'],
+      ['POST on a resource', 'post', (): string => `Observation/${observation}/$meta`, 200, '1'],
+      ['GET on a version', 'get', (): string => `Observation/${observation}/_history/1/$meta`, 200, '1'],
+      ['an id never used', 'get', (): string => 'Observation/nobody-here/$meta', 404, undefined],
+      ['a version never written', 'get', (): string => `Observation/${observation}/_history/9/$meta`, 404, undefined],
+    ] as const)('%s', async (_what, method, url, status, versionId) => {
+      const res = await server.request[method](`/fhir/${url()}`).set('Authorization', `Bearer ${op}`);
+      expect(res.status).toBe(status);
+      expect(res.body.resourceType).toBe(status === 200 ? 'Parameters' : 'OperationOutcome');
+      expect(res.body.parameter?.[0].name).toBe(status === 200 ? 'return' : undefined);
+      expect(res.body.parameter?.[0].valueMeta.versionId).toBe(versionId);
+    });
+
+    it("is a 404 for another patient's resource, as its read is", async () => {
+      const token = await server.patientToken(other);
+      const [read, meta] = [await get(server, `Observation/${observation}`, token), await get(server, `Observation/${observation}/$meta`, token)];
+      expect([read.status, meta.status]).toEqual([404, 404]);
     });
   });
 
