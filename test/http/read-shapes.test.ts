@@ -89,6 +89,12 @@ describe('the HTTP edge a FHIR client meets', () => {
       expect(res.body.resourceType).toBe('OperationOutcome');
     });
 
+    it('Patient/X/* is a 403 for a token that reads no type of the compartment', async () => {
+      const res = await get(server, `Patient/${patient}/*`, await server.systemToken('directory-only', 'system/Organization.rs'));
+      expect(res.status).toBe(403);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    });
+
     it.each([
       ['an unknown type', () => `Patient/${patient}/NotAType`, 404],
       ['a type outside the compartment', () => `Patient/${patient}/Organization`, 400],

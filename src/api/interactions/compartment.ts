@@ -9,7 +9,7 @@ import type { Session } from '../../kernel/ports';
 import type { FhirRequest, FhirResponse, QueryParams } from '../../kernel/request';
 import { baseSearchParameters, patientCompartment } from '../../kernel/definitions';
 import { requireKnownType, requireValidId } from '../../kernel/resource-types';
-import { badRequest } from '../../kernel/errors';
+import { badRequest, FhirError } from '../../kernel/errors';
 import { readsType } from '../../identity/scopes';
 import { searchInteraction } from './search';
 
@@ -39,6 +39,8 @@ export async function compartmentSearchInteraction(request: FhirRequest, session
   if (type !== '*') requireKnownType(type);
   const query = compartmentQuery(type, id, request.query.filter(([key]) => key !== '_type' || type === '*'));
   if (type !== '*') return searchInteraction({ ...request, query }, session, type);
-  const types = query.some(([key]) => key === '_type') ? [] : [['_type', compartmentTypes().filter((t) => t !== 'AuditEvent' && readsType(session.caller, t)).join(',')] as [string, string]];
-  return searchInteraction({ ...request, method: 'GET', query: [...types, ...query] }, session);
+  if (query.some(([key]) => key === '_type')) return searchInteraction({ ...request, method: 'GET', query }, session);
+  const readable = compartmentTypes().filter((t) => t !== 'AuditEvent' && readsType(session.caller, t));
+  if (readable.length === 0) throw new FhirError(403, 'forbidden', 'the token reads no type of the Patient compartment');
+  return searchInteraction({ ...request, method: 'GET', query: [['_type', readable.join(',')], ...query] }, session);
 }
