@@ -454,6 +454,19 @@ describe('closure and retention', () => {
     expect(record.rows[0].purged_at).toBeInstanceOf(Date);
   });
 
+  it('closes a space that has no account (a Patient created through the FHIR API, a token of a trusted provider)', async () => {
+    const created = await send(server, 'post', 'Patient', insurer, patientBody(nextNir()));
+    expect(created.status).toBe(201);
+    const token = await server.patientToken(created.body.id);
+    secrets.push(token);
+    expect((await get(server, `Patient/${created.body.id}`, token)).status).toBe(200);
+    expect((await post('/account/close', {}, token)).status).toBe(200);
+    expect((await get(server, `Patient/${created.body.id}`, token)).status).toBe(404);
+    expect((await post('/account/close', {}, token)).status).toBe(404);
+    const history = await server.carnet.sql.query<{ action: string }>('SELECT action FROM audit_events WHERE patient_id = ? ORDER BY seq DESC LIMIT 1', [created.body.id]);
+    expect(history.rows[0].action).toBe('D'); // the closure, recorded in X's chain
+  });
+
   it('refuses closure to anyone but the patient', async () => {
     const space = await enrol();
     expect((await post('/account/close', {}, gp)).status).toBe(403);
