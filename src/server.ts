@@ -126,6 +126,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()].filter((type) => !isConformanceType(type)) },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
       { name: 'verify-audit', definition: VERIFY_AUDIT_DEFINITION.url as string, types: ['Patient'] },
+      // instance $meta (GET/POST, also on a version): the read's meta, under the read's access rules
+      { name: 'meta', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-meta', types: [...allResourceTypes()] },
       ...TERMINOLOGY_OPERATIONS.map((op) => ({ ...op, types: [...op.types] })),
     ],
     recorded: { type: 'AuditEvent', searchParams: HISTORY_SEARCH_PARAMETERS },

