@@ -7,17 +7,8 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { CapabilityStatement } from 'fhir/r4';
 import { BASE, get, send, startTestServer, type TestServer } from '../support/server';
 import { assertion, clientKey, clientsFile, postToken, tokenForm, type ClientKey } from '../support/backend-client';
+import type { SmartConfiguration } from '../../src/identity/smart-configuration';
 
-interface SmartConfiguration {
-  issuer: string;
-  jwks_uri: string;
-  token_endpoint: string;
-  grant_types_supported: string[];
-  token_endpoint_auth_methods_supported: string[];
-  token_endpoint_auth_signing_alg_values_supported: string[];
-  scopes_supported: string[];
-  capabilities: string[];
-}
 
 describe('SMART discovery', () => {
   let server: TestServer;
