@@ -44,7 +44,7 @@ export async function checkAuthors(caller: Caller, document: DocumentReference, 
 
 /**
  * A system client of Organization O names O, a Practitioner with a PractitionerRole at O, or a
- * PractitionerRole of such a practitioner (the role's own organization is not read apart).
+ * PractitionerRole at O itself (a role of the same practitioner at another organization is refused).
  */
 async function systemAuthors(organization: string, authors: readonly Reference[], facts: AccessFactsReader, baseUrl: string | undefined): Promise<void> {
   for (const [index, author] of authors.entries()) {
@@ -57,8 +57,8 @@ async function systemAuthors(organization: string, authors: readonly Reference[]
 
 async function isOfOrganization(author: { type: string; id: string }, organization: string, facts: AccessFactsReader): Promise<boolean> {
   if (author.type === 'Organization') return `Organization/${author.id}` === organization;
-  const practitioner = author.type === 'Practitioner' ? author.id : author.type === 'PractitionerRole' ? (await facts.roleOwners([author.id]))(author.id) : undefined;
-  return practitioner !== undefined && (await facts.rolesOf(practitioner)).organizations.includes(organization);
+  if (author.type === 'PractitionerRole') return (await facts.organizationOfRole(author.id)) === organization;
+  return author.type === 'Practitioner' && (await facts.rolesOf(author.id)).organizations.includes(organization);
 }
 
 /** INVISIBLE_REPRESENTANTS_LEGAUX cannot come back once removed. */

@@ -101,6 +101,17 @@ export class AccessFactsReader {
     return roleOwnersOf(this.db, roleIds);
   }
 
+  /** The Organization (`Organization/O`) a (non-deleted) PractitionerRole names, if any. */
+  async organizationOfRole(roleId: string): Promise<string | undefined> {
+    const result = await this.db.query<{ organization: string | null }>(
+      `SELECT content->'organization'->>'reference' AS organization FROM resources
+       WHERE resource_type = 'PractitionerRole' AND NOT deleted AND id = ?`,
+      [roleId],
+    );
+    const parsed = localReference(result.rows[0]?.organization);
+    return parsed?.type === 'Organization' ? `Organization/${parsed.id}` : undefined;
+  }
+
   /** Every (non-deleted) PractitionerRole of P, active or not: ids and organizations (`Organization/O`). */
   async rolesOf(practitionerId: string): Promise<{ roleIds: string[]; organizations: string[] }> {
     const result = await this.db.query<{ id: string; organization: string | null }>(

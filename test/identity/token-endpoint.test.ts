@@ -50,6 +50,7 @@ describe('POST /auth/token (client_credentials, private_key_jwt)', () => {
     await server.put({ resourceType: 'Organization', id: 'other-org', name: 'Autre' } as never);
     await server.put({ resourceType: 'Practitioner', id: 'biologist', name: [{ family: 'Biologiste' }] } as never);
     await server.put({ resourceType: 'PractitionerRole', id: 'biologist-lab', practitioner: { reference: 'Practitioner/biologist' }, organization: { reference: 'Organization/lab-org' } } as never);
+    await server.put({ resourceType: 'PractitionerRole', id: 'biologist-other', practitioner: { reference: 'Practitioner/biologist' }, organization: { reference: 'Organization/other-org' } } as never);
     await server.put({ resourceType: 'Practitioner', id: 'outsider', name: [{ family: 'Ailleurs' }] } as never);
     await server.put({ resourceType: 'PractitionerRole', id: 'outsider-other', practitioner: { reference: 'Practitioner/outsider' }, organization: { reference: 'Organization/other-org' } } as never);
     patient = (await server.put({ resourceType: 'Patient', id: 'lab-patient', name: [{ family: 'Durand' }] } as never)).id;
@@ -99,6 +100,9 @@ describe('POST /auth/token (client_credentials, private_key_jwt)', () => {
     ['a PractitionerRole at its Organization', ['PractitionerRole/biologist-lab'], 201],
     ['another Organization', ['Organization/other-org'], 422],
     ['a practitioner of another Organization', ['Practitioner/outsider'], 422],
+    ["its practitioner's PractitionerRole at another Organization", ['PractitionerRole/biologist-other'], 422],
+    ["another Organization's PractitionerRole", ['PractitionerRole/outsider-other'], 422],
+    ['a PractitionerRole that does not exist', ['PractitionerRole/nobody'], 422],
   ])('the token works on /fhir: a lab report naming %s as author (%j) → %i', async (_name, authors, status) => {
     const { access_token } = await tokenOf(ec, 'lab-es');
     const res = await send(server, 'post', 'DocumentReference', access_token, labReport(authors));
