@@ -13,11 +13,12 @@ const LAYERS = {
   validation: ['kernel'],
   identity: ['kernel', 'store', 'config'],
   access: ['kernel', 'store', 'identity'],
-  audit: ['kernel', 'store', 'access'],
+  audit: ['kernel', 'store', 'access', 'mhd'],
   notify: ['kernel', 'store'],
   conformance: ['kernel', 'search'],
   terminology: ['kernel'], // the terminology operations over terminology/ (CodeSystem/$lookup, ValueSet/$expand…)
-  api: ['kernel', 'store', 'search', 'access', 'audit', 'conformance', 'identity', 'terminology'],
+  mhd: ['kernel'], // IHE MHD: what an ITI-65 submission is and the rules binding its entries (pure)
+  api: ['kernel', 'store', 'search', 'access', 'audit', 'conformance', 'identity', 'terminology', 'mhd'],
   accounts: ['kernel', 'store', 'search', 'access', 'audit', 'identity', 'notify', 'api', 'validation', 'config'],
   http: ['kernel'],
 };

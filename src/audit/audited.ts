@@ -19,12 +19,13 @@
  * outside the Bundle's transaction: the audit of a rolled-back one stays.
  */
 import { randomUUID } from 'node:crypto';
-import type { Resource } from 'fhir/r4';
+import type { Bundle, Resource } from 'fhir/r4';
 import type { Session } from '../kernel/ports';
 import { FhirError } from '../kernel/errors';
 import type { FhirRequest, FhirResponse } from '../kernel/request';
 import type { Caller } from '../kernel/caller';
-import { buildAuditEvent, interactionOf, queryText, type Interaction } from './event';
+import { provideBundleOf } from '../mhd/provide-bundle';
+import { buildAuditEvent, interactionOf, PROVIDE_BUNDLE, queryText, type Interaction } from './event';
 import { RequestRecorder } from './recorder';
 import type { AuditRecord, AuditTrail } from './trail';
 
@@ -87,6 +88,40 @@ interface Touch {
   status: number;
   references: string[];
   queries: string[];
+  /** An ITI-65 submission's SubmissionSet (`List/id`). */
+  submissionSet?: string;
+}
+
+/**
+ * An ITI-65 submission (CONTRACT §9, IHE BALP): when the transaction is one, its SubmissionSet —
+ * `List/id` once created, null when the submission failed (nothing was created) — else undefined.
+ */
+function submissionOf(request: FhirRequest, outcome: Outcome): string | null | undefined {
+  if (!isTransaction(request)) return undefined;
+  const bundle = request.body as Bundle;
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  let index: number;
+  try {
+    const submission = provideBundleOf(bundle, entries.map((entry, position) => ({ index: position, method: String(entry?.request?.method ?? '').toUpperCase(), type: entry?.resource?.resourceType ?? '', resource: entry?.resource })));
+    if (!submission) return undefined;
+    index = submission.submissionSet;
+  } catch {
+    return undefined; // not a well-formed submission: audited as the transaction it was sent as
+  }
+  const location = (outcome.response?.body as Bundle | undefined)?.entry?.[index]?.response?.location;
+  const created = location ? /(?:^|\/)List\/([^/]+)/.exec(location) : null;
+  return created ? `List/${created[1]}` : null;
+}
+
+/** One ITI-65 event per patient: every entry's touches of that patient, one Import with the SubmissionSet. */
+function asSubmission(touches: Touch[], submissionSet: string | null, status: number): Touch[] {
+  const byPatient = new Map<string, Touch>();
+  for (const touch of touches) {
+    const into = byPatient.get(touch.patientId) ?? { patientId: touch.patientId, interaction: PROVIDE_BUNDLE, status, references: [], queries: [], ...(submissionSet ? { submissionSet } : {}) };
+    byPatient.set(touch.patientId, into);
+    for (const reference of touch.references) if (!into.references.includes(reference)) into.references.push(reference);
+  }
+  return [...byPatient.values()];
 }
 
 /** Touches of the same patient, interaction and status merged into one, in order of first appearance. */
@@ -146,7 +181,9 @@ export class AuditStage {
       this.bundles.delete(session.audit);
       bundle.push(...(await this.touchesOf(request, session, outcome)));
       const rolledBack = outcome.failure !== undefined && isTransaction(request);
-      await this.record(request, session.caller, merge(rolledBack ? bundle.map((touch) => ({ ...touch, status: outcome.status, references: touch.references.map(unversioned) })) : bundle));
+      const touches = rolledBack ? bundle.map((touch) => ({ ...touch, status: outcome.status, references: touch.references.map(unversioned) })) : bundle;
+      const submission = submissionOf(request, outcome);
+      await this.record(request, session.caller, submission === undefined ? merge(touches) : asSubmission(touches, submission, outcome.status));
       return settle(outcome);
     }
     await this.record(request, session.caller, await this.touchesOf(request, session, outcome));
@@ -206,6 +243,7 @@ export class AuditStage {
           patientId: touch.patientId,
           touched: touch.references,
           observer: this.options.observer,
+          ...(touch.submissionSet ? { submissionSet: touch.submissionSet } : {}),
         });
         return { patientId: touch.patientId, event, columns };
       });

@@ -21,11 +21,27 @@ export type Purpose = 'TREAT' | 'ETREAT' | 'BTG';
 export const PURPOSES: readonly Purpose[] = ['TREAT', 'ETREAT', 'BTG'];
 
 export interface Interaction {
-  subtype: string; // restful-interaction code
+  subtype: string; // restful-interaction code, or the IHE transaction (ITI-65)
   action: Action;
   /** True for searches and operations: the query is recorded as an entity. */
   query: boolean;
+  /** An IHE transaction (not a RESTful interaction): its event type and subtype as IHE BALP/MHD record it. */
+  ihe?: { type: Coding; subtype: Coding };
 }
+
+/**
+ * An ITI-65 Provide Document Bundle as the Document Recipient records it (IHE MHD
+ * IHE.MHD.ProvideBundle.Audit.Recipient): DICOM Import, subtype ITI-65, the SubmissionSet as a Job.
+ */
+export const PROVIDE_BUNDLE: Interaction = {
+  subtype: 'ITI-65',
+  action: 'C',
+  query: false,
+  ihe: {
+    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110107', display: 'Import' },
+    subtype: { system: 'urn:ihe:event-type-code', code: 'ITI-65', display: 'Provide Document Bundle' },
+  },
+};
 
 /** The restful-interaction code and C/R/U/D/E action of a request (`status` tells update-as-create). */
 export function interactionOf(request: FhirRequest, status: number): Interaction {
@@ -129,6 +145,8 @@ export interface AuditFacts {
   touched: string[];
   /** FHIR base URL of this server (the observer). */
   observer: string;
+  /** An ITI-65 submission's SubmissionSet (`List/id`), recorded as its Job. */
+  submissionSet?: string;
 }
 
 /** Indexed columns stored next to the resource (search, access history, notifications). */
@@ -149,12 +167,15 @@ export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns
   const recorded = facts.recorded.toISOString();
   const entity: AuditEventEntity[] = [
     { what: { reference: `Patient/${patientId}` }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: OBJECT_ROLE, code: '1', display: 'Patient' } },
-    ...facts.touched.map((reference) => ({
+    ...facts.touched.filter((reference) => reference.replace(/\/_history\/[^/]+$/, '') !== facts.submissionSet).map((reference) => ({
       what: { reference },
       type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
       role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' },
     })),
   ];
+  if (facts.submissionSet) {
+    entity.splice(1, 0, { what: { reference: facts.submissionSet }, type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '20', display: 'Job' } });
+  }
   for (const query of queries) {
     entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, query });
   }
@@ -162,8 +183,8 @@ export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns
     resourceType: 'AuditEvent',
     id: facts.id,
     meta: { versionId: '1', lastUpdated: recorded },
-    type: AUDIT_EVENT_TYPE,
-    subtype: [{ system: RESTFUL_INTERACTION, code: interaction.subtype }],
+    type: interaction.ihe?.type ?? AUDIT_EVENT_TYPE,
+    subtype: [interaction.ihe?.subtype ?? { system: RESTFUL_INTERACTION, code: interaction.subtype }],
     action: interaction.action,
     recorded,
     outcome,

@@ -33,6 +33,7 @@ import { entryRequest, type Route } from './entry-request';
 import { responseError, successEntry, transactionFailure } from './entry-response';
 import { rewriteQuery, rewriteReferences } from './references';
 import { nirsOf } from '../../store/identities';
+import { SubmissionSteps } from './provide-bundle';
 
 interface Transaction {
   plans: EntryPlan[];
@@ -42,11 +43,14 @@ interface Transaction {
   targets: Map<string, string>;
   /** Entry index → id the POST (or a conditional PUT matching nothing, without an id) creates its resource with. */
   assigned: Map<number, string>;
+  /** The ITI-65 steps, when the Bundle is an MHD submission. */
+  submission?: SubmissionSteps;
 }
 
 export async function processTransaction(bundle: Bundle, outer: FhirRequest, session: Session, route: Route): Promise<Bundle> {
   const plans = (bundle.entry ?? []).map((entry, index) => planEntry(entry, index, session.baseUrl, 'transaction'));
   const state: Transaction = { plans, claims: requireDistinctTargets(plans), targets: new Map(), assigned: new Map() };
+  state.submission = SubmissionSteps.of(bundle, plans, outer, session, route);
   assignIds(state);
   const responses: BundleEntry[] = new Array<BundleEntry>(plans.length);
   const order = processingOrder(plans);
@@ -61,7 +65,9 @@ export async function processTransaction(bundle: Bundle, outer: FhirRequest, ses
       await assignConditionalTargets(state, resolver);
       resolver.expectPatients(patientsByNir(state));
       await rewriteResources(state, resolver, session.baseUrl);
+      await state.submission?.check(plans, writtenBy(state), trx);
       for (const plan of order) if (plan.method !== 'DELETE') await run(plan);
+      await state.submission?.supersede(plans, state.claims, trx);
     },
     { unitOfWork: true },
   );
@@ -79,6 +85,13 @@ function assignIds(state: Transaction): void {
       state.targets.set(plan.fullUrl, `${plan.type}/${plan.id}`);
     }
   }
+}
+
+/** `Type/id` of every resource the entries create or modify. */
+function writtenBy(state: Transaction): Set<string> {
+  const written = new Set<string>([...state.targets.values(), ...state.claims.keys()].filter((target) => !target.includes('?')));
+  for (const [index, id] of state.assigned) written.add(`${state.plans[index].type}/${id}`);
+  return written;
 }
 
 /** A conditional delete and another entry must not both modify one resource. */
@@ -161,12 +174,18 @@ async function runEntry(plan: EntryPlan, state: Transaction, outer: FhirRequest,
   try {
     response = await route(entryRequest(plan, outer, plan.query, assignedId), session);
   } catch (error) {
-    if (error instanceof FhirError) throw transactionFailure(error, plan);
+    if (error instanceof FhirError) throw explained(state, plan, error);
     throw error;
   }
-  if (response.status >= 400) throw transactionFailure(responseError(response), plan);
+  if (response.status >= 400) throw explained(state, plan, responseError(response));
   if (assignedId !== undefined && response.status === 201) requireAssignedId(response, plan, assignedId);
   return successEntry(response, plan.method);
+}
+
+/** An entry's failure as the transaction answers it (an MHD submission may answer it for the whole submission). */
+function explained(state: Transaction, plan: EntryPlan, error: FhirError): FhirError {
+  const explained = state.submission?.explain(plan, error) ?? error;
+  return explained === error ? transactionFailure(error, plan) : explained;
 }
 
 /**
