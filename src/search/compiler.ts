@@ -14,7 +14,7 @@ import { isKnownParameter } from './known';
 import type { IndexTable } from './tables';
 import { indexExists, type CompileContext, type FilterInput } from './filter';
 import { splitEscaped } from './text';
-import { sql, type Sql } from './sql';
+import { or, sql, type Sql } from './sql';
 import { stringFilter } from './string';
 import { idFilter, tokenFilter } from './token';
 import { dateFilter, lastUpdatedFilter } from './date';
@@ -63,7 +63,31 @@ export function compileFilter(ctx: CompileContext, resourceType: string, alias: 
     throw badRequest(`Unknown or unsupported search parameter '${code}' for ${resourceType}`, name);
   }
   const input: FilterInput = { ctx, resourceType, alias, def, modifier, values, name };
-  if (dot >= 0) return chainFilter(input, key.slice(dot + 1), value);
+  if (dot >= 0) {
+    const chained = chainFilter(input, key.slice(dot + 1), value);
+    const declared = declaredChain(input, key.slice(dot + 1));
+    return declared ? or([chained, typedFilter(declared)]) : chained;
+  }
+  return typedFilter(input);
+}
+
+/**
+ * A project parameter coded as a chain itself (`author.given`, `source.family`:
+ * profiles/) reaches what the chain cannot — the contained resources the
+ * reference points to (`#id`), which have no row of their own. It joins the
+ * chain (OR) when the chain is one level deep, names no target type and uses
+ * no `:missing` (the chain alone answers those).
+ */
+function declaredChain(input: FilterInput, rest: string): FilterInput | undefined {
+  if (input.modifier !== undefined || rest.includes('.')) return undefined;
+  const [code, modifier] = rest.split(':');
+  const def = input.ctx.registry.get(input.resourceType, `${input.def.code}.${code}`);
+  if (!def || def.type === 'reference' || modifier === 'missing') return undefined;
+  return { ...input, def, modifier };
+}
+
+function typedFilter(input: FilterInput): Sql {
+  const { def, modifier } = input;
   const table = tableOf(def);
   if (modifier === 'missing') return missingFilter(input, table);
   switch (def.type) {
@@ -82,7 +106,7 @@ export function compileFilter(ctx: CompileContext, resourceType: string, alias: 
     case 'uri':
       return uriFilter(input);
     default:
-      throw badRequest(`Search parameter '${code}' of type ${def.type} is not supported`, name);
+      throw badRequest(`Search parameter '${def.code}' of type ${def.type} is not supported`, input.name);
   }
 }
 
