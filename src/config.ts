@@ -15,6 +15,8 @@ export interface Config {
   /** EMBEDDED_PG_PORT; unset: the data directory's own port (store/embedded.ts). */
   embeddedPort?: number;
   maxBodyBytes: number;
+  /** MAX_BINARY: the largest raw Binary upload (CONTRACT §9), streamed to storage; default 50 MB. */
+  maxBinaryBytes: number;
   authIssuer?: string;
   authJwks?: string;
   authAudience?: string;
@@ -42,6 +44,19 @@ export function parseSize(value: string): number {
   if (!match) throw new Error(`invalid size: ${value}`);
   const units: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
   return Math.floor(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]);
+}
+
+/** A size setting, named in the start-up error when its value is not a size of at least one byte. */
+function sizeSetting(name: string, value: string | undefined, fallback: string): number {
+  const text = value === undefined || value.trim() === '' ? fallback : value;
+  let bytes: number;
+  try {
+    bytes = parseSize(text);
+  } catch {
+    throw new Error(`invalid ${name}: ${text} (a size such as 50mb, 512kb or a byte count)`);
+  }
+  if (bytes < 1) throw new Error(`invalid ${name}: ${text} (at least 1 byte)`);
+  return bytes;
 }
 
 function portOf(name: string, value: string): number {
@@ -81,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     embeddedPort: env.EMBEDDED_PG_PORT ? portOf('EMBEDDED_PG_PORT', env.EMBEDDED_PG_PORT) : undefined,
     maxBodyBytes: parseSize(env.MAX_BODY ?? '10mb'),
+    maxBinaryBytes: sizeSetting('MAX_BINARY', env.MAX_BINARY, '50mb'),
     authIssuer: env.AUTH_ISSUER || undefined,
     authJwks: env.AUTH_JWKS || undefined,
     authAudience: env.AUTH_AUDIENCE || undefined,

@@ -41,6 +41,7 @@ import { CursorCodec } from './search/paging';
 import { Sealer } from './kernel/sealed';
 import { serverSecret } from './store/secrets';
 import { identityIndexer } from './store/identities';
+import { BinaryContentIndexer, BinaryContents } from './store/binary-contents';
 import type { PatientSpaces } from './access/write-rules';
 import { createAccounts, type Accounts } from './accounts';
 import { SpaceLifecycleJob } from './accounts/spaces';
@@ -107,10 +108,12 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     compartment,
     search,
     policy,
-    indexer: composeIndexers(identityIndexer, search.indexer, new AccessIndexer(policy.grid, baseUrl), roles.notifier),
+    indexer: composeIndexers(identityIndexer, search.indexer, new AccessIndexer(policy.grid, baseUrl), new BinaryContentIndexer(baseUrl), roles.notifier),
     sql,
   });
 
+  const binaryContents = new BinaryContents(sql); // raw Binaries' bytes (§9): staged uploads, ITI-68 reads
+  await binaryContents.sweep(); // uploads a stopped process left unbound
   const catalogue = new ConformanceCatalogue();
   catalogue.loadDirectory(path.join(ROOT, 'profiles'));
   catalogue.loadDirectory(path.join(ROOT, 'terminology'));
@@ -151,6 +154,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     // route table, audited with its Bundle. The sessions it is given are the pipeline's own.
     bundle: bundleInteraction((request, session) => pipeline.route(request, session as RecordedSession)),
     everything: everythingInteraction,
+    binaryContents,
   });
   const pipeline = new Pipeline(sessions, audit, router, baseUrl);
   const accountMessages = await createAccountMessages({
@@ -204,6 +208,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     pipeline,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    binaries: { contents: binaryContents, maxBinaryBytes: config.maxBinaryBytes },
     corsOrigins: config.corsOrigins,
     authenticate: identity.authenticate,
     ready: async () => {

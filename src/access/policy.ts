@@ -31,6 +31,7 @@ import type { Caller, Interaction } from '../kernel/caller';
 import type { Executor } from '../store/executor';
 import type { RowPredicate } from '../kernel/predicate';
 import type { StoredResource } from '../store/resources';
+import { inlineContents } from '../store/binary-contents';
 import type { AccessHistory } from './access-history';
 import { historyOwnerOf, HISTORY_FORBIDDEN } from './audit-readers';
 import { resolveIdentity } from './patient-identity';
@@ -147,7 +148,8 @@ class BoundAccess implements CallerAccess {
   }
 
   served<T extends Resource>(resources: readonly T[], baseUrl: string): Promise<T[]> {
-    return this.policy.servedReferences(this.caller, this.sql).served(resources, baseUrl);
+    // a Binary whose bytes are in the content store is served with them inline as `data`
+    return this.policy.servedReferences(this.caller, this.sql).served(resources, baseUrl).then((served) => inlineContents(this.sql, served));
   }
 
   async checkPatientSpace(patientId: string): Promise<void> {

@@ -5,7 +5,9 @@
  * - X's records: every version and the current row of Patient X and of each resource of X's
  *   compartment (`patient_id` = X), and the versions that were X's before their resource moved;
  * - X's contents: the Binaries (and document Bundles) X's documents point to, now or in an
- *   earlier version, or that name Patient X or a document of X as their securityContext;
+ *   earlier version, or that name Patient X or a document of X as their securityContext — with
+ *   the bytes of those Binaries kept in the content store (`binary_contents`, `binary_content`:
+ *   every content bound to them, of any version);
  * - their search index rows (every `search_*` table), access facts, attachment links and
  *   consent rules; X's patient_access, identities and closed_spaces rows;
  * - X's audit events (through the `carnet.audit_purge` switch), chain head and mail outbox
@@ -27,6 +29,8 @@ export const ERASED_TABLES = [
   'access_facts',
   'attachment_links',
   'consent_rules',
+  'binary_content',
+  'binary_contents',
   'resource_versions',
   'resources',
   'patient_access',
@@ -67,6 +71,9 @@ export async function erasePatient(sql: Executor, patientId: string, options: Er
     [rids, contents],
   );
   await run('consent_rules', 'DELETE FROM consent_rules WHERE patient_id = ? OR consent_rid = ANY(?::bigint[])', [patientId, rids]);
+  // the bytes of the erased Binaries (every version's), then their rows
+  await run('binary_content', 'DELETE FROM binary_content WHERE content_id IN (SELECT content_id FROM binary_contents WHERE binary_rid = ANY(?::bigint[]))', [contents]);
+  await run('binary_contents', 'DELETE FROM binary_contents WHERE binary_rid = ANY(?::bigint[])', [contents]);
   // A version of X is X's even when its resource has since moved to another patient.
   await run('resource_versions', 'DELETE FROM resource_versions WHERE rid = ANY(?::bigint[]) OR patient_id = ?', [rids, patientId]);
   await run('resources', 'DELETE FROM resources WHERE rid = ANY(?::bigint[])', [rids]);

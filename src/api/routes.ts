@@ -12,6 +12,7 @@ import { formParameters, searchInteraction } from './interactions/search';
 import { compartmentSearchInteraction } from './interactions/compartment';
 import { catalogueBundle } from './interactions/catalogue-search';
 import { metaInteraction } from './interactions/meta';
+import { binaryReads, type BinaryContentReader } from './interactions/binary';
 import { isConformanceType, requireKnownType } from '../kernel/resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
 import type { AuditLog } from '../audit/audit-log';
@@ -28,6 +29,7 @@ export interface RouteOptions {
   auditLog?: AuditLog; // AuditEvent history, 405 on AuditEvent writes, Patient/$verify-audit
   auditVerifiers?: readonly string[]; // AUDIT_VERIFIERS: system clients that may run $verify-audit
   terminology?: TerminologyOperations; // $lookup, $validate-code, $expand; metadata?mode=terminology
+  binaryContents?: BinaryContentReader; // Binary reads: raw bytes (ITI-68) or JSON, audited as reads of the documents
 }
 
 export function buildRouter(options: RouteOptions): FhirRouter {
@@ -58,6 +60,10 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     ] as const) router.add('GET', pattern, handler).add('POST', pattern, handler);
   }
   if (options.auditLog) for (const line of auditRoutes(options.auditLog, { verifiers: options.auditVerifiers })) router.add(line.method, line.pattern, line.handler); // before the generic :type routes
+  if (options.binaryContents) {
+    const binary = binaryReads(options.binaryContents, { read: readInteraction(catalogue), vread: vreadInteraction });
+    router.add('GET', 'Binary/:id', binary.read).add('GET', 'Binary/:id/_history/:vid', binary.vread); // before the generic :type/:id
+  }
   router
     .add('GET', '', (request, session) => searchInteraction(request, session))
     .add('GET', '_search', (request, session) => searchInteraction(request, session))

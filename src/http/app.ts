@@ -20,6 +20,8 @@ import { parseBody } from './body';
 import { FHIR_JSON, requireJsonResponse } from './negotiation';
 import { requestLogger } from './logging';
 import { CORS_PATHS, corsPolicy } from './cors';
+import { binaryUploads, sendContent } from './binary';
+import { wantsRawBinary, type ContentStaging } from '../kernel/binary-content';
 
 export interface AppDependencies {
   /** identify → session → audit → route (api/pipeline.ts). */
@@ -28,6 +30,8 @@ export interface AppDependencies {
   ready: () => Promise<boolean>;
   logger: Logger;
   maxBodyBytes: number;
+  /** Raw Binary uploads (http/binary.ts): streamed into this store, up to MAX_BINARY; absent: Binaries are JSON only. */
+  binaries?: { contents: ContentStaging; maxBinaryBytes: number };
   /** CORS_ORIGINS (cors.ts); empty or absent: no CORS headers. */
   corsOrigins?: readonly string[];
   /** Extra non-FHIR routes (accounts, auth), mounted before the FHIR API. */
@@ -56,6 +60,14 @@ export function createApp(deps: AppDependencies): express.Express {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
   });
   deps.mount?.(app);
+  if (deps.binaries) {
+    const { contents, maxBinaryBytes } = deps.binaries;
+    const send = (res: Response, response: FhirResponse, pretty: boolean) => {
+      res.locals.pretty = pretty;
+      sendResponse(res, response);
+    };
+    app.use('/fhir', binaryUploads({ ...deps, contents, maxBinaryBytes, send, fail: (res, error) => sendError(res, error, deps.logger) }));
+  }
   app.use('/fhir', express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req: Request, res: Response) => {
     try {
       await handleFhir(req, res, deps);
@@ -72,8 +84,10 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
   if (!METHODS.has(req.method)) throw new FhirError(405, 'not-supported', `method ${req.method.slice(0, 20)} is not supported`, undefined, { Allow: [...METHODS].sort().join(', ') });
   const query = parseQuery(req.originalUrl);
   res.locals.pretty = query.some(([key, value]) => key === '_pretty' && value === 'true');
-  requireJsonResponse(query.find(([key]) => key === '_format')?.[1], req.headers.accept);
   const path = req.path.replace(/^\/+|\/+$/g, '');
+  const format = query.find(([key]) => key === '_format')?.[1];
+  const rawBinary = (req.method === 'GET' || req.method === 'HEAD') && /^Binary\/[^/]+(\/_history\/[^/]+)?$/.test(path) && wantsRawBinary(req.headers.accept, format); // ITI-68: the bytes (http/binary.ts)
+  if (!rawBinary) requireJsonResponse(format, req.headers.accept);
   const isMetadata = path === 'metadata'; // no token needed: the route table answers GET and 405 (Allow) to other methods
   const caller = isMetadata ? undefined : await deps.authenticate(req.headers.authorization); // its mode is read by the session stage
   const body = parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, req.headers['content-type']);
@@ -82,9 +96,15 @@ async function handleFhir(req: Request, res: Response, deps: AppDependencies): P
     path,
     query: query.filter(([key]) => key !== '_format'),
     body,
-    headers: flattenHeaders(req.headers),
+    headers: { ...flattenHeaders(req.headers), ...(format !== undefined ? { accept: FHIR_JSON } : {}) }, // `_format` overrides Accept
   };
   const response = await deps.pipeline.handle(request, caller);
+  if (response.content) return sendContent(req, res, response, response.content);
+  sendResponse(res, response);
+}
+
+/** A FhirResponse as HTTP: status, headers, the JSON body (none for 204 and 304). */
+function sendResponse(res: Response, response: FhirResponse): void {
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
   if (response.body === undefined || response.status === 204 || response.status === 304) {

@@ -3,6 +3,7 @@
  * from Express and writes a FhirResponse back; nothing under `fhir/` knows HTTP.
  */
 import type { Resource } from 'fhir/r4';
+import type { BinaryBody } from './binary-content';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -29,6 +30,8 @@ export interface FhirResponse {
   /** A write's resource as stored, whatever the body (`Prefer: return=minimal` has none): the audit reads its patients from it. */
   written?: Resource;
   headers?: Record<string, string>;
+  /** The raw bytes of a Binary read (ITI-68), instead of a body: http/binary.ts streams them, ranges included. */
+  content?: BinaryBody;
 }
 
 export function header(request: FhirRequest, name: string): string | undefined {
