@@ -1,8 +1,9 @@
 /**
  * Real data through POST /fhir: every Synthea bundle of the fixtures (hiv-2021
- * after its two batch bundles of practitioners and organizations), the IHE MHD
- * ITI-65 Provide Document Bundles and the French PDSm/PDSm4DMP transactions,
- * each after the resources it references; then the data is findable.
+ * after its two batch bundles of practitioners and organizations) and the French
+ * ANS transactions that are not MHD submissions, each after the resources it
+ * references; then the data is findable. The IHE MHD and PDSm ITI-65 submissions
+ * are the table of test/mhd/iti65-fixtures.test.ts.
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { get, send, startTestServer, type TestServer } from '../support/server';
@@ -106,46 +107,6 @@ describe('real data', () => {
 
   });
 
-  describe('IHE MHD ITI-65', () => {
-    beforeAll(async () => {
-      for (const file of ['Patient-ex-patient', 'Practitioner-ex-practitioner', 'Organization-ex-organization', 'DocumentReference-ex-documentreference', 'DocumentReference-ex-DocumentReferenceComprehensive']) {
-        const resource = readFixture<Resource>(`ihe-mhd/${file}.json`);
-        await seed(resource);
-      }
-      await seed({ resourceType: 'Patient', id: 'fdoc-patient' } as Resource); // the Document example's patient: submissions need one that exists
-    });
-
-    it.each([
-      'Bundle-ex-minimalProvideDocumentBundleSimple',
-      'Bundle-ex-minimalProvideDocumentBundleSimpleContained',
-      'Bundle-ex-comprehensiveProvideDocumentBundleSimple',
-      'Bundle-ex-comprehensiveProvideDocumentBundleMultiple',
-      'Bundle-ex-comprehensiveProvideDocumentBundleComplete',
-      'Bundle-ex-comprehensiveProvideDocumentBundleDocument',
-      'Bundle-ex-unContainedComprehensiveProvideDocumentBundleComplete',
-      'Bundle-ex-dummyBundleDocAndBinary',
-      'Bundle-ex-comprehensiveProvideDocumentBundleReplace',
-    ])('%s loads', async (name) => {
-      const bundle = readFixture<Bundle>(`ihe-mhd/${name}.json`);
-      const res = await postBundle(server, op, bundle);
-      expect(res.body.issue ?? []).toEqual([]);
-      expect(res.status).toBe(200);
-      const urls = (res.body.entry as Entry[]).flatMap((entry) => (entry.resource as { content?: { attachment: { url?: string } }[] } | undefined)?.content ?? []).map((c) => c.attachment.url);
-      for (const url of urls) if (url !== undefined) expect(url).not.toMatch(/^urn:uuid:/); // Binary fullUrls became Binary URLs
-    });
-
-    it('the replace bundle superseded the old document (FHIRPath Patch)', async () => {
-      const old = await get(server, 'DocumentReference/ex-documentreference', op);
-      expect(old.body.status).toBe('superseded');
-    });
-
-    it('the add-to-folder bundle, whose PUT List has neither id nor criteria, is a clear 400', async () => {
-      const res = await postBundle(server, op, readFixture('ihe-mhd/Bundle-ex-ProvideDocumentBundle-addToFolder.json'));
-      expect(res.status).toBe(400);
-      expect(res.body.issue[0].expression).toContain('Bundle.entry[2].request.url');
-    });
-  });
-
   describe('French PDSm / PDSm4DMP', () => {
     beforeAll(async () => {
       for (const file of ['pdsm/Patient-fr-patient-123.json', 'pdsm/branch-add-exemples-iti65__DocumentReference-doc-old.json', 'pdsm4dmp/DocumentReference-doc-x-id.json']) {
@@ -156,16 +117,6 @@ describe('real data', () => {
       expect((await send(server, 'post', 'Patient', op, ins)).status).toBe(201);
     });
 
-    it.each([
-      ['pdsm/branch-add-exemples-iti65__Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json'],
-      ['pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json'],
-      ['pdsm4dmp/Bundle-example-td2-1-remplacement.json'],
-    ])('%s loads', async (file) => {
-      const res = await postBundle(server, op, readFixture(`fr-ans/${file}`));
-      expect(res.body.issue ?? []).toEqual([]);
-      expect(res.status).toBe(200);
-    });
-
     it('the cercle-de-soins transaction carries an empty string: 422 naming the element, nothing kept', async () => {
       const versions = async () => (await server.carnet.db('resource_versions').count<{ count: string }[]>('* as count'))[0].count;
       const before = await versions();
@@ -173,13 +124,6 @@ describe('real data', () => {
       expect(res.status).toBe(422);
       expect(res.body.issue[0].expression).toContain('Bundle.entry[0].resource.name.extension[0].extension[1].value.ofType(string)');
       expect(await versions()).toBe(before);
-    });
-
-    it('the INS conditional reference resolved to the patient', async () => {
-      const res = await get(server, 'Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|123456789012345', op);
-      const patientId = res.body.entry[0].resource.id;
-      const found = await get(server, `DocumentReference?subject=Patient/${patientId}`, op);
-      expect(found.body.entry.length).toBeGreaterThanOrEqual(2);
     });
 
     it.each(['DocumentReference-example-td3-1a-cr-consultation', 'DocumentReference-example-td3-1a-fhir-document', 'DocumentReference-example-td3-1a-ordonnance'])(

@@ -1,0 +1,111 @@
+/**
+ * Every ITI-65 submission of the IHE MHD 4.2 and ANS PDSm/PDSm4DMP examples (test/fixtures), sent
+ * as published once the resources it references exist (CONTRACT §9): the table says what each
+ * one gets — 200 and its transaction-response, or the precise OperationOutcome of what makes it
+ * a bad submission here. The documents the replacement examples replace are seeded as they stood
+ * before the replacement (the published instances show them after it: `superseded`, and IHE's
+ * without a subject), so that the submission is what supersedes them.
+ */
+import type { Bundle, BundleEntry, DocumentReference, Resource } from 'fhir/r4';
+import { get, send, startTestServer, type TestServer } from '../support/server';
+import { postBundle, readFixture } from '../bundle/fixtures';
+import { isPatientData } from '../../src/access/vocabulary';
+
+const NIR = '123456789012345';
+
+interface Row {
+  fixture: string;
+  status: number;
+  /** The expression the first issue names (errors only). */
+  expression?: string;
+  /** The document a replacement supersedes. */
+  supersedes?: string;
+}
+
+const TABLE: Row[] = [
+  { fixture: 'ihe-mhd/Bundle-ex-minimalProvideDocumentBundleSimple.json', status: 200 },
+  // the SubmissionSet and the document name no patient: nothing to file them under
+  { fixture: 'ihe-mhd/Bundle-ex-minimalProvideDocumentBundleSimpleContained.json', status: 422, expression: 'Bundle.entry[0].resource.subject' },
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json', status: 200 },
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json', status: 200 },
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleComplete.json', status: 200 },
+  // its patient is http://example.org/fhir/Patient/fdoc-patient: a patient of another server
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleDocument.json', status: 422, expression: 'Bundle.entry[0].resource.subject' },
+  { fixture: 'ihe-mhd/Bundle-ex-unContainedComprehensiveProvideDocumentBundleComplete.json', status: 200 },
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleReplace.json', status: 200, supersedes: 'ex-documentreference' },
+  // PUT List with neither id nor criteria
+  { fixture: 'ihe-mhd/Bundle-ex-ProvideDocumentBundle-addToFolder.json', status: 400, expression: 'Bundle.entry[2].request.url' },
+  { fixture: 'fr-ans/pdsm/branch-add-exemples-iti65__Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json', status: 200, supersedes: 'doc-old' },
+  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json', status: 200 },
+  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-1-remplacement.json', status: 200, supersedes: 'doc-x-id' },
+];
+
+/** The IG Publisher left meta.versionId/lastUpdated on contained resources (dom-4). */
+function withoutContainedMeta<T extends Resource>(resource: T): T {
+  for (const inner of (resource as { contained?: Resource[] }).contained ?? []) delete inner.meta;
+  return resource;
+}
+
+describe('ITI-65: the published submissions, as a table', () => {
+  let server: TestServer;
+  let op: string;
+  let dmpPatient: string;
+
+  /** The directory by PUT; patient data straight through the store, as the loader's (patient data takes no client id, CONTRACT §2). */
+  const seed = async (resource: Resource) => {
+    const { compartment } = server.session({ kind: 'system', sub: 'seed', clientId: 'seed', scopes: [], operator: true });
+    if (!isPatientData(resource.resourceType, (type) => compartment.has(type))) {
+      const res = await send(server, 'put', `${resource.resourceType}/${resource.id}`, op, resource);
+      expect(res.status).toBeLessThan(300);
+      return;
+    }
+    await server.put(resource, 'client:mhd-source');
+  };
+  const current = (resource: Resource, subject: string): DocumentReference => ({ ...withoutContainedMeta(resource as DocumentReference), status: 'current', subject: { reference: subject } });
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    op = await server.systemToken('mhd-source');
+    for (const file of ['ihe-mhd/Patient-ex-patient.json', 'ihe-mhd/Practitioner-ex-practitioner.json', 'ihe-mhd/Organization-ex-organization.json', 'ihe-mhd/DocumentReference-ex-DocumentReferenceComprehensive.json', 'fr-ans/pdsm/Patient-fr-patient-123.json']) {
+      await seed(withoutContainedMeta(readFixture<Resource>(file)));
+    }
+    await seed(current(readFixture('ihe-mhd/DocumentReference-ex-documentreference.json'), 'Patient/ex-patient'));
+    await seed(current(readFixture('fr-ans/pdsm/branch-add-exemples-iti65__DocumentReference-doc-old.json'), 'Patient/fr-patient-123'));
+    const ins = await send(server, 'post', 'Patient', op, { resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: NIR }], name: [{ family: 'DMP' }] });
+    expect(ins.status).toBe(201);
+    dmpPatient = ins.body.id;
+    await seed(current(readFixture('fr-ans/pdsm4dmp/DocumentReference-doc-x-id.json'), `Patient/${dmpPatient}`));
+  });
+  afterAll(() => server.close());
+
+  const submissionSets = async () =>
+    (await get(server, 'List?code=https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes|submissionset&_summary=count', op)).body.total as number;
+
+  it.each(TABLE)('$fixture → $status $expression', async ({ fixture, status, expression, supersedes }) => {
+    const bundle = readFixture<Bundle>(fixture);
+    const before = await submissionSets();
+    const res = await postBundle(server, op, bundle);
+    if (status === 200) expect(res.body.issue ?? []).toEqual([]);
+    expect(res.status).toBe(status);
+    if (expression) {
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.body.issue[0].expression).toContain(expression);
+      expect(await submissionSets()).toBe(before); // all or nothing
+      return;
+    }
+    const entries = res.body.entry as BundleEntry[];
+    expect(res.body.type).toBe('transaction-response');
+    expect(entries).toHaveLength(bundle.entry?.length ?? 0);
+    for (const entry of entries) expect(entry.response?.status).toMatch(/^20[01]/);
+    expect(await submissionSets()).toBe(before + 1);
+    if (supersedes) expect((await get(server, `DocumentReference/${supersedes}`, op)).body.status).toBe('superseded');
+    // every document filed under the SubmissionSet's patient (PDSm4DMP names it by INS-NIR only)
+    const set = entries.map((entry) => /(List\/[^/]+)\/_history\//.exec(entry.response?.location ?? '')?.[1]).find((location) => location !== undefined) as string;
+    const list = (await get(server, set, op)).body;
+    for (const item of list.entry ?? []) {
+      const document = (await get(server, item.item.reference, op)).body as DocumentReference;
+      if (document.resourceType === 'DocumentReference') expect(document.subject?.reference).toBe(list.subject.reference);
+    }
+    if (fixture.includes('pdsm4dmp')) expect(list.subject.reference).toBe(`Patient/${dmpPatient}`);
+  });
+});
