@@ -13,7 +13,9 @@
  * Bundle is answered they become one AuditEvent per patient and kind of
  * entry (subtype, action, status), listing every resource of that patient
  * the entries touched and every query they ran: a laboratory's 200-entry
- * submission is one line of X's history and one mail, not 200. A
+ * submission is one line of X's history and one mail, not 200; an ITI-65
+ * Provide Document Bundle is one Import event per patient naming its
+ * SubmissionSet (IHE BALP), whatever its entries did. A
  * transaction that failed persisted nothing, so each attempted entry is
  * recorded with the transaction's status. The trail writes on the pool,
  * outside the Bundle's transaction: the audit of a rolled-back one stays.
