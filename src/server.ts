@@ -129,8 +129,11 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()].filter((type) => !isConformanceType(type)) },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
       { name: 'verify-audit', definition: VERIFY_AUDIT_DEFINITION.url as string, types: ['Patient'] },
-      // instance $meta (GET/POST, also on a version): the read's meta, under the read's access rules
+      // $meta (GET/POST): instance (also on a version) the read's meta; type and system the union over the rows the caller may read
       { name: 'meta', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-meta', types: [...allResourceTypes()] },
+      { name: 'meta', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-meta' },
+      // $meta-add / $meta-delete (also on a version): in place, with an update's rights, on the types clients write
+      ...['meta-add', 'meta-delete'].map((name) => ({ name, definition: `http://hl7.org/fhir/OperationDefinition/Resource-${name}`, types: [...allResourceTypes()].filter((type) => !isConformanceType(type) && type !== 'AuditEvent') })),
       ...TERMINOLOGY_OPERATIONS.map((op) => ({ ...op, types: [...op.types] })),
     ],
     recorded: { type: 'AuditEvent', searchParams: HISTORY_SEARCH_PARAMETERS },

@@ -11,7 +11,8 @@ import { validateInteraction } from './interactions/validate';
 import { formParameters, searchInteraction } from './interactions/search';
 import { compartmentSearchInteraction } from './interactions/compartment';
 import { catalogueBundle } from './interactions/catalogue-search';
-import { metaInteraction } from './interactions/meta';
+import { metaInteraction, systemMetaInteraction, typeMetaInteraction } from './interactions/meta';
+import { metaChangeInteraction } from './interactions/meta-change';
 import { binaryReads, type BinaryContentReader } from './interactions/binary';
 import { isConformanceType, requireKnownType } from '../kernel/resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
@@ -89,6 +90,14 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     .add('POST', ':type/:id/$meta', metaInteraction(catalogue))
     .add('GET', ':type/:id/_history/:vid/$meta', metaInteraction(catalogue))
     .add('POST', ':type/:id/_history/:vid/$meta', metaInteraction(catalogue))
+    .add('GET', ':type/$meta', typeMetaInteraction(catalogue))
+    .add('POST', ':type/$meta', typeMetaInteraction(catalogue))
+    .add('GET', '$meta', systemMetaInteraction(catalogue))
+    .add('POST', '$meta', systemMetaInteraction(catalogue))
+    .add('POST', ':type/:id/$meta-add', metaChangeInteraction('add'))
+    .add('POST', ':type/:id/$meta-delete', metaChangeInteraction('delete'))
+    .add('POST', ':type/:id/_history/:vid/$meta-add', metaChangeInteraction('add'))
+    .add('POST', ':type/:id/_history/:vid/$meta-delete', metaChangeInteraction('delete'))
     .add('GET', ':type/:id/$validate', validateInteraction)
     .add('POST', ':type/:id/$validate', validateInteraction);
   if (options.bundle) router.add('POST', '', options.bundle);

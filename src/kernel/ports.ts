@@ -4,7 +4,7 @@
  * implementations live in their own folders; the session is made once per
  * request, after identification (src/fhir/session.ts).
  */
-import type { Resource, OperationOutcome } from 'fhir/r4';
+import type { Meta, Resource, OperationOutcome } from 'fhir/r4';
 import type { IssueDetail } from './errors';
 import type { Store, StoredResource, StoreObserver } from './stored';
 import type { RowPredicate } from './predicate';
@@ -52,6 +52,14 @@ export interface SearchEngine {
   match(resourceType: string, query: QueryParams, access: RowPredicate, limit: number): Promise<StoredResource[]>;
   /** One page of `Patient/X/$everything`: up to `limit` rows after `after` (a rid). */
   everything(query: EverythingQuery, access: RowPredicate): Promise<EverythingRow[]>;
+  /**
+   * The profiles, tags and security labels in use on the live rows `access`
+   * lets through (`$meta` at type level; no type: system level, the predicate
+   * tests the type), found through their `_profile`/`_tag`/`_security` index rows.
+   */
+  metaInUse(resourceType: string | undefined, access: RowPredicate): Promise<Meta>;
+  /** Replaces the index rows of `row`, whose content changed without a new version (`$meta-add`, `$meta-delete`). */
+  reindex(row: StoredResource): Promise<void>;
 }
 
 export interface EverythingQuery {

@@ -4,7 +4,7 @@
  * store reports to (the audit's observer) and writes through (indexers).
  * Types only; the store (src/store/resources.ts) implements them.
  */
-import type { Resource } from 'fhir/r4';
+import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from './predicate';
 import type { SqlExecutor } from './sql';
 
@@ -74,4 +74,11 @@ export interface Store {
   lockKey(key: string): Promise<void>;
   insert(input: WriteInput): Promise<StoredResource | undefined>;
   writeNext(current: StoredResource, input: Omit<WriteInput, 'resource'> & { resource: Resource | null }): Promise<StoredResource>;
+  /**
+   * Replaces the `meta` of version `versionId` of a row locked by `lock`, in
+   * place: no new version, its versionId and lastUpdated kept (`$meta-add`,
+   * `$meta-delete`). Answers the version rewritten (undefined: no such live
+   * version); reindexing the current one is the caller's (SearchEngine.reindex).
+   */
+  replaceMeta(current: StoredResource, versionId: number, meta: Meta): Promise<StoredResource | undefined>;
 }

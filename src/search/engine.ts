@@ -6,7 +6,7 @@
  * (include.ts). Filtering happens in SQL before paging, so pages are full and
  * totals exact. Never fetches a row the access predicate excludes.
  */
-import type { OperationOutcome } from 'fhir/r4';
+import type { Meta, OperationOutcome } from 'fhir/r4';
 import type { Executor } from '../store/executor';
 import { denyAll, type RowPredicate } from '../kernel/predicate';
 import { fromRow, RESOURCE_COLUMNS, type StoredResource, type StoreObserver } from '../store/resources';
@@ -24,6 +24,7 @@ import { resolveIncludes } from './include';
 import { namedPatients } from './patients';
 import { and, or, run, sql, type Sql } from './sql';
 import { everythingPage } from './everything';
+import { metaInUse, reindexRow } from './meta';
 
 type Row = Parameters<typeof fromRow>[0] & Record<string, unknown>;
 
@@ -61,6 +62,16 @@ export class SqlSearchEngine implements SearchEngine {
     const rows = await everythingPage(this.db, query, access);
     this.observer.disclosed(rows.slice(0, query.limit - 1).map(({ row }) => row));
     return rows;
+  }
+
+  /** The profiles, tags and security labels of the rows `access` lets through (search/meta.ts). */
+  metaInUse(resourceType: string | undefined, access: RowPredicate): Promise<Meta> {
+    return metaInUse(this.db, resourceType, access);
+  }
+
+  /** Replaces the index rows of a row whose meta changed in place (search/meta.ts). */
+  reindex(row: StoredResource): Promise<void> {
+    return reindexRow(this.db, this.registry, row, this.options.baseUrl);
   }
 
   private async run(request: SearchRequest): Promise<SearchResult> {

@@ -5,7 +5,7 @@
  * Versioning (versionId, lastUpdated) is assigned here, under a row lock, so
  * concurrent writers never lose an update.
  */
-import type { Resource } from 'fhir/r4';
+import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from '../kernel/predicate';
 import type { HistoryQuery, ResourceIndexer, Store, StoredResource, StoredVersion, StoreObserver, WriteInput } from '../kernel/stored';
 import { MAX_HELD, type Executor, type HeldPart, type HeldStatement, type SqlBinding } from './executor';
@@ -256,6 +256,27 @@ export class ResourceStore implements Store {
     );
     await this.indexer.index(this.sql, stored);
     this.observer.wrote(content === null ? { ...stored, content: current.content } : stored);
+    return stored;
+  }
+
+  /**
+   * Replaces the meta of one live version of a row locked by `lock`, in its
+   * `resource_versions` row and, for the current version, in `resources`: no
+   * new version (`$meta-add`, `$meta-delete`). Reported as written.
+   */
+  async replaceMeta(current: StoredResource, versionId: number, meta: Meta): Promise<StoredResource | undefined> {
+    this.requireTransaction('replaceMeta');
+    const { rows } = await this.sql.query<Row>(
+      `WITH v AS (
+         UPDATE resource_versions SET content = jsonb_set(content, '{meta}', ?::jsonb)
+         WHERE rid = ? AND version_id = ? AND NOT deleted AND content IS NOT NULL RETURNING ${RESOURCE_COLUMNS}),
+       r AS (UPDATE resources SET content = v.content FROM v WHERE resources.rid = v.rid AND resources.version_id = v.version_id RETURNING resources.rid)
+       SELECT * FROM v`, // r runs whether read or not (a data-modifying WITH always does)
+      [JSON.stringify(meta), current.rid, versionId],
+    );
+    if (!rows[0]) return undefined;
+    const stored = fromRow(rows[0]);
+    this.observer.wrote(stored);
     return stored;
   }
 

@@ -168,9 +168,19 @@ describe('every claimed operation and patch format', () => {
         else if (operation.name === 'everything') res = await call('get', `${entry.type}/${id}/$everything`);
         else if (operation.name === 'verify-audit') res = await get(server, `Patient/${id}/$verify-audit`, await server.patientToken(id));
         else if (operation.name === 'meta') {
-          // an instance operation: the subject's meta, and for other types the read's 404 of an id never written (routed, not 405/400)
+          // instance: the subject's meta, and for other types the read's 404 of an id never written (routed, not 405/400)
           res = await call('get', entry.type === 'Patient' ? `Patient/${id}/$meta` : `${entry.type}/never-written/$meta`);
           if (res.status !== (entry.type === 'Patient' ? 200 : 404)) failures.push(`${entry.type} $meta: ${res.status}`);
+          // type level (Resource-meta is also a type operation): the union in use, a Parameters `return`
+          // (AuditEvent: the activity history's reader, as its search; its events carry no profile, tag or label)
+          const union = await call('get', `${entry.type}/$meta`, undefined, undefined, entry.type === 'AuditEvent' ? await server.patientToken(SUBJECT) : op);
+          if (union.status !== 200 || union.body?.parameter?.[0]?.name !== 'return') failures.push(`${entry.type}/$meta: ${union.status}`);
+        }
+        else if (operation.name === 'meta-add' || operation.name === 'meta-delete') {
+          // the subject's meta changed in place (its creator updates it), elsewhere the 404 of an id never written (routed, stored, not 405/400)
+          const body = { resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { tag: [{ system: 'http://example.org/truth', code: 'claimed' }] } }] };
+          res = await call('post', entry.type === 'Patient' ? `Patient/${id}/$${operation.name}` : `${entry.type}/never-written/$${operation.name}`, body);
+          if (res.status !== (entry.type === 'Patient' ? 200 : 404)) failures.push(`${entry.type} $${operation.name}: ${res.status}`);
         }
         else res = await call('get', `${entry.type}/$${operation.name}`);
         if (res.status === 405 || res.status >= 500 || (['validate', 'everything', 'verify-audit'].includes(operation.name) && res.status !== 200)) {
@@ -180,6 +190,26 @@ describe('every claimed operation and patch format', () => {
     }
     expect(failures).toEqual([]);
   }, 300_000);
+
+  it('serves every operation claimed at system level', async () => {
+    const operations = statement.rest?.[0].operation ?? [];
+    expect(operations.map((o) => o.name)).toContain('meta');
+    const failures: string[] = [];
+    for (const operation of operations) {
+      const res = operation.name === 'meta' ? await call('get', '$meta') : { status: 501 }; // a claim this test does not know how to exercise fails
+      if (res.status !== 200) failures.push(`$${operation.name}: ${res.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('claims $meta-add and $meta-delete on the types clients write only', () => {
+    const typesOf = (name: string) => resources.filter((r) => r.operation?.some((o) => o.name === name)).map((r) => r.type);
+    for (const name of ['meta-add', 'meta-delete']) {
+      expect(typesOf(name)).toEqual(expect.arrayContaining(['Patient', 'Observation', 'DocumentReference']));
+      expect(typesOf(name)).not.toEqual(expect.arrayContaining(['AuditEvent']));
+      expect(typesOf(name).filter((type) => ['StructureDefinition', 'CodeSystem', 'ValueSet'].includes(type))).toEqual([]);
+    }
+  });
 
   it('serves the compartment it claims: Patient/X/[type] and Patient/X/*', async () => {
     expect(statement.rest?.[0].compartment).toEqual(['http://hl7.org/fhir/CompartmentDefinition/patient']);
