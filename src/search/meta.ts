@@ -15,6 +15,7 @@ import type { StoredResource } from '../kernel/stored';
 import type { Executor, SqlBinding } from '../store/executor';
 import type { SearchParameterRegistry } from './parameters';
 import { SearchIndexer, writeIndexRows } from './indexer';
+import { allResourceTypes } from '../kernel/definitions';
 
 const META_ELEMENTS = ['profile', 'tag', 'security'] as const;
 type MetaElement = (typeof META_ELEMENTS)[number];
@@ -25,8 +26,10 @@ const elements = (element: MetaElement) =>
 
 export async function metaInUse(db: Executor, resourceType: string | undefined, access: RowPredicate): Promise<Meta> {
   const predicate = access.render('r');
-  const typed = resourceType === undefined ? '' : ' AND resource_type = ?';
-  const types: SqlBinding[] = resourceType === undefined ? [] : [resourceType];
+  // the index tables' value indexes lead with the type: a system-level question names every type
+  const typed = resourceType === undefined ? ' AND resource_type = ANY(?::text[])' : ' AND resource_type = ?';
+  const type: SqlBinding = resourceType ?? `{${[...allResourceTypes()].join(',')}}`;
+  const types: SqlBinding[] = [type];
   const { rows } = await db.query<{ kind: MetaElement; value: unknown }>(
     `SELECT DISTINCT m.kind, m.value FROM resources r
      CROSS JOIN LATERAL (${META_ELEMENTS.map(elements).join(' UNION ALL ')}) m

@@ -7,7 +7,7 @@
  * write gets the update's refusal); bad input 400; meaningful labels 422;
  * type and system `$meta` the union over the rows the caller may read only.
  */
-import type { Bundle, Coding, Meta, OperationOutcome, Parameters, Resource } from 'fhir/r4';
+import type { AuditEvent, Bundle, Coding, Meta, OperationOutcome, Parameters, Resource } from 'fhir/r4';
 import { get, send, startTestServer, type TestServer } from '../support/server';
 
 const TAGS = 'http://example.org/fhir/tags';
@@ -196,6 +196,23 @@ describe('$meta, $meta-add and $meta-delete', () => {
       expect((await server.request.delete(`/fhir/Observation/${id}`).set('Authorization', `Bearer ${op}`)).status).toBe(204);
       for (const mode of ['add', 'delete']) expect((await post(`Observation/${id}/$meta-${mode}`, metaParameters({ tag: [tag('a')] }))).status).toBe(410);
       expect((await get(server, `Observation/${id}`, op)).status).toBe(410);
+    });
+  });
+
+  describe('audited as a write of the patient\'s data', () => {
+    const operationsOn = async (patient: string, reference: string) => {
+      const bundle = (await get(server, `AuditEvent?patient=Patient/${patient}&_count=100`, await server.patientToken(patient))).body as Bundle;
+      return (bundle.entry ?? []).map((e) => e.resource as AuditEvent).filter((event) => event.subtype?.some((s) => s.code === 'operation') && event.entity?.some((entity) => entity.what?.reference?.startsWith(reference)));
+    };
+    it.each([
+      ['the creator\'s $meta-add: the version it changed, outcome 0', 'lab', () => alice, '0', '/_history/1'],
+      ['a refused $meta-add (an authorized practitioner who did not record it): outcome 4', 'practitioner', () => bob, '4', ''],
+    ])('%s', async (_name, who, patient, outcome, version) => {
+      const id = await observation(patient());
+      await post(`Observation/${id}/$meta-add`, metaParameters({ tag: [tag('audited')] }), tokens[who]);
+      const events = await operationsOn(patient(), `Observation/${id}`);
+      expect(events.map((event) => event.outcome)).toEqual([outcome]);
+      expect(events[0].entity?.map((entity) => entity.what?.reference)).toEqual(expect.arrayContaining([`Patient/${patient()}`, `Observation/${id}${version}`]));
     });
   });
 

@@ -4,7 +4,8 @@
  * sets — profiles by URL, tags and security labels by system+code — and the
  * change those sets make to a stored Meta (duplicates never created; deleting
  * what is absent is no error; version and display ignored when matching).
- * Malformed input is a 400 naming the element. A tag or label that means
+ * The input's versionId, lastUpdated and source are not taken (they are the
+ * version's own). Malformed input is a 400 naming the element. A tag or label that means
  * something to the server is never changed here (422): SUBSETTED marks a
  * served subset, never a stored resource; the TRE_A07 visibility statuses are
  * the access rules' words, set on DocumentReference.securityLabel by an update.
