@@ -8,7 +8,8 @@
  *
  * The rights are an update's, checked as the PUT path checks them: the update
  * scope; a row the caller may not see and an id that does not exist get one
- * answer (read.ts `unseen`); a deleted resource is 410 as its read; then the
+ * answer (read.ts `unseen`); a deleted resource is 410 as its read (its earlier
+ * versions too: an update of it would be a re-create); then the
  * write rules (`checkWrite('update')`) on the current version with the change
  * made — a caller who reads but may not update gets an update's refusal.
  * Then the version with its new meta is validated (a profile added must be
