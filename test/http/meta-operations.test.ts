@@ -194,8 +194,31 @@ describe('$meta, $meta-add and $meta-delete', () => {
     it('a deleted resource answers 410, as its read', async () => {
       const id = await observation(alice);
       expect((await server.request.delete(`/fhir/Observation/${id}`).set('Authorization', `Bearer ${op}`)).status).toBe(204);
-      for (const mode of ['add', 'delete']) expect((await post(`Observation/${id}/$meta-${mode}`, metaParameters({ tag: [tag('a')] }))).status).toBe(410);
+      for (const url of [`Observation/${id}`, `Observation/${id}/_history/1`]) {
+        for (const mode of ['add', 'delete']) expect((await post(`${url}/$meta-${mode}`, metaParameters({ tag: [tag('a')] }))).status).toBe(410);
+      }
       expect((await get(server, `Observation/${id}`, op)).status).toBe(410);
+    });
+
+    it('a practitioner the patient blocked gets the 403 an update gets; an id that does not exist stays 404', async () => {
+      expect((await send(server, 'put', 'PractitionerRole/r-blocked', op, { resourceType: 'PractitionerRole', id: 'r-blocked', active: true, practitioner: { reference: 'Practitioner/p-blocked' }, code: [{ coding: [{ system: TREG15, code: '10' }] }] })).status).toBe(201);
+      const block = {
+        resourceType: 'Consent',
+        status: 'active',
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }, { coding: [{ system: 'https://carnet.example.org/fhir/CodeSystem/consent-kind', code: 'block' }] }],
+        patient: { reference: `Patient/${bob}` },
+        dateTime: '2026-11-26T10:00:00Z',
+        performer: [{ reference: `Patient/${bob}` }],
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+        provision: { type: 'deny', actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: 'Practitioner/p-blocked' } }] },
+      };
+      expect((await post('Consent', block, tokens.bob)).status).toBe(201);
+      const blocked = await server.practitionerToken('p-blocked');
+      const update = await send(server, 'put', `Observation/${bobObs}`, blocked, { resourceType: 'Observation', id: bobObs, status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${bob}` } });
+      const add = await post(`Observation/${bobObs}/$meta-add`, metaParameters({ tag: [tag('by-blocked')] }), blocked);
+      const missing = await post('Observation/never-written/$meta-add', metaParameters({ tag: [tag('by-blocked')] }), blocked);
+      expect([update.status, add.status, missing.status]).toEqual([403, 403, 404]);
     });
   });
 
