@@ -25,6 +25,8 @@ export interface Config {
   /** CORS_ORIGINS: the browser origins allowed to call the API (§8); empty: no CORS headers; `*`: any origin (no credentials are ever allowed). */
   corsOrigins: string[];
   devKeyDir: string;
+  /** APP_DIR: the built patient web app served at /app/ (src/http/app-static.ts); default dist/app of the project. */
+  appDir: string;
   /** DEV_OUTBOX_DIR: account messages of a channel without a real transport are written here (src/notify/dev-outbox.ts). */
   devOutboxDir: string;
   logLevel: string;
@@ -103,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientsFile: env.CLIENTS_FILE ? path.resolve(env.CLIENTS_FILE) : undefined,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     devKeyDir: path.resolve(env.DEV_KEY_DIR ?? path.join(dataDir, 'dev-keys')),
+    appDir: path.resolve(env.APP_DIR || path.join(__dirname, '..', 'dist', 'app')),
     devOutboxDir: path.resolve(env.DEV_OUTBOX_DIR ?? path.join(dataDir, 'outbox')),
     logLevel: env.LOG_LEVEL ?? 'info',
     auditVerifiers: (env.AUDIT_VERIFIERS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''),

@@ -49,6 +49,7 @@ import { erasePatient } from './accounts/erasure';
 import { systemClock, type Clock } from './accounts/clock';
 import { accountRoutes } from './http/accounts';
 import { accountExportRoutes } from './http/account-export';
+import { appStaticRoutes } from './http/app-static';
 import { SpaceExport } from './accounts/export';
 import { terminologyOperations } from './terminology/operations';
 import { TERMINOLOGY_OPERATIONS } from './terminology/capabilities';
@@ -205,6 +206,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     }),
     // GET /account/export (§7): the space's Bundle, streamed, asked of the pipeline as the caller.
     accountExportRoutes({ authenticate: identity.authenticate, export: new SpaceExport({ fhir: pipeline, baseUrl }), logger }),
+    // GET /app/ (§10): the patient's web application, a client of the routes above and of /fhir.
+    appStaticRoutes({ dir: config.appDir, logger }),
   ];
   const app = createApp({
     mount: (express) => mounts.forEach((mount) => mount(express)),
