@@ -18,11 +18,12 @@ import { allResourceTypes } from './kernel/definitions';
 import { createApp } from './http/app';
 import { ConformanceCatalogue } from './conformance/catalogue';
 import { buildCapabilityStatement } from './conformance/capability';
-import { VERIFY_AUDIT_DEFINITION } from './conformance/operations';
+import { ACCESS_DEFINITION, VERIFY_AUDIT_DEFINITION } from './conformance/operations';
 import { isConformanceType } from './kernel/resource-types';
 import { HISTORY_SEARCH_PARAMETERS } from './audit/history-query';
 import { CarnetAccessPolicy } from './access/policy';
 import { AccessIndexer, composeIndexers } from './access/indexer';
+import { DocumentAudiences } from './access/audience';
 import { createValidator } from './validation';
 import { createIdentity } from './identity/authenticate';
 import { RoleCache } from './identity/role-cache';
@@ -101,6 +102,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   // Whether a space takes submissions is the accounts' answer (§7); they are built below, on the pipeline.
   const spaces: PatientSpaces = { isOpen: (patientId) => accounts.lifecycle.isOpen(patientId) };
   const policy = new CarnetAccessPolicy({ compartment, validator, baseUrl, spaces, accessHistory: (on) => new AuditAccessHistory(on) });
+  const audiences = new DocumentAudiences({ grid: policy.grid, inCompartment: (type) => compartment.has(type), accessHistory: (on) => new AuditAccessHistory(on), baseUrl });
   const sessions = new Sessions({
     baseUrl,
     pageTokens: new Sealer(secret, 'history page'),
@@ -120,6 +122,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   catalogue.loadDirectory(path.join(ROOT, 'terminology'));
   for (const definition of search.registry.definitions()) catalogue.add(definition);
   catalogue.add(VERIFY_AUDIT_DEFINITION);
+  catalogue.add(ACCESS_DEFINITION);
   const capability = buildCapabilityStatement({
     baseUrl,
     registry: search.registry,
@@ -130,6 +133,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', types: [...allResourceTypes()].filter((type) => !isConformanceType(type)) },
       { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', types: ['Patient'] },
       { name: 'verify-audit', definition: VERIFY_AUDIT_DEFINITION.url as string, types: ['Patient'] },
+      { name: 'access', definition: ACCESS_DEFINITION.url as string, types: ['DocumentReference'] }, // §10: who can see this document, and why
       // $meta (GET/POST): instance (also on a version) the read's meta; type and system the union over the rows the caller may read
       { name: 'meta', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-meta', types: [...allResourceTypes()] },
       { name: 'meta', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-meta' },
@@ -159,6 +163,11 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     bundle: bundleInteraction((request, session) => pipeline.route(request, session as RecordedSession)),
     everything: everythingInteraction,
     binaryContents,
+    // DocumentReference/$access (§10): the audience read on the pool, every verdict decide()'s
+    documentAudience: {
+      of: (id, reader) => audiences.of(sql, id, reader),
+      professionDisplay: (code) => policy.grid.file.professions[code]?.display,
+    },
   });
   const pipeline = new Pipeline(sessions, audit, router, baseUrl);
   const accountMessages = await createAccountMessages({

@@ -14,6 +14,7 @@ import { catalogueBundle } from './interactions/catalogue-search';
 import { metaInteraction, systemMetaInteraction, typeMetaInteraction } from './interactions/meta';
 import { metaChangeInteraction } from './interactions/meta-change';
 import { binaryReads, type BinaryContentReader } from './interactions/binary';
+import { accessInteraction, type AudienceReader } from './interactions/access';
 import { isConformanceType, requireKnownType } from '../kernel/resource-types';
 import type { ConformanceCatalogue } from '../conformance/catalogue';
 import type { AuditLog } from '../audit/audit-log';
@@ -31,6 +32,7 @@ export interface RouteOptions {
   auditVerifiers?: readonly string[]; // AUDIT_VERIFIERS: system clients that may run $verify-audit
   terminology?: TerminologyOperations; // $lookup, $validate-code, $expand; metadata?mode=terminology
   binaryContents?: BinaryContentReader; // Binary reads: raw bytes (ITI-68) or JSON, audited as reads of the documents
+  documentAudience?: { of: AudienceReader; professionDisplay: (code: string) => string | undefined }; // DocumentReference/$access (§10)
 }
 
 export function buildRouter(options: RouteOptions): FhirRouter {
@@ -102,5 +104,9 @@ export function buildRouter(options: RouteOptions): FhirRouter {
     .add('POST', ':type/:id/$validate', validateInteraction);
   if (options.bundle) router.add('POST', '', options.bundle);
   if (options.everything) router.add('GET', 'Patient/:id/$everything', options.everything);
+  if (options.documentAudience) {
+    const access = accessInteraction(catalogue, options.documentAudience.of, options.documentAudience.professionDisplay);
+    router.add('GET', 'DocumentReference/:id/$access', access).add('POST', 'DocumentReference/:id/$access', access);
+  }
   return router;
 }

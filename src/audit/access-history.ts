@@ -4,11 +4,17 @@
  * P as agent, outcome 0, and a reading interaction (read, vread, history,
  * search, operation). Answers from the audit tables, through the session's
  * executor; never writes. The one AccessHistory, in production and tests.
+ * `accessors` (CONTRACT §10 `$access`) counts only the events its reader is
+ * served (hidden-events.ts), so it never tells of an event the history hides.
  */
 import type { AccessHistory } from '../access/access-history';
+import type { RowPredicate } from '../kernel/predicate';
 import type { Executor } from '../store/executor';
+import { documentView, servedEvent } from './hidden-events';
 
 export const READING_SUBTYPES: readonly string[] = ['read', 'vread', 'history-instance', 'history-type', 'history-system', 'search-type', 'search-system', 'operation'];
+
+const PRACTITIONER = 'Practitioner/';
 
 export class AuditAccessHistory implements AccessHistory {
   constructor(private readonly sql: Executor) {}
@@ -19,5 +25,16 @@ export class AuditAccessHistory implements AccessHistory {
       [patientId, `Practitioner/${practitionerId}`, [...READING_SUBTYPES]],
     );
     return rows.length > 0;
+  }
+
+  async accessors(patientId: string, reader: (resourceType: string) => RowPredicate): Promise<string[]> {
+    const served = servedEvent(documentView(reader), 'event');
+    const { rows } = await this.sql.query<{ agent: string }>(
+      `SELECT DISTINCT event.agent FROM audit_events event
+       WHERE event.patient_id = ? AND event.outcome = 0 AND event.subtype = ANY(?::text[]) AND starts_with(event.agent, ?) AND ${served.sql}
+       ORDER BY 1`,
+      [patientId, [...READING_SUBTYPES], PRACTITIONER, ...served.bindings],
+    );
+    return rows.map((row) => row.agent.slice(PRACTITIONER.length));
   }
 }

@@ -167,6 +167,12 @@ describe('every claimed operation and patch format', () => {
         if (operation.name === 'validate') res = await call('post', `${entry.type}/$validate`, { resourceType: entry.type });
         else if (operation.name === 'everything') res = await call('get', `${entry.type}/${id}/$everything`);
         else if (operation.name === 'verify-audit') res = await get(server, `Patient/${id}/$verify-audit`, await server.patientToken(id));
+        else if (operation.name === 'access') {
+          // who can see the subject's document, asked by the subject: a Parameters naming it
+          await server.put({ resourceType: 'DocumentReference', id: 'truth-access', status: 'current', subject: { reference: `Patient/${id}` }, content: [{ attachment: { contentType: 'text/plain' } }] } as Resource, CLIENT);
+          res = await get(server, `${entry.type}/truth-access/$access`, await server.patientToken(id));
+          if (res.status !== 200 || (res as { body?: Resource }).body?.resourceType !== 'Parameters') failures.push(`${entry.type} $access: ${res.status}`);
+        }
         else if (operation.name === 'meta') {
           // instance: the subject's meta, and for other types the read's 404 of an id never written (routed, not 405/400)
           res = await call('get', entry.type === 'Patient' ? `Patient/${id}/$meta` : `${entry.type}/never-written/$meta`);
