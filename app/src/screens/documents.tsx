@@ -1,0 +1,225 @@
+/**
+ * The documents of the space: type, date, author, "hidden" badges (TRE_A07 MASQUE_PS, hide-document
+ * and hide-all choices), filtered by type and date through the search itself, and each
+ * document's file opened from its Binary's raw bytes (ITI-68) as a blob: URL. Beside each
+ * document, when the server offers it, who can see it and why (`$access`, §10).
+ */
+import { useState } from 'preact/hooks';
+import type { DocumentReference, Parameters, ParametersParameter } from 'fhir/r4';
+import { binaryBlob, fhirGet } from '../api';
+import { formatDate, t } from '../i18n';
+import { failure, Loading, useLoad } from '../ui';
+import { authorOf, badgesOf, dateOf, hideAllOf, loadSpace, titleOf, typeKeyOf, typeLabelOf, type DocumentFilter } from '../space';
+import type { ScreenProps } from '../main';
+
+export function Documents({ session, say }: ScreenProps) {
+  const all = useLoad(() => loadSpace(session.patient), say); // the types of the filter come from the whole list
+  const [shown, setShown] = useState<Awaited<ReturnType<typeof loadSpace>> | null>(null);
+  const [files, setFiles] = useState<Record<string, string>>({});
+  const space = shown ?? all.data;
+
+  const types = new Map<string, string>();
+  for (const document of all.data?.documents ?? []) {
+    const key = typeKeyOf(document);
+    if (key) types.set(key, typeLabelOf(document));
+  }
+
+  const apply = async (next: DocumentFilter) => {
+    try {
+      const loaded = await loadSpace(session.patient, next);
+      setShown(loaded);
+      say(t('documents.count', { count: loaded.documents.length }));
+    } catch (error) {
+      say(failure(error), true);
+    }
+  };
+
+  const open = async (document: DocumentReference) => {
+    const attachment = document.content?.[0]?.attachment;
+    if (!attachment?.url || !document.id) return;
+    try {
+      const blob = await binaryBlob(attachment.url, attachment.contentType ?? '*/*');
+      const url = URL.createObjectURL(blob);
+      setFiles((previous) => ({ ...previous, [document.id as string]: url }));
+      window.open(url, '_blank', 'noopener');
+      say(t('documents.opened'));
+    } catch (error) {
+      say(failure(error), true);
+    }
+  };
+
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('documents.title')}</h1>
+      <form
+        class="filters card"
+        aria-label={t('documents.filters')}
+        onSubmit={(event) => {
+          event.preventDefault();
+          const form = new FormData(event.currentTarget);
+          void apply({ type: String(form.get('type') ?? '') || undefined, from: String(form.get('from') ?? '') || undefined, to: String(form.get('to') ?? '') || undefined });
+        }}
+      >
+        <div class="field">
+          <label for="filter-type">{t('documents.type')}</label>
+          <select id="filter-type" name="type">
+            <option value="">{t('documents.allTypes')}</option>
+            {[...types].map(([key, label]) => (
+              <option key={key} value={key}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-from">{t('documents.from')}</label>
+          <input id="filter-from" name="from" type="date" />
+        </div>
+        <div class="field">
+          <label for="filter-to">{t('documents.to')}</label>
+          <input id="filter-to" name="to" type="date" />
+        </div>
+        <div class="row">
+          <button type="submit">{t('documents.apply')}</button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={(event) => {
+              (event.currentTarget as HTMLButtonElement).form?.reset();
+              void apply({});
+            }}
+          >
+            {t('documents.reset')}
+          </button>
+        </div>
+      </form>
+      {!space && <Loading />}
+      {space && hideAllOf(space.choices).length > 0 && <p class="notice">{t('documents.hideAllOn')}</p>}
+      {space && space.documents.length === 0 && <p>{t('documents.none')}</p>}
+      {space && space.documents.length > 0 && (
+        <ul class="documents">
+          {space.documents.map((document) => {
+            const title = titleOf(document);
+            const badges = badgesOf(document, space.choices);
+            const hasFile = Boolean(document.content?.[0]?.attachment?.url);
+            return (
+              <li key={document.id} class="card document" data-id={document.id}>
+                <h2>{title}</h2>
+                <dl>
+                  <div>
+                    <dt>{t('documents.type')}</dt>
+                    <dd>{typeLabelOf(document)}</dd>
+                  </div>
+                  <div>
+                    <dt>{t('documents.date')}</dt>
+                    <dd>{formatDate(dateOf(document))}</dd>
+                  </div>
+                  <div>
+                    <dt>{t('documents.author')}</dt>
+                    <dd>{authorOf(document, space.authors)}</dd>
+                  </div>
+                  <div>
+                    <dt>{t('documents.status')}</dt>
+                    <dd>
+                      {badges.length === 0 ? (
+                        t('documents.visible')
+                      ) : (
+                        <ul class="badges">
+                          {badges.map((badge) => (
+                            <li key={badge} class="badge">
+                              {badge}
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </dd>
+                  </div>
+                </dl>
+                <div class="row">
+                  {hasFile ? (
+                    <button type="button" aria-label={t('documents.openLabel', { name: title })} onClick={() => void open(document)}>
+                      {t('documents.open')}
+                    </button>
+                  ) : (
+                    <span class="muted">{t('documents.noFile')}</span>
+                  )}
+                  {files[document.id ?? ''] && (
+                    <a href={files[document.id ?? '']} download={`${title}.${extensionOf(document)}`}>
+                      {t('documents.download', { name: title })}
+                    </a>
+                  )}
+                </div>
+                <AccessPanel document={document} title={title} />
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+const extensionOf = (document: DocumentReference) => (document.content?.[0]?.attachment?.contentType ?? '').split('/')[1]?.split(/[;+]/)[0] || 'bin';
+
+interface AccessRow {
+  practitioner: string;
+  canSee: boolean;
+  reasons: string[];
+  emergency: string[];
+}
+
+/** `$access` (§10), asked on demand; a server without it answers 4xx and the panel says so in its error. */
+function AccessPanel({ document, title }: { document: DocumentReference; title: string }) {
+  const [rows, setRows] = useState<AccessRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = async () => {
+    try {
+      const answer = await fhirGet<Parameters>(`DocumentReference/${document.id}/$access`);
+      setRows((answer.parameter ?? []).filter((part) => part.name === 'professional').map(rowOf));
+    } catch (failed) {
+      setError(failure(failed));
+    }
+  };
+  return (
+    <details
+      class="access"
+      onToggle={(event) => {
+        if ((event.currentTarget as HTMLDetailsElement).open && !rows) void load();
+      }}
+    >
+      <summary>{t('documents.access')}</summary>
+      <h3 class="visually-hidden">{t('documents.accessTitle', { name: title })}</h3>
+      {error && <p class="error-text">{error}</p>}
+      {!rows && !error && <Loading />}
+      {rows && (
+        <ul>
+          {rows.map((row) => (
+            <li key={row.practitioner}>
+              <strong>{row.practitioner}</strong> {row.canSee ? t('documents.canSee') : t('documents.cannotSee')}
+              {row.reasons.length > 0 && <>: {row.reasons.join(' ; ')}</>}
+              {row.emergency.length > 0 && <span class="muted"> ({row.emergency.join(', ')})</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </details>
+  );
+}
+
+function rowOf(part: ParametersParameter): AccessRow {
+  const parts = part.part ?? [];
+  const practitioner = parts.find((p) => p.name === 'practitioner')?.valueReference;
+  const reasons = parts
+    .filter((p) => p.name === 'reason')
+    .map((p) => p.valueCodeableConcept?.text ?? p.valueString ?? p.part?.find((q) => q.name === 'text' || q.name === 'words')?.valueString ?? p.valueCoding?.display ?? p.valueCode ?? '')
+    .filter(Boolean);
+  const emergency = parts
+    .filter((p) => p.name === 'emergency')
+    .flatMap((p) => (p.part ?? []).map((q) => `${q.name} ${q.valueBoolean === undefined ? '' : q.valueBoolean ? t('yes') : t('no')}`.trim()));
+  return {
+    practitioner: practitioner?.display ?? practitioner?.reference ?? '?',
+    canSee: parts.find((p) => p.name === 'canSee')?.valueBoolean === true,
+    reasons,
+    emergency,
+  };
+}
