@@ -1,8 +1,10 @@
 /**
  * Applies a compiled profile's rules to one resource: cardinalities (per
  * parent element, and per slice), allowed types, fixed and pattern values,
- * required bindings, closed slicing; FHIRPath constraints are returned as
- * sites for the invariant engine, which runs them only on sound structure.
+ * required bindings, closed slicing, the rules of an element's type profile
+ * (a datatype or extension profile, applied to each value of the element);
+ * FHIRPath constraints are returned as sites for the invariant engine,
+ * which runs them only on sound structure.
  * Never changes the resource and never resolves references.
  */
 import type { IssueDetail } from '../kernel/errors';
@@ -47,13 +49,34 @@ function codesOf(value: unknown): Array<[string | undefined, string]> {
 }
 
 export class ProfileCheck {
-  constructor(private readonly model: ElementModel) {}
+  /** Type profiles being applied (a profile that names itself as a type profile is applied once). */
+  private readonly applying = new Set<string>();
+
+  constructor(
+    private readonly model: ElementModel,
+    private readonly profileOf: (url: string) => CompiledProfile | undefined,
+  ) {}
 
   check(profile: CompiledProfile, resource: Record<string, unknown>, expression: string): ProfileCheckResult {
     const out: ProfileCheckResult = { issues: [], constraints: [] };
     const root: Focus = { value: resource, expression, node: this.model.type(profile.type), type: profile.type };
+    // re-entrant: a `profile` discriminator checks an entry's resource while its Bundle is being checked
+    const outer = [...this.applying];
+    this.applying.add(profile.url);
     this.apply(profile, profile.rules, [root], out);
+    this.applying.clear();
+    for (const url of outer) this.applying.add(url);
     return out;
+  }
+
+  private applyTypeProfiles(urls: string[], focus: Focus, out: ProfileCheckResult): void {
+    for (const url of urls) {
+      const typeProfile = this.profileOf(url);
+      if (!typeProfile || this.applying.has(url) || (focus.type !== undefined && focus.type !== typeProfile.type)) continue;
+      this.applying.add(url);
+      this.apply(typeProfile, typeProfile.rules, [{ ...focus, node: focus.node ?? this.model.type(typeProfile.type) }], out);
+      this.applying.delete(url);
+    }
   }
 
   private apply(profile: CompiledProfile, rules: ElementRule[], contexts: Focus[], out: ProfileCheckResult): void {
@@ -108,6 +131,7 @@ export class ProfileCheck {
     if (rule.binding && !this.bound(rule.binding, focus.value)) {
       out.issues.push(this.issue(profile, 'code-invalid', `${rule.id}: the code is not in the required value set ${rule.binding.url}`, focus.expression));
     }
+    if (rule.profiles) this.applyTypeProfiles(rule.profiles, focus, out);
     for (const { constraint, severity } of rule.constraints) {
       let group = out.constraints.find((g) => g.severity === severity);
       if (!group) out.constraints.push((group = { severity, sites: [] }));

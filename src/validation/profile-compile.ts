@@ -2,17 +2,25 @@
  * Turns a profile (a StructureDefinition with `derivation: constraint`) into
  * rules: per element, what it adds to the base type — a higher min, a lower
  * max, fewer types, a fixed[x] or pattern[x] value, a required binding to a
- * locally checkable value set, FHIRPath constraints — and slices with value,
- * pattern or exists discriminators (and extension slices by url). The
- * snapshot is used when present, else the differential, so a profile
- * written as a differential on top of the base type works; what equals the
- * base is dropped (the base validation already checks it).
+ * locally checkable value set, FHIRPath constraints, extension profiles known
+ * locally (applied to the extension) — and
+ * slices with value, pattern or exists discriminators (the discriminating
+ * value may come from the slice's type profile, as IHE's identifier slices
+ * do, or be a locally checkable required binding of a code), `type`/`profile` discriminators on resources (Bundle entries: the
+ * type, and conformance to a known resource profile) and extension slices
+ * by url. The snapshot is used when present, else
+ * the differential laid over its known base profiles (profile-elements.ts);
+ * what equals the base type is dropped (the base validation checks it).
+ * What cannot be compiled is a note, never an error: a closed slicing with
+ * a slice left out is then applied as open.
  * Never looks at an instance: profile-check.ts applies the rules.
  */
-import type { ElementDefinition, StructureDefinition } from 'fhir/r4';
+import type { ElementDefinition, ElementDefinitionType, StructureDefinition } from 'fhir/r4';
+import { baseStructureDefinitions } from '../kernel/definitions';
 import type { ConstraintDef, ElementModel, ElementNode, TypeNode } from '../kernel/element-model';
 import { NATIVE_CONSTRAINTS } from '../kernel/element-model';
 import { childNode } from './expression-path';
+import { effectiveElements, elementOf, type KnownProfiles } from './profile-elements';
 import type { ValueSetIndex, ValueSetMembership } from './value-sets';
 
 export interface ProfileConstraint {
@@ -30,6 +38,8 @@ export interface ElementRule {
   fixed?: unknown;
   pattern?: unknown;
   binding?: ValueSetMembership;
+  /** Canonical URLs of known profiles of the element's own type (datatype, extension), applied to each value. */
+  profiles?: string[];
   constraints: ProfileConstraint[];
   slices: SliceRule[];
   closed: boolean;
@@ -47,8 +57,6 @@ export interface SliceRule {
 export interface CompiledProfile {
   url: string;
   type: string;
-  /** The profile's base when it is another profile and only its differential was used. */
-  baseProfile?: string;
   rules: ElementRule[];
   /** What could not be compiled (uncheckable bindings, unsupported slicing). */
   notes: string[];
@@ -116,16 +124,20 @@ function parseId(definition: ElementDefinition): ParsedId {
 }
 
 export class ProfileCompiler {
+  private known: KnownProfiles = new Map();
+  private baseElements?: Map<string, ElementDefinition>;
+
   constructor(
     private readonly model: ElementModel,
     private readonly valueSets: ValueSetIndex,
+    /** Whether a resource meets a compiled profile's structural rules (for `profile` discriminators; called at check time). */
+    private readonly conforms: (url: string, resource: Record<string, unknown>) => boolean = () => false,
   ) {}
 
-  compile(sd: StructureDefinition, knownProfiles: Set<string>): CompiledProfile {
-    const useSnapshot = (sd.snapshot?.element?.length ?? 0) > 0;
-    const elements = (useSnapshot ? sd.snapshot?.element : sd.differential?.element) ?? [];
+  compile(sd: StructureDefinition, known: KnownProfiles): CompiledProfile {
+    this.known = known;
+    const elements = effectiveElements(sd, known);
     const profile: CompiledProfile = { url: sd.url, type: sd.type, rules: [], notes: [] };
-    if (!useSnapshot && sd.baseDefinition && knownProfiles.has(sd.baseDefinition)) profile.baseProfile = sd.baseDefinition;
     const plain = new Map<string, ElementRule>();
     const slices = new Map<string, Map<string, { definition: ElementDefinition; children: ElementDefinition[] }>>();
     for (const definition of elements) {
@@ -156,6 +168,10 @@ export class ProfileCompiler {
       for (const [name, { definition, children }] of bySlice) {
         const slice = this.slice(sd.type, path, name, definition, children, slicing?.discriminator ?? [], profile);
         if (slice) owner.slices.push(slice);
+        else if (owner.closed) {
+          owner.closed = false;
+          profile.notes.push(`${sd.type}.${key}: closed slicing applied as open (a slice is not supported)`);
+        }
       }
     }
     profile.rules = [...plain.values()].filter((rule) => hasContent(rule));
@@ -183,8 +199,9 @@ export class ProfileCompiler {
     const extensionUrl = path[path.length - 1]?.endsWith('xtension') ? definition.type?.[0]?.profile?.[0] : undefined;
     const effective = discriminators?.length ? discriminators : extensionUrl ? [{ type: 'value' as const, path: 'url' }] : [];
     for (const discriminator of effective) {
-      const target = discriminator.path === '$this' ? definition : children.find((c) => relativeOf(c).join('.') === discriminator.path);
       const relative = discriminator.path === '$this' ? [] : discriminator.path.split('.');
+      const target =
+        discriminator.path === '$this' ? definition : (children.find((c) => relativeOf(c).join('.') === discriminator.path) ?? this.fromTypeProfile(definition, relative));
       if (discriminator.type === 'exists' && target) {
         const mustExist = (target.min ?? 0) > 0;
         matchers.push((item) => valuesAt(item, relative).length > 0 === mustExist);
@@ -196,6 +213,21 @@ export class ProfileCompiler {
         matchers.push((item) => valuesAt(item, relative).some((value) => (fixed !== undefined ? deepEqual(value, fixed) : matchesPattern(value, pattern))));
         continue;
       }
+      const bound = target?.binding?.strength === 'required' && target.binding.valueSet ? this.valueSets.membership(target.binding.valueSet) : undefined;
+      if (discriminator.type === 'value' && bound) {
+        // a required binding tells slices apart too (Bundle.entry:Folders.request.method from MHDprovideFolderActions)
+        matchers.push((item) => valuesAt(item, relative).some((value) => typeof value === 'string' && bound.contains(undefined, value)));
+        continue;
+      }
+      if (discriminator.type === 'value' || discriminator.type === 'pattern') {
+        profile.notes.push(`${definition.id}: no fixed or pattern value for discriminator '${discriminator.path}' (not used for this slice)`);
+        continue;
+      }
+      const byResource = discriminator.type === 'profile' || discriminator.type === 'type' ? this.resourceMatcher(discriminator.type, target, relative, definition.id ?? name, profile) : undefined;
+      if (byResource) {
+        matchers.push(byResource);
+        continue;
+      }
       profile.notes.push(`${definition.id}: discriminator ${discriminator.type} '${discriminator.path}' is not supported (slice ignored)`);
       return undefined;
     }
@@ -204,6 +236,68 @@ export class ProfileCompiler {
       return undefined;
     }
     return { name, min: definition.min, max: parseMax(definition.max), matches: (item) => matchers.every((match) => match(item)), rules };
+  }
+
+  /**
+   * A `type` or `profile` discriminator on a resource element (`Bundle.entry.resource`): the resource's type,
+   * and for `profile` its conformance to one of the known resource profiles the slice names (structure
+   * only: FHIRPath constraints do not take part). A profile not known here makes it a match on type.
+   */
+  private resourceMatcher(kind: 'profile' | 'type', target: ElementDefinition | undefined, relative: string[], id: string, profile: CompiledProfile): ((item: unknown) => boolean) | undefined {
+    const types = target?.type ?? [];
+    if (types.length === 0 || types.some((t) => !this.model.isResourceType(t.code))) return undefined;
+    const alternatives = types.map((t) => {
+      const urls = kind === 'profile' ? (t.profile ?? []).map((u) => u.split('|')[0]).filter((u) => u !== `http://hl7.org/fhir/StructureDefinition/${t.code}`) : [];
+      const unknown = urls.filter((u) => this.known.get(u)?.kind !== 'resource');
+      if (unknown.length) profile.notes.push(`${id}: profile ${unknown.join(', ')} is not known here: the slice matches on type ${t.code} only`);
+      return { code: t.code, profiles: unknown.length ? [] : urls };
+    });
+    return (item) =>
+      valuesAt(item, relative).some(
+        (resource) => isObject(resource) && alternatives.some((alt) => resource.resourceType === alt.code && (alt.profiles.length === 0 || alt.profiles.some((url) => this.conforms(url, resource)))),
+      );
+  }
+
+  /** The definition of `relative` in the slice's (single, known) type profile: where IHE puts an identifier slice's `use`. */
+  private fromTypeProfile(definition: ElementDefinition, relative: string[]): ElementDefinition | undefined {
+    const url = definition.type?.length === 1 ? definition.type[0].profile?.[0] : undefined;
+    return url ? elementOf(this.known.get(url.split('|')[0]), relative, this.known) : undefined;
+  }
+
+  /** The base specification's definition of an element id (`Patient.link.other`), to leave out what a snapshot repeats. */
+  private baseElement(id: string): ElementDefinition | undefined {
+    if (!this.baseElements) {
+      this.baseElements = new Map();
+      for (const sd of baseStructureDefinitions()) {
+        if (sd.derivation === 'constraint') continue;
+        for (const element of sd.snapshot?.element ?? []) this.baseElements.set(element.id ?? element.path, element);
+      }
+    }
+    return this.baseElements.get(id);
+  }
+
+  /**
+   * Type profiles applied to the element: known extension profiles (what an extension slice is). Datatype
+   * profiles (IHE's UniqueIdIdentifier on masterIdentifier…) only lend their values to discriminators: the
+   * published IHE and ANS examples do not meet them (no `use` on masterIdentifier), so they are notes.
+   */
+  private typeProfiles(definition: ElementDefinition, id: string, profile: CompiledProfile): string[] | undefined {
+    const applied: string[] = [];
+    const base = this.baseElement(id);
+    const sameAsBase = (type: ElementDefinitionType) => base?.type?.some((b) => b.code === type.code && deepEqual(b.profile, type.profile) && deepEqual(b.targetProfile, type.targetProfile) && deepEqual(b.aggregation, type.aggregation));
+    for (const type of definition.type ?? []) {
+      if (sameAsBase(type)) continue;
+      for (const url of type.profile ?? []) {
+        const sd = this.known.get(url.split('|')[0]);
+        if (sd && type.code === 'Extension' && sd.type === 'Extension') applied.push(sd.url);
+        // an extension not defined here is checked by its url only (its slice's discriminator), as documented
+        else if (sd?.kind === 'resource') profile.notes.push(`${id}: type profile ${url} is applied only through a profile discriminator`);
+        else if (type.code !== 'Extension' && url !== `http://hl7.org/fhir/StructureDefinition/${type.code}`) profile.notes.push(`${id}: type profile ${url} is not applied`);
+      }
+      if (type.targetProfile?.length) profile.notes.push(`${id}: reference targets (${type.targetProfile.join(', ')}) are not checked`);
+      if (type.aggregation?.length) profile.notes.push(`${id}: aggregation (${type.aggregation.join(', ')}) is not checked`);
+    }
+    return applied.length ? applied : undefined;
   }
 
   /** The rule for one element definition, or undefined when it adds nothing to the base. */
@@ -219,6 +313,7 @@ export class ProfileCompiler {
     if (base.element && types.length > 0 && types.length < base.element.keys.size) rule.types = types;
     rule.fixed = prefixed(definition, 'fixed');
     rule.pattern = prefixed(definition, 'pattern');
+    rule.profiles = this.typeProfiles(definition, rule.id, profile);
     if (definition.binding?.strength === 'required' && definition.binding.valueSet) {
       rule.binding = this.valueSets.membership(definition.binding.valueSet);
       if (!rule.binding) profile.notes.push(`${rule.id}: value set ${definition.binding.valueSet} cannot be checked locally (binding skipped)`);
@@ -226,7 +321,9 @@ export class ProfileCompiler {
     const baseKeys = new Set([...NATIVE_CONSTRAINTS, ...(base.element?.constraints ?? []).map((c) => c.key), ...(base.node?.constraints ?? []).map((c) => c.key)]);
     const basePath = [type, ...absolute].join('.');
     for (const constraint of definition.constraint ?? []) {
-      if (baseKeys.has(constraint.key) || !constraint.expression || (constraint.severity !== 'error' && constraint.severity !== 'warning')) continue;
+      if (baseKeys.has(constraint.key)) continue;
+      if (!constraint.expression) profile.notes.push(`${rule.id}: constraint ${constraint.key} has no FHIRPath expression (not checked)`);
+      if (!constraint.expression || (constraint.severity !== 'error' && constraint.severity !== 'warning')) continue;
       rule.constraints.push({ severity: constraint.severity, constraint: { key: constraint.key, human: constraint.human, expression: constraint.expression, base: basePath.replace(/\[x]/g, '') } });
     }
     return hasContent(rule) ? rule : undefined;
@@ -264,6 +361,7 @@ function hasContent(rule: ElementRule): boolean {
     rule.fixed !== undefined ||
     rule.pattern !== undefined ||
     rule.binding !== undefined ||
+    rule.profiles !== undefined ||
     rule.constraints.length > 0 ||
     rule.slices.length > 0
   );

@@ -1,7 +1,8 @@
 /**
  * The profiles of `profiles/`: every StructureDefinition JSON file there is
  * loaded at start, compiled once, and applied on demand by canonical URL
- * (a profile whose base is another known profile also applies its base).
+ * (a profile whose base is another known profile also applies its base:
+ * a differential is laid over its known bases, profile-elements.ts).
  * ValueSets and CodeSystems lying next to them serve required bindings.
  * Adding a profile is data: drop the file, restart. Never writes to the
  * directory and never fetches a profile from elsewhere.
@@ -13,9 +14,18 @@
  * to value sets checkable locally (see value-sets.ts), FHIRPath constraints
  * (severity error → error, warning → warning), and slicing with `value`,
  * `pattern` or `exists` discriminators (`$this` included), extension slices
- * by url, open or closed. Not enforced (listed by profileNotes()): nested
- * slicing, `type`/`profile` discriminators, bindings that need a terminology
- * server, type profiles on elements.
+ * by url, open or closed, `type`/`profile` discriminators on resources (a
+ * Bundle entry slice: the resource's type and its conformance to a profile
+ * of this directory, FHIRPath constraints aside), and the extension profiles
+ * of this directory that an extension slice names (the extension's own value
+ * and url rules). Not enforced (listed by profileNotes(), never failing a
+ * resource): nested slicing, other `type`/`profile` discriminators (a closed
+ * slicing with such a slice is applied as open), profiles of other
+ * directories in a discriminator (matched on type), bindings that need a
+ * terminology server,
+ * datatype, resource or unknown type profiles (a datatype profile still
+ * gives its fixed values to a slice discriminator), reference target
+ * profiles, aggregation.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -78,14 +88,14 @@ export class ProfileRegistry {
     terminology: Array<ValueSet | CodeSystem>,
     invariants: InvariantEngine,
   ) {
-    const compiler = new ProfileCompiler(model, new ValueSetIndex(terminology));
-    const urls = new Set(definitions.map((sd) => sd.url));
+    const compiler = new ProfileCompiler(model, new ValueSetIndex(terminology), (url, resource) => this.conforms(url, resource));
+    const known = new Map(definitions.map((sd) => [sd.url, sd]));
     for (const sd of definitions) {
-      const profile = compiler.compile(sd, urls);
+      const profile = compiler.compile(sd, known);
       this.compiled.set(sd.url, profile);
       for (const rule of profile.rules) for (const { constraint } of rule.constraints) invariants.prepare(constraint);
     }
-    this.checker = new ProfileCheck(model);
+    this.checker = new ProfileCheck(model, (profileUrl) => this.compiled.get(profileUrl));
   }
 
   urls(): string[] {
@@ -101,21 +111,18 @@ export class ProfileRegistry {
     return Object.fromEntries([...this.compiled].map(([url, profile]) => [url, profile.notes]));
   }
 
-  /** Checks `resource` against the profile and the known profiles it derives from. */
+  /** Whether `resource` meets the profile's structural rules (a `profile` discriminator's test). */
+  private conforms(url: string, resource: Record<string, unknown>): boolean {
+    const profile = this.compiled.get(url);
+    return profile !== undefined && profile.type === resource.resourceType && this.checker.check(profile, resource, profile.type).issues.length === 0;
+  }
+
+  /** Checks `resource` against the profile (which carries the rules of the known profiles it derives from). */
   check(url: string, resource: Record<string, unknown>, expression: string): ProfileCheckResult {
-    const out: ProfileCheckResult = { issues: [], constraints: [] };
-    const seen = new Set<string>();
-    for (let current = this.compiled.get(canonicalUrl(url)); current && !seen.has(current.url); current = current.baseProfile ? this.compiled.get(current.baseProfile) : undefined) {
-      seen.add(current.url);
-      if (current.type !== resource.resourceType) {
-        out.issues.push(wrongType(current, String(resource.resourceType), expression));
-        break;
-      }
-      const result = this.checker.check(current, resource, expression);
-      out.issues.push(...result.issues);
-      out.constraints.push(...result.constraints);
-    }
-    return out;
+    const profile = this.compiled.get(canonicalUrl(url));
+    if (!profile) return { issues: [], constraints: [] };
+    if (profile.type !== resource.resourceType) return { issues: [wrongType(profile, String(resource.resourceType), expression)], constraints: [] };
+    return this.checker.check(profile, resource, expression);
   }
 }
 

@@ -35,9 +35,11 @@ const TABLE: Row[] = [
   { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleReplace.json', status: 200, supersedes: 'ex-documentreference' },
   // PUT List with neither id nor criteria
   { fixture: 'ihe-mhd/Bundle-ex-ProvideDocumentBundle-addToFolder.json', status: 400, expression: 'Bundle.entry[2].request.url' },
-  { fixture: 'fr-ans/pdsm/branch-add-exemples-iti65__Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json', status: 200, supersedes: 'doc-old' },
-  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json', status: 200 },
-  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-1-remplacement.json', status: 200, supersedes: 'doc-x-id' },
+  // their DocumentReference has no custodian, which PDSm 3.1.1 (profiles/README.md) requires: it is in no entry slice of the
+  // pdsm-comprehensive-provide-document-bundle they claim (they follow an earlier PDSm)
+  { fixture: 'fr-ans/pdsm/branch-add-exemples-iti65__Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json', status: 422, expression: 'Bundle.entry[1]' },
+  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json', status: 422, expression: 'Bundle.entry[1]' },
+  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-1-remplacement.json', status: 422, expression: 'Bundle.entry[1]' },
 ];
 
 /** The IG Publisher left meta.versionId/lastUpdated on contained resources (dom-4). */

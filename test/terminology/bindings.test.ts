@@ -1,6 +1,6 @@
 /**
  * The profiles' bindings meet the terminology (CONTRACT §5): every value set
- * a StructureDefinition of profiles/ binds is one of terminology/, expands on
+ * a StructureDefinition of profiles/ binds as required is one of terminology/, expands on
  * the server, and is enforced — a carnet-documentreference whose type is
  * outside JDV_J66 does not validate, and is not written.
  */
@@ -23,10 +23,10 @@ const jsonFiles = (dir: string) =>
 const profiles = jsonFiles('profiles').filter((resource): resource is StructureDefinition => resource.resourceType === 'StructureDefinition');
 const terminologyValueSets = jsonFiles('terminology').filter((resource): resource is ValueSet => resource.resourceType === 'ValueSet');
 
-/** Every [profile, element, value set] a profile binds (differential and snapshot). */
+/** Every [profile, element, value set] a profile binds as required (differential and snapshot); weaker bindings are not enforced. */
 const bindings: [string, string, string][] = profiles.flatMap((profile) =>
   [...(profile.differential?.element ?? []), ...(profile.snapshot?.element ?? [])]
-    .filter((element): element is ElementDefinition & { binding: { valueSet: string } } => typeof element.binding?.valueSet === 'string')
+    .filter((element): element is ElementDefinition & { binding: { valueSet: string } } => typeof element.binding?.valueSet === 'string' && element.binding.strength === 'required')
     .map((element): [string, string, string] => [profile.id as string, element.path, element.binding.valueSet.split('|')[0]]),
 );
 

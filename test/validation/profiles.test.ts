@@ -36,12 +36,14 @@ describe('the Carnet profiles of profiles/', () => {
   const subject = { reference: 'Patient/1' };
   const typed = (system: string, code: string) => ({ coding: [{ system, code }] });
 
-  it('loads every profile of profiles/ (the three of this module among them), with nothing left uncompiled', () => {
+  it('loads every profile of profiles/ (the three of this module among them), with nothing of the Carnet ones left uncompiled', () => {
     expect(loadProfiles(profilesDir).map((sd) => sd.url)).toEqual(
       expect.arrayContaining([`${CARNET}carnet-documentreference`, `${CARNET}carnet-patient`, `${CARNET}carnet-practitioner`]),
     );
     expect(validator.knownProfiles().sort()).toEqual(loadProfiles(profilesDir).map((sd) => sd.url).sort());
-    expect(Object.values(validator.profileNotes()).flat()).toEqual([]);
+    // the IHE MHD and ANS PDSm profiles have notes of their own: test/validation/mhd-profiles.test.ts
+    const carnetNotes = Object.entries(validator.profileNotes()).filter(([url]) => url.startsWith(CARNET));
+    expect(carnetNotes.flatMap(([, notes]) => notes)).toEqual([]);
   });
 
   it.each(loadProfiles(profilesDir).map((sd) => [sd.id, sd]))('%s is itself a valid StructureDefinition', (_id, sd) => {
