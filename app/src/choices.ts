@@ -6,6 +6,7 @@
  */
 import type { Consent, Practitioner, PractitionerRole, Reference, DocumentReference } from 'fhir/r4';
 import { fhirWrite, searchAll } from './api';
+import { professionLabel } from './i18n';
 
 export type Kind = 'authorize' | 'block' | 'hide-document' | 'hide-all' | 'emergency' | 'administrator';
 export type Purpose = 'ETREAT' | 'BTG' | 'MASKED';
@@ -80,9 +81,9 @@ export function nameOf(practitioner: Practitioner | undefined, fallback = ''): s
 
 export const rppsOf = (practitioner: Practitioner | undefined) => practitioner?.identifier?.find((identifier) => identifier.system === RPPS_SYSTEM)?.value;
 
-/** The TRE_G15 professions of a practitioner's roles (codes). */
+/** The TRE_G15 professions of a practitioner's active roles, in words. */
 export const professionsOf = (roles: PractitionerRole[]) =>
-  [...new Set(roles.filter((role) => role.active !== false).flatMap((role) => (role.code ?? []).flatMap((code) => code.coding ?? []).filter((coding) => coding.system === G15).map((coding) => coding.display ?? coding.code ?? '')))];
+  [...new Set(roles.filter((role) => role.active !== false).flatMap((role) => (role.code ?? []).flatMap((code) => code.coding ?? []).filter((coding) => coding.system === G15).map((coding) => professionLabel(coding.code ?? '', coding.display))))];
 
 /** The directory's Practitioners named in `references`, by reference, with their roles. */
 export async function directory(references: string[]): Promise<Map<string, { practitioner?: Practitioner; roles: PractitionerRole[] }>> {

@@ -164,11 +164,29 @@ const fr = {
   'mode.TREAT': 'soins',
   'mode.ETREAT': 'urgence (SAMU)',
   'mode.BTG': 'bris de glace',
-  'action.C': 'a ajouté',
-  'action.R': 'a consulté',
-  'action.U': 'a modifié',
-  'action.D': 'a supprimé',
-  'action.E': 'a exécuté',
+  'what.read': 'a consulté',
+  'what.search': 'a recherché',
+  'what.history': 'a consulté l’historique de',
+  'what.create': 'a ajouté',
+  'what.update': 'a modifié',
+  'what.delete': 'a supprimé',
+  'what.operation': 'a exécuté une opération sur',
+  'type.DocumentReference': 'un document',
+  'type.Binary': 'un fichier',
+  'type.Patient': 'votre dossier',
+  'type.Consent': 'vos choix',
+  'type.Immunization': 'une vaccination',
+  'type.other': 'vos données de santé',
+  'profession.10': 'médecin',
+  'profession.21': 'pharmacien',
+  'profession.40': 'chirurgien-dentiste',
+  'profession.50': 'sage-femme',
+  'profession.60': 'infirmier',
+  'profession.70': 'masseur-kinésithérapeute',
+  'profession.80': 'pédicure-podologue',
+  'profession.91': 'orthophoniste',
+  'profession.92': 'orthoptiste',
+  'profession.96': 'diététicien',
   // account
   'account.title': 'Mon compte',
   'account.export': 'Télécharger toutes mes données',
@@ -340,11 +358,29 @@ const en: Record<Key, string> = {
   'mode.TREAT': 'care',
   'mode.ETREAT': 'emergency (SAMU)',
   'mode.BTG': 'break-glass',
-  'action.C': 'added',
-  'action.R': 'read',
-  'action.U': 'changed',
-  'action.D': 'deleted',
-  'action.E': 'ran',
+  'what.read': 'read',
+  'what.search': 'searched',
+  'what.history': 'read the history of',
+  'what.create': 'added',
+  'what.update': 'changed',
+  'what.delete': 'deleted',
+  'what.operation': 'ran an operation on',
+  'type.DocumentReference': 'a document',
+  'type.Binary': 'a file',
+  'type.Patient': 'your record',
+  'type.Consent': 'your choices',
+  'type.Immunization': 'an immunization',
+  'type.other': 'your health data',
+  'profession.10': 'physician',
+  'profession.21': 'pharmacist',
+  'profession.40': 'dental surgeon',
+  'profession.50': 'midwife',
+  'profession.60': 'nurse',
+  'profession.70': 'physiotherapist',
+  'profession.80': 'podiatrist',
+  'profession.91': 'speech therapist',
+  'profession.92': 'orthoptist',
+  'profession.96': 'dietitian',
   'account.title': 'My account',
   'account.export': 'Download all my data',
   'account.exportIntro': 'One file (FHIR JSON) with all your documents, your choices and the activity history.',
@@ -387,6 +423,12 @@ export function setLang(next: Lang): void {
 export function t(key: Key, values: Record<string, string | number> = {}): string {
   return dictionaries[current][key].replace(/\{(\w+)\}/g, (_, name: string) => String(values[name] ?? ''));
 }
+
+/** A TRE_G15 profession in words (the code itself when it has none here). */
+export const professionLabel = (code: string, display?: string) => {
+  const key = `profession.${code}`;
+  return key in fr ? t(key as Key) : (display ?? code);
+};
 
 export const formatDate = (iso: string | undefined, withTime = false) =>
   iso ? new Intl.DateTimeFormat(current === 'fr' ? 'fr-FR' : 'en-GB', withTime ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }).format(new Date(iso)) : '—';

@@ -236,6 +236,15 @@ describe('the patient space in a browser (French)', () => {
     await until(page.locator('section[aria-labelledby="blocked-title"] li'), 'Dr Paul Durand');
     await scan('03-professionals');
 
+    // the administrator: only a professional who has accessed the space is offered (the GP just did)
+    const administrator = page.locator('#administrator');
+    await administrator.waitFor();
+    expect(await administrator.locator('option').allTextContents()).toEqual(['Dr Anne Martin']);
+    await announced(() => page.getByRole('button', { name: 'Nommer administrateur' }).click(), 'Dr Anne Martin est administrateur de votre espace.');
+    expect((await consentsOf('administrator')).map((consent) => consent.provision?.actor?.[0].reference.reference)).toEqual(['Practitioner/dr-martin']);
+    await announced(() => page.getByRole('button', { name: 'Retirer l’administrateur' }).click(), 'L’administrateur est retiré.');
+    expect(await consentsOf('administrator')).toHaveLength(0);
+
     // unblock and block again: the block is withdrawn (status inactive), then in force again
     await announced(() => page.getByRole('button', { name: 'Débloquer Dr Paul Durand' }).click(), 'Dr Paul Durand est débloqué.');
     expect((await get(server, `Patient/${patientId}`, kine)).status).toBe(403); // unblocked but not authorized: still no entry in TREAT
@@ -302,6 +311,8 @@ describe('the patient space in a browser (French)', () => {
     await rows.first().waitFor();
     await until(rows.first(), 'bris de glace — motif : patiente inconsciente');
     await until(rows.first(), 'Dr Anne Martin');
+    await until(rows.first(), 'a consulté votre dossier');
+    await until(rows.nth(1), 'a consulté un document');
     await scan('06-history');
     const firstPage = await rows.count();
     expect(firstPage).toBe(20);

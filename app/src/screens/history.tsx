@@ -122,9 +122,22 @@ export function History({ session, say }: ScreenProps) {
 
 const modeLabel = (code: string) => (['TREAT', 'ETREAT', 'BTG'].includes(code) ? t(`mode.${code}` as Key) : code);
 
+/** The restful interaction (subtype) in words, and the kinds of data it touched. */
 function whatOf(event: AuditEvent): string {
-  const action = event.action && ['C', 'R', 'U', 'D', 'E'].includes(event.action) ? t(`action.${event.action}` as Key) : (event.action ?? '');
-  const subtype = event.subtype?.map((coding) => coding.display ?? coding.code).filter(Boolean).join(', ');
-  const touched = [...new Set((event.entity ?? []).map((entity) => entity.what?.reference?.split('/')[0]).filter((type) => type && type !== 'Patient'))];
-  return [action, touched.join(', '), subtype ? `(${subtype})` : ''].filter(Boolean).join(' ');
+  const subtype = event.subtype?.map((coding) => coding.code ?? '').find(Boolean) ?? '';
+  const verb = /^search/.test(subtype)
+    ? 'what.search'
+    : /^history/.test(subtype)
+      ? 'what.history'
+      : ['read', 'vread'].includes(subtype)
+        ? 'what.read'
+        : ['create', 'update', 'delete', 'operation'].includes(subtype)
+          ? `what.${subtype}`
+          : subtype === 'patch'
+            ? 'what.update'
+            : ({ C: 'what.create', R: 'what.read', U: 'what.update', D: 'what.delete', E: 'what.operation' } as Record<string, string>)[event.action ?? 'R'];
+  const types = (event.entity ?? []).map((entity) => /(?:^|\/)([A-Z][A-Za-z]+)\/[^/]+(?:\/_history\/[^/]+)?$/.exec(entity.what?.reference ?? '')?.[1]).filter((type): type is string => Boolean(type));
+  const touched = types.some((type) => type !== 'Patient') ? types.filter((type) => type !== 'Patient') : types;
+  const words = [...new Set(touched.map((type) => (['DocumentReference', 'Binary', 'Patient', 'Consent', 'Immunization'].includes(type) ? t(`type.${type}` as Key) : t('type.other'))))];
+  return [t((verb ?? 'what.read') as Key), words.join(', ') || t('type.Patient')].join(' ');
 }

@@ -148,7 +148,8 @@ export function Professionals({ session, say }: ScreenProps) {
           </>
         )}
       </section>
-      <Administrator session={session} say={say} choices={of('administrator')} people={people} reload={space.reload} />
+      {/* remounted after each change: a professional who accessed the space since is offered */}
+      <Administrator key={choices.map((consent) => consent.id).join()} session={session} say={say} choices={of('administrator')} people={people} reload={space.reload} />
     </section>
   );
 }
