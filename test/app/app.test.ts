@@ -267,6 +267,14 @@ describe('the patient space in a browser (French)', () => {
     await scan('04-hiding');
     await page.getByRole('link', { name: 'Documents' }).click();
     await until(page.locator(`li.document[data-id="${documents.psy}"] .badge`), 'masqué à tous les professionnels');
+    // who can see it, and why ($access): the GP no longer sees the hidden report, still sees the summary
+    const psyAccess = page.locator(`li.document[data-id="${documents.psy}"] details.access`);
+    await psyAccess.locator('summary').click();
+    await until(psyAccess.locator('li', { hasText: 'Dr Anne Martin' }), 'ne peut pas le voir');
+    const summaryAccess = page.locator(`li.document[data-id="${documents.summary}"] details.access`);
+    await summaryAccess.locator('summary').click();
+    await until(summaryAccess.locator('li', { hasText: 'Dr Anne Martin' }), 'peut le voir');
+    await scan('04b-access');
   });
 
   it('refuses SAMU and break-glass, explains why hidden documents cannot then be shown, and allows them again', async () => {

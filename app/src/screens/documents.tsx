@@ -2,12 +2,12 @@
  * The documents of the space: type, date, author, "hidden" badges (TRE_A07 MASQUE_PS, hide-document
  * and hide-all choices), filtered by type and date through the search itself, and each
  * document's file opened from its Binary's raw bytes (ITI-68) as a blob: URL. Beside each
- * document, when the server offers it, who can see it and why (`$access`, §10).
+ * document, who can see it and why (`$access`, §10), asked when its panel is opened.
  */
 import { useState } from 'preact/hooks';
 import type { DocumentReference, Parameters, ParametersParameter } from 'fhir/r4';
 import { binaryBlob, fhirGet } from '../api';
-import { formatDate, t } from '../i18n';
+import { currentLang, formatDate, professionLabel, t } from '../i18n';
 import { failure, Loading, useLoad } from '../ui';
 import { authorOf, badgesOf, dateOf, hideAllOf, loadSpace, titleOf, typeKeyOf, typeLabelOf, type DocumentFilter } from '../space';
 import type { ScreenProps } from '../main';
@@ -163,18 +163,19 @@ const extensionOf = (document: DocumentReference) => (document.content?.[0]?.att
 
 interface AccessRow {
   practitioner: string;
+  professions: string[];
   canSee: boolean;
   reasons: string[];
-  emergency: string[];
+  emergency: Array<{ label: string; canSee: boolean }>;
 }
 
-/** `$access` (§10), asked on demand; a server without it answers 4xx and the panel says so in its error. */
+/** `$access` (§10) in the person's language, asked when the panel is opened. */
 function AccessPanel({ document, title }: { document: DocumentReference; title: string }) {
   const [rows, setRows] = useState<AccessRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = async () => {
     try {
-      const answer = await fhirGet<Parameters>(`DocumentReference/${document.id}/$access`);
+      const answer = await fhirGet<Parameters>(`DocumentReference/${document.id}/$access?_lang=${currentLang()}`);
       setRows((answer.parameter ?? []).filter((part) => part.name === 'professional').map(rowOf));
     } catch (failed) {
       setError(failure(failed));
@@ -191,13 +192,20 @@ function AccessPanel({ document, title }: { document: DocumentReference; title: 
       <h3 class="visually-hidden">{t('documents.accessTitle', { name: title })}</h3>
       {error && <p class="error-text">{error}</p>}
       {!rows && !error && <Loading />}
-      {rows && (
-        <ul>
+      {rows && rows.length === 0 && <p>{t('documents.accessNobody')}</p>}
+      {rows && rows.length > 0 && (
+        <ul class="audience">
           {rows.map((row) => (
-            <li key={row.practitioner}>
-              <strong>{row.practitioner}</strong> {row.canSee ? t('documents.canSee') : t('documents.cannotSee')}
-              {row.reasons.length > 0 && <>: {row.reasons.join(' ; ')}</>}
-              {row.emergency.length > 0 && <span class="muted"> ({row.emergency.join(', ')})</span>}
+            <li key={row.practitioner} class={row.canSee ? 'can' : 'cannot'}>
+              <strong>{row.practitioner}</strong>
+              {row.professions.length > 0 && <> ({row.professions.join(', ')})</>} <span class="verdict">{row.canSee ? t('documents.canSee') : t('documents.cannotSee')}</span>
+              {row.reasons.length > 0 && <> — {row.reasons.join(' ; ')}</>}
+              {row.emergency.length > 0 && (
+                <span class="muted">
+                  {' '}
+                  — {row.emergency.map((mode) => `${mode.label} : ${mode.canSee ? t('yes') : t('no')}`).join(', ')}
+                </span>
+              )}
             </li>
           ))}
         </ul>
@@ -206,20 +214,22 @@ function AccessPanel({ document, title }: { document: DocumentReference; title: 
   );
 }
 
-function rowOf(part: ParametersParameter): AccessRow {
-  const parts = part.part ?? [];
-  const practitioner = parts.find((p) => p.name === 'practitioner')?.valueReference;
-  const reasons = parts
-    .filter((p) => p.name === 'reason')
-    .map((p) => p.valueCodeableConcept?.text ?? p.valueString ?? p.part?.find((q) => q.name === 'text' || q.name === 'words')?.valueString ?? p.valueCoding?.display ?? p.valueCode ?? '')
+const partsNamed = (parts: ParametersParameter[] | undefined, name: string) => (parts ?? []).filter((part) => part.name === name);
+
+function rowOf(professional: ParametersParameter): AccessRow {
+  const parts = professional.part ?? [];
+  const practitioner = partsNamed(parts, 'practitioner')[0]?.valueReference;
+  const reasons = partsNamed(parts, 'reason')
+    .map((reason) => partsNamed(reason.part, 'text')[0]?.valueString ?? partsNamed(reason.part, 'code')[0]?.valueCode ?? '')
     .filter(Boolean);
-  const emergency = parts
-    .filter((p) => p.name === 'emergency')
-    .flatMap((p) => (p.part ?? []).map((q) => `${q.name} ${q.valueBoolean === undefined ? '' : q.valueBoolean ? t('yes') : t('no')}`.trim()));
   return {
     practitioner: practitioner?.display ?? practitioner?.reference ?? '?',
-    canSee: parts.find((p) => p.name === 'canSee')?.valueBoolean === true,
+    professions: partsNamed(parts, 'profession').map((part) => professionLabel(part.valueCoding?.code ?? '', part.valueCoding?.display)),
+    canSee: partsNamed(parts, 'canSee')[0]?.valueBoolean === true,
     reasons,
-    emergency,
+    emergency: partsNamed(parts, 'emergency').map((mode) => ({
+      label: partsNamed(mode.part, 'label')[0]?.valueString ?? partsNamed(mode.part, 'mode')[0]?.valueCode ?? '',
+      canSee: partsNamed(mode.part, 'canSee')[0]?.valueBoolean === true,
+    })),
   };
 }
