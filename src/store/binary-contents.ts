@@ -75,6 +75,7 @@ export class BinaryContents implements ContentStaging {
     }
   }
 
+  /** Chunks are written one behind the stream: the next one fills while the last is being inserted (two at most in memory). */
   private async fill(contentId: string, source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedContent> {
     const sha1 = createHash('sha1');
     const sha256 = createHash('sha256');
@@ -82,24 +83,32 @@ export class BinaryContents implements ContentStaging {
     let pendingBytes = 0;
     let size = 0;
     let seq = 0;
+    let writing: Promise<unknown> = Promise.resolve();
     const write = async (bytes: Buffer) => {
-      await this.sql.query('INSERT INTO binary_content (content_id, seq, bytes) VALUES (?, ?, ?)', [contentId, seq++, bytes]);
+      await writing;
+      writing = this.sql.query('INSERT INTO binary_content (content_id, seq, bytes) VALUES (?, ?, ?)', [contentId, seq++, bytes]);
+      writing.catch(() => {}); // awaited by the next write or at the end
     };
-    for await (const piece of readSource(source)) {
-      size += piece.length;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      sha1.update(piece);
-      sha256.update(piece);
-      pending.push(piece);
-      pendingBytes += piece.length;
-      while (pendingBytes >= this.chunkSize) {
-        const all = Buffer.concat(pending, pendingBytes);
-        await write(all.subarray(0, this.chunkSize));
-        pending = pendingBytes > this.chunkSize ? [all.subarray(this.chunkSize)] : [];
-        pendingBytes -= this.chunkSize;
+    try {
+      for await (const piece of readSource(source)) {
+        size += piece.length;
+        if (size > maxBytes) throw tooLarge(maxBytes);
+        sha1.update(piece);
+        sha256.update(piece);
+        pending.push(piece);
+        pendingBytes += piece.length;
+        while (pendingBytes >= this.chunkSize) {
+          const all = Buffer.concat(pending, pendingBytes);
+          await write(all.subarray(0, this.chunkSize));
+          pending = pendingBytes > this.chunkSize ? [all.subarray(this.chunkSize)] : [];
+          pendingBytes -= this.chunkSize;
+        }
       }
+      if (pendingBytes > 0) await write(Buffer.concat(pending, pendingBytes));
+    } finally {
+      await writing.catch(() => {}); // no insert outlives a failed stage (its discard follows)
     }
-    if (pendingBytes > 0) await write(Buffer.concat(pending, pendingBytes));
+    await writing;
     const staged = { contentId, size, sha1: sha1.digest('base64'), sha256: sha256.digest('hex') };
     await this.sql.query('UPDATE binary_contents SET size = ?, sha1 = ?, sha256 = ? WHERE content_id = ?', [size, staged.sha1, staged.sha256, contentId]);
     return staged;
@@ -130,17 +139,22 @@ export class BinaryContents implements ContentStaging {
     return row ? { contentId: row.content_id, size: Number(row.size), chunkSize: row.chunk_size, sha1: row.sha1 ?? '', sha256: row.sha256 ?? '' } : undefined;
   }
 
-  /** Bytes `start`..`end` (inclusive) of a content, a few chunks per statement. */
+  /** Bytes `start`..`end` (inclusive) of a content, a few chunks per statement, the next statement sent while these are consumed. */
   async *read(info: ContentInfo, start: number, end: number): AsyncGenerator<Buffer> {
     if (info.size === 0 || end < start) return;
     const first = Math.floor(start / info.chunkSize);
     const last = Math.floor(end / info.chunkSize);
-    for (let from = first; from <= last; from += CHUNKS_PER_READ) {
-      const to = Math.min(last, from + CHUNKS_PER_READ - 1);
-      const { rows } = await this.sql.query<{ seq: number; bytes: Buffer }>(
-        'SELECT seq, bytes FROM binary_content WHERE content_id = ? AND seq BETWEEN ? AND ? ORDER BY seq',
-        [info.contentId, from, to],
-      );
+    const batch = (from: number) =>
+      this.sql.query<{ seq: number; bytes: Buffer }>('SELECT seq, bytes FROM binary_content WHERE content_id = ? AND seq BETWEEN ? AND ? ORDER BY seq', [
+        info.contentId,
+        from,
+        Math.min(last, from + CHUNKS_PER_READ - 1),
+      ]);
+    let next: ReturnType<typeof batch> | undefined = batch(first);
+    for (let from = first; next; from += CHUNKS_PER_READ) {
+      const { rows } = await next;
+      next = from + CHUNKS_PER_READ <= last ? batch(from + CHUNKS_PER_READ) : undefined;
+      next?.catch(() => {}); // awaited at the next turn; a reader that stops early leaves it unread
       for (const row of rows) {
         const offset = row.seq * info.chunkSize;
         const lo = Math.max(start - offset, 0);
