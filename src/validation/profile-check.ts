@@ -106,7 +106,15 @@ export class ProfileCheck {
     }
     if (!rule.closed) return;
     for (const item of items) {
-      if (!matched.has(item)) out.issues.push(this.issue(profile, 'structure', `${rule.id}: this element matches no slice and the slicing is closed`, item.expression));
+      if (matched.has(item)) continue;
+      const issue = this.issue(profile, 'structure', `${rule.id}: this element matches no slice and the slicing is closed`, item.expression);
+      // an entry of a slice's resource type that fails the slice's profile: say how (Bundle.entry[1].resource.custodian)
+      const why = rule.slices.map((slice) => ({ slice, reason: slice.explain?.(item.value, item.expression) })).find(({ reason }) => reason);
+      if (why?.reason) {
+        issue.message = `${rule.id}: this element matches no slice and the slicing is closed; as ${why.slice.name}: ${why.reason.message}`;
+        issue.expression = [item.expression, ...(why.reason.expression ?? [])];
+      }
+      out.issues.push(issue);
     }
   }
 

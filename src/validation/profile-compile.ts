@@ -22,6 +22,7 @@ import { NATIVE_CONSTRAINTS } from '../kernel/element-model';
 import { childNode } from './expression-path';
 import { effectiveElements, elementOf, type KnownProfiles } from './profile-elements';
 import type { ValueSetIndex, ValueSetMembership } from './value-sets';
+import type { IssueDetail } from '../kernel/errors';
 
 export interface ProfileConstraint {
   constraint: ConstraintDef;
@@ -50,6 +51,8 @@ export interface SliceRule {
   min?: number;
   max?: number;
   matches: (item: unknown) => boolean;
+  /** Why an item of the slice's resource type is not in it (a `profile` discriminator): the first issue of that profile. */
+  explain?: (item: unknown, expression: string) => IssueDetail | undefined;
   /** Rules relative to each matching item. */
   rules: ElementRule[];
 }
@@ -130,8 +133,8 @@ export class ProfileCompiler {
   constructor(
     private readonly model: ElementModel,
     private readonly valueSets: ValueSetIndex,
-    /** Whether a resource meets a compiled profile's structural rules (for `profile` discriminators; called at check time). */
-    private readonly conforms: (url: string, resource: Record<string, unknown>) => boolean = () => false,
+    /** The first structural issue of a resource against a compiled profile, or undefined when it meets it (for `profile` discriminators; called at check time). */
+    private readonly firstIssue: (url: string, resource: Record<string, unknown>, expression: string) => IssueDetail | undefined = () => undefined,
   ) {}
 
   compile(sd: StructureDefinition, known: KnownProfiles): CompiledProfile {
@@ -196,6 +199,7 @@ export class ProfileCompiler {
       if (rule) rules.push(rule);
     }
     const matchers: Array<(item: unknown) => boolean> = [];
+    let explain: SliceRule['explain'];
     const extensionUrl = path[path.length - 1]?.endsWith('xtension') ? definition.type?.[0]?.profile?.[0] : undefined;
     const effective = discriminators?.length ? discriminators : extensionUrl ? [{ type: 'value' as const, path: 'url' }] : [];
     for (const discriminator of effective) {
@@ -225,7 +229,8 @@ export class ProfileCompiler {
       }
       const byResource = discriminator.type === 'profile' || discriminator.type === 'type' ? this.resourceMatcher(discriminator.type, target, relative, definition.id ?? name, profile) : undefined;
       if (byResource) {
-        matchers.push(byResource);
+        matchers.push(byResource.matches);
+        explain = byResource.explain;
         continue;
       }
       profile.notes.push(`${definition.id}: discriminator ${discriminator.type} '${discriminator.path}' is not supported (slice ignored)`);
@@ -235,7 +240,7 @@ export class ProfileCompiler {
       profile.notes.push(`${definition.id}: slice without a usable discriminator (ignored)`);
       return undefined;
     }
-    return { name, min: definition.min, max: parseMax(definition.max), matches: (item) => matchers.every((match) => match(item)), rules };
+    return { name, min: definition.min, max: parseMax(definition.max), matches: (item) => matchers.every((match) => match(item)), explain, rules };
   }
 
   /**
@@ -243,7 +248,13 @@ export class ProfileCompiler {
    * and for `profile` its conformance to one of the known resource profiles the slice names (structure
    * only: FHIRPath constraints do not take part). A profile not known here makes it a match on type.
    */
-  private resourceMatcher(kind: 'profile' | 'type', target: ElementDefinition | undefined, relative: string[], id: string, profile: CompiledProfile): ((item: unknown) => boolean) | undefined {
+  private resourceMatcher(
+    kind: 'profile' | 'type',
+    target: ElementDefinition | undefined,
+    relative: string[],
+    id: string,
+    profile: CompiledProfile,
+  ): Pick<SliceRule, 'matches' | 'explain'> | undefined {
     const types = target?.type ?? [];
     if (types.length === 0 || types.some((t) => !this.model.isResourceType(t.code))) return undefined;
     const alternatives = types.map((t) => {
@@ -252,10 +263,17 @@ export class ProfileCompiler {
       if (unknown.length) profile.notes.push(`${id}: profile ${unknown.join(', ')} is not known here: the slice matches on type ${t.code} only`);
       return { code: t.code, profiles: unknown.length ? [] : urls };
     });
-    return (item) =>
-      valuesAt(item, relative).some(
-        (resource) => isObject(resource) && alternatives.some((alt) => resource.resourceType === alt.code && (alt.profiles.length === 0 || alt.profiles.some((url) => this.conforms(url, resource)))),
-      );
+    const resources = (item: unknown) => valuesAt(item, relative).filter(isObject);
+    const meets = (resource: Record<string, unknown>) =>
+      alternatives.some((alt) => resource.resourceType === alt.code && (alt.profiles.length === 0 || alt.profiles.some((url) => !this.firstIssue(url, resource, alt.code))));
+    return {
+      matches: (item) => resources(item).some(meets),
+      explain: (item, expression) => {
+        const resource = resources(item)[0];
+        const alt = resource && alternatives.find((candidate) => candidate.code === resource.resourceType && candidate.profiles.length > 0);
+        return alt ? this.firstIssue(alt.profiles[0], resource, [expression, ...relative].join('.')) : undefined;
+      },
+    };
   }
 
   /** The definition of `relative` in the slice's (single, known) type profile: where IHE puts an identifier slice's `use`. */

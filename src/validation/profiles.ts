@@ -88,7 +88,7 @@ export class ProfileRegistry {
     terminology: Array<ValueSet | CodeSystem>,
     invariants: InvariantEngine,
   ) {
-    const compiler = new ProfileCompiler(model, new ValueSetIndex(terminology), (url, resource) => this.conforms(url, resource));
+    const compiler = new ProfileCompiler(model, new ValueSetIndex(terminology), (url, resource, expression) => this.firstIssue(url, resource, expression));
     const known = new Map(definitions.map((sd) => [sd.url, sd]));
     for (const sd of definitions) {
       const profile = compiler.compile(sd, known);
@@ -111,10 +111,12 @@ export class ProfileRegistry {
     return Object.fromEntries([...this.compiled].map(([url, profile]) => [url, profile.notes]));
   }
 
-  /** Whether `resource` meets the profile's structural rules (a `profile` discriminator's test). */
-  private conforms(url: string, resource: Record<string, unknown>): boolean {
+  /** The first way `resource` breaks the profile's structural rules, if any (a `profile` discriminator's test). */
+  private firstIssue(url: string, resource: Record<string, unknown>, expression: string): IssueDetail | undefined {
     const profile = this.compiled.get(url);
-    return profile !== undefined && profile.type === resource.resourceType && this.checker.check(profile, resource, profile.type).issues.length === 0;
+    if (!profile) return { severity: 'error', code: 'not-found', message: `Profile ${url} is not known`, expression: [expression] };
+    if (profile.type !== resource.resourceType) return wrongType(profile, String(resource.resourceType), expression);
+    return this.checker.check(profile, resource, expression).issues[0];
   }
 
   /** Checks `resource` against the profile (which carries the rules of the known profiles it derives from). */

@@ -127,6 +127,19 @@ describe('the published IHE MHD and ANS PDSm examples', () => {
   });
 });
 
+describe('an entry in no slice of a Provide Bundle', () => {
+  it.each([
+    ['fr-ans/pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json', 'DocumentRefs', 'Bundle.entry[1].resource.custodian'],
+    ['ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json', 'DocumentRefs', 'Bundle.entry[1].resource.masterIdentifier'],
+  ])('%s: the issue says which slice it fails and where (%s, %s)', (file, slice, where) => {
+    const bundle = read(file);
+    if (file.startsWith('ihe-mhd')) delete entryOf(bundle, 'DocumentReference').resource.masterIdentifier;
+    const [issue] = validator.validate(bundle).filter(isErrorIssue);
+    expect(issue.expression).toEqual(['Bundle.entry[1]', where]);
+    expect(issue.message).toMatch(new RegExp(`^Bundle\\.entry: this element matches no slice and the slicing is closed; as ${slice}: `));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // 2. broken variants
 
