@@ -69,6 +69,8 @@ export function binaryUploads(deps: BinaryUploadDependencies) {
 
 async function upload(req: Request, res: Response, deps: BinaryUploadDependencies): Promise<void> {
   const caller = await deps.authenticate(req.headers.authorization);
+  const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') throw new FhirError(415, 'not-supported', `a raw Binary is sent as its own bytes, without Content-Encoding (${encoding.slice(0, 20)})`);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > deps.maxBinaryBytes) {
     throw new FhirError(413, 'too-costly', `the Binary is larger than the server accepts (MAX_BINARY, ${deps.maxBinaryBytes} bytes)`);

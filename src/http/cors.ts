@@ -25,9 +25,12 @@ export const CORS_REQUEST_HEADERS = [
   'X-Purpose-Of-Use',
   'X-Break-Glass-Reason',
   'X-Request-Id',
+  'X-Security-Context', // a raw Binary upload's securityContext (http/binary.ts)
+  'Range', // ITI-68: a part of a raw Binary
+  'If-Range',
 ];
 
-export const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Last-Modified', 'Content-Location', 'X-Request-Id', 'WWW-Authenticate'];
+export const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Last-Modified', 'Content-Location', 'X-Request-Id', 'WWW-Authenticate', 'Content-Range', 'Accept-Ranges'];
 
 /** How long a browser may keep a preflight's answer (seconds). */
 const PREFLIGHT_MAX_AGE = 600;

@@ -333,6 +333,17 @@ describe('raw Binaries and ITI-68', () => {
     expect(await contentRows()).toBe(before);
   });
 
+  it.each([
+    ['without a token', (req: supertest.Test) => req, 401],
+    ['with Content-Encoding gzip', (req: supertest.Test) => as('lab', req).set('Content-Encoding', 'gzip'), 415],
+  ])('refuses a raw upload %s before storing anything', async (_case, prepare, status) => {
+    const before = await contentRows();
+    const res = await prepare(server.request.post('/fhir/Binary').set('Content-Type', 'application/pdf')).send(pdf(1000));
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(await contentRows()).toBe(before);
+  });
+
   it('drops the content of an upload whose write is refused', async () => {
     const before = await contentRows();
     const res = await upload('imaging', pdf(600_000), 'DocumentReference/no-such-document');

@@ -63,7 +63,7 @@ describe('CORS with CORS_ORIGINS set to two origins', () => {
     const res = await preflight(server, '/fhir/Patient', APP, 'PUT', []);
     expect(commaList(res.headers['access-control-allow-methods']).sort()).toEqual(['delete', 'get', 'head', 'patch', 'post', 'put']);
     expect(commaList(res.headers['access-control-allow-headers']).sort()).toEqual(
-      ['authorization', 'content-type', 'if-match', 'if-modified-since', 'if-none-exist', 'if-none-match', 'prefer', 'x-break-glass-reason', 'x-purpose-of-use', 'x-request-id'],
+      ['authorization', 'content-type', 'if-match', 'if-modified-since', 'if-none-exist', 'if-none-match', 'if-range', 'prefer', 'range', 'x-break-glass-reason', 'x-purpose-of-use', 'x-request-id', 'x-security-context'],
     );
   });
 
@@ -83,7 +83,7 @@ describe('CORS with CORS_ORIGINS set to two origins', () => {
     const res = await server.request.get(`/fhir/Patient/${patientId}`).set('Origin', APP).set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe(APP);
-    expect(commaList(res.headers['access-control-expose-headers']).sort()).toEqual(['content-location', 'etag', 'last-modified', 'location', 'www-authenticate', 'x-request-id']);
+    expect(commaList(res.headers['access-control-expose-headers']).sort()).toEqual(['accept-ranges', 'content-location', 'content-range', 'etag', 'last-modified', 'location', 'www-authenticate', 'x-request-id']);
     expect(res.headers.etag).toBe('W/"1"');
   });
 
