@@ -125,7 +125,12 @@ function App() {
 /** A legal representative's spaces (the login answer's `spaces`): the refresh grant's `space` switches. */
 function SpaceSwitch({ session, say }: ScreenProps) {
   if (session.spaces.length < 2) return null;
-  const label = (index: number) => (index === 0 ? t('spaceOwn') : t('spaceOf', { name: session.spaces[index].patient }));
+  // the person's own space (fhirUser Patient/…), then each space they represent (RelatedPerson/…), numbered
+  const represented = session.spaces.filter((space) => !space.fhirUser.startsWith('Patient/'));
+  const label = (index: number) => {
+    const space = session.spaces[index];
+    return space.fhirUser.startsWith('Patient/') ? t('spaceOwn') : t('spaceOf', { n: represented.indexOf(space) + 1 });
+  };
   return (
     <form
       class="space-switch"

@@ -355,6 +355,63 @@ describe('the patient space in a browser (French)', () => {
   });
 });
 
+describe('a legal representative', () => {
+  it('switches between their own space and the minor they represent', async () => {
+    const insurer = await server.systemToken('insurer', 'system/Patient.write system/Patient.read');
+    const enrolled = await server.request
+      .post('/account/enrol')
+      .set('Authorization', `Bearer ${insurer}`)
+      .set('Content-Type', 'application/json')
+      .send({
+        patient: { resourceType: 'Patient', identifier: [{ system: INS, value: '215067505600162' }], name: [{ family: 'Durand', given: ['Léa'] }], birthDate: '2015-06-01' },
+        vitaleSerial: SERIAL,
+        representatives: [
+          {
+            resourceType: 'RelatedPerson',
+            identifier: [{ system: INS, value: NIR }],
+            relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH' }] }],
+            name: [{ family: 'Durand', given: ['Marie'] }],
+            telecom: [{ system: 'email', value: EMAIL }],
+          },
+        ],
+      });
+    expect(enrolled.status).toBe(201);
+    const minor = enrolled.body.patient.split('/')[1];
+    const [representative] = enrolled.body.representatives as { relatedPerson: string; code: string }[];
+    const activated = await server.request.post('/account/activate').set('Content-Type', 'application/json').send({ code: representative.code, nir: NIR, vitaleSerial: SERIAL, password: PASSWORD });
+    expect(activated.status).toBe(200);
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await logIn('Continuer', 'Se connecter');
+    await page.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor();
+    await page.locator('li.document').first().waitFor(); // her own space first
+    await page.getByLabel('Espace affiché').selectOption({ label: 'Espace représenté n° 1' });
+    await announced(() => page.getByRole('button', { name: 'Changer d’espace' }).click(), 'Espace représenté n° 1 : affiché.');
+    await page.getByText('Aucun document.').waitFor(); // Léa's space: no document
+    const stored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('carnet.session') ?? '{}') as { patient?: string; fhirUser?: string });
+    expect(stored).toMatchObject({ patient: minor, fhirUser: representative.relatedPerson });
+    await page.getByRole('link', { name: 'Mon compte' }).click();
+    await page.getByText('Seul le patient lui-même peut fermer son espace.').waitFor();
+    await scan('13-representative');
+    await page.getByLabel('Espace affiché').selectOption({ label: 'Mon espace' });
+    await announced(() => page.getByRole('button', { name: 'Changer d’espace' }).click(), 'Mon espace : affiché.');
+    await page.getByRole('link', { name: 'Documents' }).click();
+    await page.locator('li.document').first().waitFor();
+  });
+
+  it('refreshes an access token about to expire with the refresh token', async () => {
+    const before = await page.evaluate(() => JSON.parse(sessionStorage.getItem('carnet.session') ?? '{}') as { accessToken: string; refreshToken: string });
+    await page.evaluate(() => {
+      const session = JSON.parse(sessionStorage.getItem('carnet.session') ?? '{}');
+      sessionStorage.setItem('carnet.session', JSON.stringify({ ...session, expiresAt: Date.now() + 5_000 })); // within the refresh margin
+    });
+    await page.reload();
+    await page.locator('li.document').first().waitFor();
+    const after = await page.evaluate(() => JSON.parse(sessionStorage.getItem('carnet.session') ?? '{}') as { accessToken: string; refreshToken: string });
+    expect(after.accessToken).not.toBe(before.accessToken);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+  });
+});
+
 describe('the same in English', () => {
   it('logs out, switches to English (kept), logs in again and closes the space after confirming', async () => {
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
