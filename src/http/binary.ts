@@ -77,6 +77,10 @@ async function upload(req: Request, res: Response, deps: BinaryUploadDependencie
   }
   const query = queryOf(req.originalUrl);
   const staged = await deps.contents.stage(req, deps.maxBinaryBytes);
+  if (!req.complete) {
+    await deps.contents.discard(staged.contentId); // the client went away before the end: never a truncated Binary
+    throw new FhirError(400, 'incomplete', 'the upload was interrupted before its end');
+  }
   let response: FhirResponse;
   try {
     response = await deps.pipeline.handle(writeRequest(req, query, staged.contentId), caller);
