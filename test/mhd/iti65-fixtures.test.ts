@@ -4,8 +4,12 @@
  * one gets — 200 and its transaction-response, or the precise OperationOutcome of what makes it
  * a bad submission here. The documents the replacement examples replace are seeded as they stood
  * before the replacement (the published instances show them after it: `superseded`, and IHE's
- * without a subject), so that the submission is what supersedes them.
+ * without a subject, PDSm's without the custodian 3.1.1 requires), so that the submission is what
+ * supersedes them. Where a published bundle is refused, a variant row shows the one change that
+ * makes it acceptable (its stated size or hash, PDSm 3.1.1's custodian), so the path behind the
+ * refusal is exercised too.
  */
+import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, DocumentReference, Resource } from 'fhir/r4';
 import { get, send, startTestServer, type TestServer } from '../support/server';
 import { postBundle, readFixture } from '../bundle/fixtures';
@@ -13,8 +17,14 @@ import { isPatientData } from '../../src/access/vocabulary';
 
 const NIR = '123456789012345';
 
+const PDSM_REPLACE = 'fr-ans/pdsm/branch-add-exemples-iti65__Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json';
+const DMP_SUBMISSION = 'fr-ans/pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json';
+const DMP_REPLACE = 'fr-ans/pdsm4dmp/Bundle-example-td2-1-remplacement.json';
+
 interface Row {
   fixture: string;
+  /** A variant of the published bundle: what the row changes, and how. */
+  variant?: [string, (bundle: Bundle) => void];
   status: number;
   /** The expression the first issue names (errors only). */
   expression?: string;
@@ -32,15 +42,37 @@ const TABLE: Row[] = [
   // its patient is http://example.org/fhir/Patient/fdoc-patient: a patient of another server
   { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleDocument.json', status: 422, expression: 'Bundle.entry[0].resource.subject' },
   { fixture: 'ihe-mhd/Bundle-ex-unContainedComprehensiveProvideDocumentBundleComplete.json', status: 200 },
-  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleReplace.json', status: 200, supersedes: 'ex-documentreference' },
+  // its attachment states 24 bytes for the 23 of "Thanks for all the fish"
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleReplace.json', status: 422, expression: 'Bundle.entry[2].resource.content[0].attachment.size' },
+  { fixture: 'ihe-mhd/Bundle-ex-comprehensiveProvideDocumentBundleReplace.json', variant: ['with the size of its bytes', (bundle) => setAttachment(bundle, 2, { size: 23 })], status: 200, supersedes: 'ex-documentreference' },
   // PUT List with neither id nor criteria
   { fixture: 'ihe-mhd/Bundle-ex-ProvideDocumentBundle-addToFolder.json', status: 400, expression: 'Bundle.entry[2].request.url' },
-  // their DocumentReference has no custodian, which PDSm 3.1.1 (profiles/README.md) requires: it is in no entry slice of the
-  // pdsm-comprehensive-provide-document-bundle they claim (they follow an earlier PDSm)
-  { fixture: 'fr-ans/pdsm/branch-add-exemples-iti65__Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json', status: 422, expression: 'Bundle.entry[1]' },
-  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-iti65-lot-soumission.json', status: 422, expression: 'Bundle.entry[1]' },
-  { fixture: 'fr-ans/pdsm4dmp/Bundle-example-td2-1-remplacement.json', status: 422, expression: 'Bundle.entry[1]' },
+  // their DocumentReference has no custodian, which PDSm 3.1.1 (profiles/README.md) requires: it fits no entry slice of the
+  // pdsm-comprehensive-provide-document-bundle they claim (the examples were written for PDSm 3.1.0)
+  { fixture: PDSM_REPLACE, status: 422, expression: 'Bundle.entry[1].resource.custodian' },
+  // …and its attachment's hash is not the SHA-1 of its Binary's bytes ("Hello")
+  { fixture: PDSM_REPLACE, variant: ['with a custodian', (bundle) => setCustodian(bundle, 1)], status: 422, expression: 'Bundle.entry[1].resource.content[0].attachment.hash' },
+  {
+    fixture: PDSM_REPLACE,
+    variant: ['with a custodian and the hash of its bytes', (bundle) => (setCustodian(bundle, 1), setAttachment(bundle, 1, { hash: createHash('sha1').update('Hello').digest('base64') }))],
+    status: 200,
+    supersedes: 'doc-old',
+  },
+  { fixture: DMP_SUBMISSION, status: 422, expression: 'Bundle.entry[1].resource.custodian' },
+  { fixture: DMP_SUBMISSION, variant: ['with a custodian', (bundle) => setCustodian(bundle, 1)], status: 200 },
+  { fixture: DMP_REPLACE, status: 422, expression: 'Bundle.entry[1].resource.custodian' },
+  { fixture: DMP_REPLACE, variant: ['with a custodian', (bundle) => setCustodian(bundle, 1)], status: 200, supersedes: 'doc-x-id' },
 ];
+
+/** Changes the attachment of the DocumentReference of entry `index`. */
+function setAttachment(bundle: Bundle, index: number, change: Record<string, unknown>): void {
+  Object.assign((bundle.entry?.[index].resource as DocumentReference).content[0].attachment, change);
+}
+
+/** The DocumentReference of entry `index` kept by the directory's Organization (PDSm 3.1.1: custodian 1..1). */
+function setCustodian(bundle: Bundle, index: number): void {
+  (bundle.entry?.[index].resource as DocumentReference).custodian = { reference: 'Organization/ex-organization' };
+}
 
 /** The IG Publisher left meta.versionId/lastUpdated on contained resources (dom-4). */
 function withoutContainedMeta<T extends Resource>(resource: T): T {
@@ -63,7 +95,13 @@ describe('ITI-65: the published submissions, as a table', () => {
     }
     await server.put(resource, 'client:mhd-source');
   };
-  const current = (resource: Resource, subject: string): DocumentReference => ({ ...withoutContainedMeta(resource as DocumentReference), status: 'current', subject: { reference: subject } });
+  /** A replaced document as it stood before: current, of its patient, kept by a custodian (PDSm 3.1.1 requires one). */
+  const current = (resource: Resource, subject: string): DocumentReference => ({
+    ...withoutContainedMeta(resource as DocumentReference),
+    status: 'current',
+    subject: { reference: subject },
+    custodian: { reference: 'Organization/ex-organization' },
+  });
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -83,8 +121,9 @@ describe('ITI-65: the published submissions, as a table', () => {
   const submissionSets = async () =>
     (await get(server, 'List?code=https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes|submissionset&_summary=count', op)).body.total as number;
 
-  it.each(TABLE)('$fixture → $status $expression', async ({ fixture, status, expression, supersedes }) => {
+  it.each(TABLE.map((row) => ({ ...row, expression: row.expression ?? '', name: `${row.fixture}${row.variant ? ` (${row.variant[0]})` : ''}` })))('$name → $status $expression', async ({ fixture, variant, status, expression, supersedes }) => {
     const bundle = readFixture<Bundle>(fixture);
+    variant?.[1](bundle);
     const before = await submissionSets();
     const res = await postBundle(server, op, bundle);
     if (status === 200) expect(res.body.issue ?? []).toEqual([]);

@@ -27,6 +27,9 @@ import type { EntryPlan } from './entries';
 import { entryRequest, type Route } from './entry-request';
 import { transactionFailure } from './entry-response';
 
+/** The answers that tell a document's rights or existence, never given for a replaced document. */
+const REFUSALS: ReadonlySet<number> = new Set([403, 404, 410, 412]);
+
 /** A replaced document as the submitter read it: its version, for the If-Match of the patch. */
 interface ReadTarget {
   replacement: Replacement;
@@ -78,10 +81,14 @@ export class SubmissionSteps {
     return document.meta?.versionId;
   }
 
-  /** An entry's failure, as the submission answers it: a refused change of a replaced document is the replacement's 422. */
+  /**
+   * An entry's failure, as the submission answers it: a change of a replaced document refused for
+   * its rights or its existence (403, 404, 410, 412) is the replacement's 422. Anything the entry
+   * is told once its rights were granted (the patched document fails validation: 422) stays its own.
+   */
   explain(plan: EntryPlan, error: FhirError): FhirError {
     const target = this.targets.find(({ replacement }) => plan.type === 'DocumentReference' && plan.id === replacement.target);
-    return target && error.status < 500 ? replacementRefused(target.replacement) : error;
+    return target && REFUSALS.has(error.status) ? replacementRefused(target.replacement) : error;
   }
 
   /** Step 3: each replaced document that no entry modifies is marked superseded. `claims`: what the entries modify. */
