@@ -25,7 +25,7 @@ import type { FhirRequest } from '../../kernel/request';
 import { provideBundleOf, replacementRefused, replacementsOf, submissionPatient, type ProvideBundle, type Replacement } from '../../mhd/provide-bundle';
 import type { EntryPlan } from './entries';
 import { entryRequest, type Route } from './entry-request';
-import { transactionFailure } from './entry-response';
+import { responseError, transactionFailure } from './entry-response';
 
 /** The answers that tell a document's rights or existence, never given for a replaced document. */
 const REFUSALS: ReadonlySet<number> = new Set([403, 404, 410, 412]);
@@ -103,10 +103,10 @@ export class SubmissionSteps {
         { op: 'replace', path: '/status', value: 'superseded' },
       ];
       const response = await this.route(patch, session).catch((error: unknown) => {
-        if (error instanceof FhirError && error.status < 500) throw replacementRefused(replacement);
+        if (error instanceof FhirError && REFUSALS.has(error.status)) throw replacementRefused(replacement);
         throw error;
       });
-      if (response.status >= 400) throw replacementRefused(replacement);
+      if (response.status >= 400) throw REFUSALS.has(response.status) ? replacementRefused(replacement) : responseError(response);
     }
   }
 }
