@@ -253,20 +253,31 @@ describe('the patient space in a browser (French)', () => {
     expect(await consentsOf('block')).toHaveLength(1);
   });
 
-  it('hides the psychiatric report from every professional: the GP no longer sees it', async () => {
+  it('hides the psychiatric report from every professional, then from the GP only: the GP no longer sees it', async () => {
     expect((await get(server, `DocumentReference/${documents.psy}`, gp)).status).toBe(200);
     await page.getByRole('link', { name: 'Masquage' }).click();
     await page.getByRole('heading', { level: 1, name: 'Masquage' }).waitFor();
     const psy = page.locator(`li.document-hiding[data-id="${documents.psy}"]`);
     await psy.getByRole('radio', { name: 'à tous les professionnels' }).check();
-    await psy.getByRole('button', { name: 'Masquer le document Compte rendu de psychiatrie' }).click();
+    await psy.getByRole('button', { name: 'Masquer le document Compte rendu de psychiatrie', exact: true }).click();
     await until(status(), 'Le document « Compte rendu de psychiatrie » est masqué.');
     await until(psy.locator('.badge'), 'masqué à tous les professionnels');
     expect((await get(server, `DocumentReference/${documents.psy}`, gp)).status).toBe(404);
     expect((await get(server, `DocumentReference/${documents.summary}`, gp)).status).toBe(200);
+    expect(await psy.getByRole('button', { name: 'Masquer le document Compte rendu de psychiatrie', exact: true }).count()).toBe(0); // nothing more to hide
+
+    // unhide it, then hide it from the GP only (a chosen professional)
+    await announced(() => psy.getByRole('button', { name: 'Ne plus masquer le document Compte rendu de psychiatrie' }).click(), 'n’est plus masqué');
+    expect((await get(server, `DocumentReference/${documents.psy}`, gp)).status).toBe(200);
+    await psy.getByRole('radio', { name: 'à certains professionnels' }).check();
+    await psy.getByRole('checkbox', { name: 'Dr Anne Martin' }).check();
     await scan('04-hiding');
+    await announced(() => psy.getByRole('button', { name: 'Masquer le document Compte rendu de psychiatrie', exact: true }).click(), 'Le document « Compte rendu de psychiatrie » est masqué.');
+    await until(psy.locator('.badge'), 'masqué à 1 professionnel(s)');
+    expect((await get(server, `DocumentReference/${documents.psy}`, gp)).status).toBe(404);
+    expect((await consentsOf('hide-document')).map((consent) => consent.provision?.actor?.map((actor) => actor.reference.reference))).toEqual([['Practitioner/dr-martin']]);
     await page.getByRole('link', { name: 'Documents' }).click();
-    await until(page.locator(`li.document[data-id="${documents.psy}"] .badge`), 'masqué à tous les professionnels');
+    await until(page.locator(`li.document[data-id="${documents.psy}"] .badge`), 'masqué à 1 professionnel(s)');
     // who can see it, and why ($access): the GP no longer sees the hidden report, still sees the summary
     const psyAccess = page.locator(`li.document[data-id="${documents.psy}"] details.access`);
     await psyAccess.locator('summary').click();
@@ -423,7 +434,7 @@ describe('the same in English', () => {
     await scan('09-login-en');
     await logIn('Continue', 'Log in');
     await page.getByRole('heading', { level: 1, name: 'My documents' }).waitFor();
-    await until(page.locator(`li.document[data-id="${documents.psy}"] .badge`), 'hidden from every professional');
+    await until(page.locator(`li.document[data-id="${documents.psy}"] .badge`), 'hidden from 1 professional(s)');
     await page.getByRole('link', { name: 'Professionals' }).click();
     await page.locator('section[aria-labelledby="authorized-title"] li').first().waitFor();
     await until(page.locator('section[aria-labelledby="authorized-title"] li'), 'Dr Anne Martin');

@@ -67,6 +67,7 @@ function DocumentHiding({ document, data, session, say, reload }: ScreenProps & 
   const [mode, setMode] = useState<'everyone' | 'some'>('everyone');
   const title = titleOf(document);
   const hidings = hidingsOf(data.choices, document.id);
+  const hiddenFromEveryone = hidings.some((consent) => actorsOf(consent).length === 0); // nothing more to hide
   const badges = badgesOf(document, data.choices);
   const people = [...data.people.keys()];
   const id = `hide-${document.id}`;
@@ -87,6 +88,7 @@ function DocumentHiding({ document, data, session, say, reload }: ScreenProps & 
           {t('hiding.unhide')}
         </button>
       )}
+      {!hiddenFromEveryone && (
       <form
         onSubmit={(event) => {
           event.preventDefault();
@@ -123,6 +125,7 @@ function DocumentHiding({ document, data, session, say, reload }: ScreenProps & 
           {t('hiding.hide')}
         </button>
       </form>
+      )}
     </li>
   );
 }
