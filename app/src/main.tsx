@@ -39,6 +39,12 @@ function App() {
   const main = useRef<HTMLElement>(null);
 
   useEffect(() => onSession(setSession), []);
+  const entered = useRef(false);
+  useEffect(() => {
+    // after logging in, out, or switching space, the keyboard starts at the new screen's heading
+    if (entered.current) requestAnimationFrame(() => main.current?.querySelector<HTMLElement>('h1')?.focus());
+    entered.current = true;
+  }, [session?.fhirUser, session === null]);
   useEffect(() => {
     const back = () => setScreen(screenOfPath());
     addEventListener('popstate', back);

@@ -190,6 +190,9 @@ describe('the patient space in a browser (French)', () => {
     await until(page.getByRole('alert'), 'NIR ou mot de passe incorrect');
     await logIn('Continuer', 'Se connecter');
     await page.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.tagName === 'H1'); // the keyboard starts at the new screen
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('id'))).toBe('filter-type');
   });
 
   it('lists the documents, filters them by type and date, and opens one', async () => {
