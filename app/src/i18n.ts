@@ -136,6 +136,7 @@ const fr = {
   'hiding.noPros': 'Aucun professionnel connu : masquez le document à tous.',
   // emergency
   'emergency.title': 'Accès en cas d’urgence',
+  'emergency.legend': 'Mes choix en cas d’urgence',
   'emergency.intro': 'Décidez qui peut consulter votre espace lorsque vous ne pouvez pas être joint.',
   'emergency.etreat': 'Autoriser le médecin régulateur du SAMU (centre 15) à consulter mon espace en cas d’urgence',
   'emergency.btg': 'Autoriser un professionnel à accéder à mon espace en « bris de glace » (urgence vitale, avec un motif enregistré)',
@@ -331,6 +332,7 @@ const en: Record<Key, string> = {
   'hiding.pickOne': 'Choose at least one professional.',
   'hiding.noPros': 'No professional known: hide the document from everyone.',
   'emergency.title': 'Access in an emergency',
+  'emergency.legend': 'My choices for an emergency',
   'emergency.intro': 'Decide who may read your space when you cannot be reached.',
   'emergency.etreat': 'Allow the SAMU regulating physician (centre 15) to read my space in an emergency',
   'emergency.btg': 'Allow a professional to enter my space by “break-glass” (life-threatening emergency, with a recorded reason)',

@@ -302,7 +302,8 @@ describe('the patient space in a browser (French)', () => {
     await samu.uncheck();
     await btg.uncheck();
     expect([await masked.isChecked(), await masked.isDisabled()]).toEqual([false, true]);
-    await until(page.locator('#masked-rule'), 'Vous refusez les deux accès d’urgence');
+    await until(page.locator('#masked-now'), 'Vous refusez les deux accès d’urgence');
+    await until(page.locator('#masked-rule'), 'que si au moins un des deux accès d’urgence (SAMU ou bris de glace) est autorisé');
     await scan('05-emergency');
     await announced(() => page.getByRole('button', { name: 'Enregistrer mes choix d’urgence' }).click(), 'Vos choix d’urgence sont enregistrés.');
     const breakGlass = () => server.request.get(`/fhir/DocumentReference?patient=${patientId}`).set('Authorization', `Bearer ${gp}`).set('X-Purpose-Of-Use', 'BTG').set('X-Break-Glass-Reason', 'patiente inconsciente');

@@ -75,7 +75,7 @@ export function Emergency({ session, say }: ScreenProps) {
           }}
         >
           <fieldset>
-            <legend>{t('emergency.title')}</legend>
+            <legend>{t('emergency.legend')}</legend>
             <label class="check">
               <input type="checkbox" name="ETREAT" checked={state.ETREAT} onChange={(event) => set('ETREAT', (event.currentTarget as HTMLInputElement).checked)} />
               {t('emergency.etreat')}
@@ -90,14 +90,19 @@ export function Emergency({ session, say }: ScreenProps) {
                 name="MASKED"
                 checked={state.MASKED}
                 disabled={bothRefused}
-                aria-describedby="masked-rule"
+                aria-describedby={bothRefused ? 'masked-rule masked-now' : 'masked-rule'}
                 onChange={(event) => set('MASKED', (event.currentTarget as HTMLInputElement).checked)}
               />
               {t('emergency.masked')}
             </label>
-            <p id="masked-rule" class={bothRefused ? 'notice' : 'muted'}>
-              {bothRefused ? t('emergency.ruleActive') : t('emergency.rule')}
+            <p id="masked-rule" class="muted">
+              {t('emergency.rule')}
             </p>
+            {bothRefused && (
+              <p id="masked-now" class="notice">
+                {t('emergency.ruleActive')}
+              </p>
+            )}
           </fieldset>
           <button type="submit">{t('emergency.save')}</button>
         </form>
