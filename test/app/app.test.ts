@@ -40,7 +40,7 @@ let shots: string;
 let patientId: string;
 let gp: string;
 let kine: string;
-const documents: Record<'summary' | 'psy', string> = { summary: '', psy: '' };
+const documents: Record<'summary' | 'psy' | 'consultation', string> = { summary: '', psy: '', consultation: '' };
 
 jest.setTimeout(120_000);
 
@@ -229,6 +229,18 @@ describe('the patient space in a browser (French)', () => {
     await announced(() => page.getByRole('button', { name: 'Autoriser Dr Anne Martin' }).click(), 'Dr Anne Martin est autorisé.');
     const seen = await get(server, `DocumentReference?patient=${patientId}&_summary=count`, gp);
     expect([seen.status, seen.body.total]).toEqual([200, 2]);
+    // once authorized, the GP adds her own consultation report (its author shows in Marie's list)
+    const report = await send(server, 'post', 'DocumentReference', gp, {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      type: { coding: [{ system: 'http://loinc.org', code: '11488-4', display: 'Compte rendu de consultation' }] },
+      subject: { reference: `Patient/${patientId}` },
+      author: [{ reference: 'Practitioner/dr-martin' }],
+      date: '2026-11-20T09:00:00Z',
+      content: [{ attachment: { contentType: 'application/pdf' } }],
+    });
+    expect(report.status).toBe(201);
+    documents.consultation = report.body.id;
 
     await page.getByLabel('Nom ou numéro RPPS').fill('10000000002'); // the RPPS number (the national id is 8 + RPPS)
     await page.getByRole('button', { name: 'Rechercher' }).click();
@@ -281,6 +293,8 @@ describe('the patient space in a browser (French)', () => {
     expect((await consentsOf('hide-document')).map((consent) => consent.provision?.actor?.map((actor) => actor.reference.reference))).toEqual([['Practitioner/dr-martin']]);
     await page.getByRole('link', { name: 'Documents' }).click();
     await until(page.locator(`li.document[data-id="${documents.psy}"] .badge`), 'masqué à 1 professionnel(s)');
+    await until(page.locator(`li.document[data-id="${documents.consultation}"]`), 'Dr Anne Martin'); // its author, from _include
+    await until(page.locator(`li.document[data-id="${documents.consultation}"]`), 'pas de fichier');
     // who can see it, and why ($access): the GP no longer sees the hidden report, still sees the summary
     const psyAccess = page.locator(`li.document[data-id="${documents.psy}"] details.access`);
     await psyAccess.locator('summary').click();
@@ -321,7 +335,7 @@ describe('the patient space in a browser (French)', () => {
       ['permit', 'MASKED'],
     ]);
     const glass = await breakGlass(); // the hidden report too: MASKED is permitted
-    expect([glass.status, (glass.body as Bundle).entry?.map((entry) => entry.resource?.id).sort()]).toEqual([200, [documents.psy, documents.summary].sort()]);
+    expect([glass.status, (glass.body as Bundle).entry?.map((entry) => entry.resource?.id).sort()]).toEqual([200, [documents.consultation, documents.psy, documents.summary].sort()]);
   });
 
   it('reads the history: who, what, when, the mode and the break-glass reason, paged, for one professional', async () => {
