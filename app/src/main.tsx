@@ -8,7 +8,7 @@ import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentSession, logout, onSession, refresh, type Session } from './api';
 import { currentLang, setLang, t, type Key } from './i18n';
-import { Messages, type Say } from './ui';
+import { Messages, type Say } from './feedback';
 import { Login } from './screens/login';
 import { Documents } from './screens/documents';
 import { Professionals } from './screens/professionals';

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { authorized, logout } from '../api';
 import { t } from '../i18n';
-import { act, failure } from '../ui';
+import { act, failure } from '../feedback';
 import type { ScreenProps } from '../main';
 
 export function Account({ session, say }: ScreenProps) {

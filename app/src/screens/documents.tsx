@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import type { DocumentReference, Parameters, ParametersParameter } from 'fhir/r4';
 import { binaryBlob, fhirGet } from '../api';
 import { currentLang, formatDate, professionLabel, t } from '../i18n';
-import { failure, Loading, useLoad } from '../ui';
+import { failure, Loading, useLoad } from '../feedback';
 import { authorOf, badgesOf, dateOf, hideAllOf, loadSpace, titleOf, typeKeyOf, typeLabelOf, type DocumentFilter } from '../space';
 import type { ScreenProps } from '../main';
 

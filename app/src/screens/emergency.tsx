@@ -10,7 +10,7 @@ import { useState } from 'preact/hooks';
 import type { Consent } from 'fhir/r4';
 import { activeChoices, create, kindOf, purposesOf, withdraw, type Purpose } from '../choices';
 import { t } from '../i18n';
-import { act, Loading, useLoad } from '../ui';
+import { act, Loading, useLoad } from '../feedback';
 import type { ScreenProps } from '../main';
 
 type State = Record<Purpose, boolean>;

@@ -9,7 +9,7 @@ import type { AuditEvent, DocumentReference } from 'fhir/r4';
 import { searchAll } from '../api';
 import { actorsOf, create, directory, nameOf, withdraw } from '../choices';
 import { t } from '../i18n';
-import { act, Loading, useLoad } from '../ui';
+import { act, Loading, useLoad } from '../feedback';
 import { badgesOf, hideAllOf, hidingsOf, loadSpace, titleOf } from '../space';
 import type { ScreenProps } from '../main';
 

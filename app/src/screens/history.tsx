@@ -8,7 +8,7 @@ import type { AuditEvent, Bundle } from 'fhir/r4';
 import { fhirSearch } from '../api';
 import { directory, nameOf } from '../choices';
 import { formatDate, t, type Key } from '../i18n';
-import { failure, Loading } from '../ui';
+import { failure, Loading } from '../feedback';
 import type { ScreenProps } from '../main';
 
 const PAGE = 20;

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, startLogin, verifyLogin } from '../api';
 import { currentLang, t } from '../i18n';
-import { failure, type Say } from '../ui';
+import { failure, type Say } from '../feedback';
 
 export function Login({ say }: { say: Say }) {
   const [challenge, setChallenge] = useState<string | null>(null);

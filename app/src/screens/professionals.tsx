@@ -9,7 +9,7 @@ import type { AuditEvent, Consent, Practitioner, PractitionerRole } from 'fhir/r
 import { searchAll } from '../api';
 import { actorsOf, activeChoices, create, directory, kindOf, nameOf, professionsOf, rppsOf, withdraw, RPPS_SYSTEM } from '../choices';
 import { t } from '../i18n';
-import { act, failure, Loading, useLoad } from '../ui';
+import { act, failure, Loading, useLoad } from '../feedback';
 import type { ScreenProps } from '../main';
 
 type Directory = Awaited<ReturnType<typeof directory>>;

@@ -1,5 +1,5 @@
 /**
- * Small pieces every screen shares: the live region that announces messages (polite for
+ * What the person is told, for every screen: the live region that announces messages (polite for
  * news, assertive for errors), the loader hook, and the wrapper that turns a failed request
  * into a message in the person's language.
  */
