@@ -29,6 +29,7 @@ import type { CallerAccess, SearchEngine } from '../../src/kernel/ports';
 import { BASE, type TestServer } from '../support/server';
 import { appointment, auditEvent, binary, choice, communication, documentReference, immunization, observation, patient, patientResource, practitioner, representative, roleResources, system } from './builders';
 import { CONSENT_KINDS, type ConsentKind } from '../../src/access/vocabulary';
+import { accessOperationDisagreements, modeHeaders, rawBinaryDisagreements, replacementDisagreements, sampledCallers, timed } from './world-operations';
 
 const PROFESSIONS = ['10', '10', '10', '21', '21', '40', '50', '60', '70', '86', '98', '28', '32'];
 const TYPES = ['11488-4', '68599-0', '15508-5', '11502-2', 'ATTEST-RESID', 'REMB', '80788-3', 'PRESC-KINE', 'DOCPAT01', 'ZZZ-UNLISTED', null];
@@ -194,8 +195,9 @@ export class World {
       const caller = practitioner(id, roles.map((r) => r.profession), {
         roles: roles.map((r, n) => ({ roleId: `${id}-role${n}`, professions: [r.profession], specialties: [], samuRegulator: r.samu, ...(r.org ? { organization: `Organization/${r.org}` } : {}) })),
       });
-      for (const resource of roleResources(caller)) {
-        await this.put(resource, 'client:op');
+      // an inactive role is stored with active false, so the directory resolves the caller the world holds ($access reads it)
+      for (const [n, resource] of roleResources(caller).entries()) {
+        await this.put(roles[n].active ? resource : ({ ...resource, active: false } as Resource), 'client:op');
         this.roleOwner.set(resource.id as string, id);
       }
       const active = { ...caller, roles: caller.roles.filter((_, n) => roles[n].active) };
@@ -374,11 +376,13 @@ async function keysWhere(server: TestServer, table: 'resources' | 'resource_vers
 /** Compares, for every caller, decide() with its session's SQL predicate, history, search, _include and _revinclude. */
 export async function disagreements(world: World, server: TestServer, stats?: Map<string, number>): Promise<Disagreement[]> {
   const { world: accessWorld, facts } = world.accessWorld();
+  const blocking = (caller: Caller, patientId: string | null) => caller.kind === 'practitioner' && patientId !== null && blockedBy(accessWorld.rulesOf(patientId), actorsCovering(caller));
   const found: Disagreement[] = [];
   const versions = await server.carnet.sql.query<{ key: string; type: string; id: string; patient_id: string | null }>(
     `SELECT resource_type || '/' || id || '/' || version_id AS key, resource_type AS type, id, patient_id FROM resource_versions`,
   );
   const types = [...new Set([...world.rows.values()].map((row) => row.resourceType))];
+  const sampled = sampledCallers(world.callers);
   for (const { name, caller } of world.callers) {
     const session = server.session(caller);
     const context = { grid: world.grid, inCompartment: (type: string) => session.compartment.has(type) };
@@ -406,9 +410,19 @@ export async function disagreements(world: World, server: TestServer, stats?: Ma
     });
     found.push(...(await searchDisagreements(name, world, session.search, (type) => session.access.readable(type), allowed)));
     found.push(...(await servedListDisagreements(name, world, session.access, allowed)));
-    const blocks = (patientId: string | null) => caller.kind === 'practitioner' && patientId !== null && blockedBy(accessWorld.rulesOf(patientId), actorsCovering(caller));
+    const blocks = (patientId: string | null) => blocking(caller, patientId);
     found.push(...(await putDisagreements(name, caller, world, server, allowed, blocks)));
+    if (sampled.includes(name)) found.push(...(await timed(stats, 'ITI-68 raw reads', () => rawBinaryDisagreements(name, caller, world, server, allowed, blocks))));
   }
+  // $access as each document's patient, checked against every practitioner's decision
+  const callerNamed = new Map(world.callers.map(({ name, caller }) => [name, caller]));
+  const compartment = server.session(system('world')).compartment;
+  const context = { grid: world.grid, inCompartment: (type: string) => compartment.has(type) };
+  const decided = (name: string, key: string) => decide(callerNamed.get(name) as Caller, facts.get(key) as RowFacts, accessWorld, context);
+  found.push(...(await timed(stats, '$access', () => accessOperationDisagreements(world, server, accessWorld, decided, blocking, stats))));
+  // last: a replacement the rules let through by mistake would change the world
+  const submitters = world.callers.filter(({ name }) => sampled.includes(name));
+  found.push(...(await timed(stats, 'ITI-65 replacements', () => replacementDisagreements(submitters, world, server, decided, blocking, stats))));
   return found;
 }
 
@@ -440,7 +454,7 @@ const PUT_TYPES = ['Patient', 'DocumentReference', 'Observation', 'Binary', 'Lis
 
 async function putDisagreements(name: string, caller: Caller, world: World, server: TestServer, allowed: (key: string) => { allow: boolean; reason: string }, blocks: (patientId: string | null) => boolean): Promise<Disagreement[]> {
   const found: Disagreement[] = [];
-  const headers: Record<string, string> = caller.kind === 'practitioner' && caller.purposeOfUse ? { 'x-purpose-of-use': caller.purposeOfUse, ...(caller.breakGlassReason ? { 'x-break-glass-reason': caller.breakGlassReason } : {}) } : {};
+  const headers = modeHeaders(caller);
   const answer = async (type: string, id: string, body: Resource) => {
     try {
       // production's route in the caller's session (the audit stage aside: its group commit would make 200 worlds slow)

@@ -26,7 +26,7 @@
  */
 import type { Parameters, ParametersParameter } from 'fhir/r4';
 import { badRequest, forbidden } from '../../kernel/errors';
-import type { Handler, Session } from '../../kernel/ports';
+import type { Handler } from '../../kernel/ports';
 import type { RowPredicate } from '../../kernel/predicate';
 import { header, queryValue, type FhirRequest } from '../../kernel/request';
 import { requireValidId } from '../../kernel/resource-types';
@@ -48,16 +48,15 @@ export function accessInteraction(catalogue: ConformanceCatalogue, audienceOf: A
     const language = requestLanguage(request);
     const asRead: FhirRequest = { ...request, method: 'GET', body: undefined, query: [], headers: { ...request.headers, 'if-none-match': undefined, 'if-modified-since': undefined } };
     await read(asRead, session, { type: 'DocumentReference', id: params.id });
+    const { caller } = session;
+    if (caller.kind !== 'patient' && caller.kind !== 'related-person') throw forbidden(ONLY_THE_PATIENT);
     const audience = await audienceOf(params.id, (type) => session.access.readable(type));
-    if (!audience || !asksForOwnSpace(session, audience.patientId)) throw forbidden('only the patient and their legal representatives may ask who can see a document');
+    if (!audience || audience.patientId !== caller.patientId) throw forbidden(ONLY_THE_PATIENT); // a document a patient submitted for no one, or for another
     return { status: 200, body: answer(audience, language, professionDisplay) };
   };
 }
 
-function asksForOwnSpace(session: Session, patientId: string): boolean {
-  const { caller } = session;
-  return (caller.kind === 'patient' || caller.kind === 'related-person') && caller.patientId === patientId;
-}
+const ONLY_THE_PATIENT = 'only the patient and their legal representatives may ask who can see a document';
 
 /** `_lang`/`lang` of the query or of a POSTed Parameters, else Accept-Language; 400 for a language it does not speak. */
 function requestLanguage(request: FhirRequest): Language {
