@@ -164,11 +164,16 @@ async function until(locator: ReturnType<Page['locator']>, expected: string, tim
   expect(text).toContain(expected);
 }
 
-async function logIn(submit: string, verify: string): Promise<void> {
+async function logIn(submit: string, verify: string, wrongFirst?: string): Promise<void> {
   await page.locator('#nir').fill(NIR);
   await page.locator('#password').fill(PASSWORD);
   await page.getByRole('button', { name: submit }).click();
   const code = await nextCode(server, { to: EMAIL, template: 'login-code' });
+  if (wrongFirst) {
+    await page.locator('#code').fill(String((Number(code) + 1) % 1_000_000).padStart(6, '0'));
+    await page.getByRole('button', { name: verify }).click();
+    await until(page.getByRole('alert'), wrongFirst);
+  }
   await page.locator('#code').fill(code);
   await page.getByRole('button', { name: verify }).click();
 }
@@ -179,7 +184,7 @@ const consentsOf = async (kind: string): Promise<Consent[]> => {
 };
 
 describe('the patient space in a browser (French)', () => {
-  it('logs in with NIR, password and the one-time code', async () => {
+  it('logs in with NIR, password and the one-time code (a wrong password, then a wrong code, each said)', async () => {
     await page.goto(`${base}/app/`);
     await until(page.getByRole('heading', { level: 1 }), 'Connexion');
     expect(await page.locator('html').getAttribute('lang')).toBe('fr');
@@ -188,7 +193,7 @@ describe('the patient space in a browser (French)', () => {
     await page.locator('#password').fill('not the password at all');
     await page.getByRole('button', { name: 'Continuer' }).click();
     await until(page.getByRole('alert'), 'NIR ou mot de passe incorrect');
-    await logIn('Continuer', 'Se connecter');
+    await logIn('Continuer', 'Se connecter', 'Code incorrect ou expiré.');
     await page.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor();
     await page.waitForFunction(() => document.activeElement?.tagName === 'H1'); // the keyboard starts at the new screen
     await page.keyboard.press('Tab');
