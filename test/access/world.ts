@@ -14,8 +14,9 @@
  * are written through the test server's production store and indexers
  * (test/support/server.ts `put`), then every caller's session (its SQL
  * predicate, history, search, `_include` and `_revinclude`, the references
- * left in the Lists it is served, and its PUTs under client ids) is compared
- * with decide().
+ * left in the Lists it is served, its PUTs under client ids, and through
+ * world-operations.ts its `$access` answers, ITI-68 raw Binary reads and
+ * ITI-65 replacements) is compared with decide().
  */
 import fc from 'fast-check';
 import type { Consent, List, Resource } from 'fhir/r4';
