@@ -6,7 +6,8 @@
  */
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { currentSession, logout, onSession, refresh, type Session } from './api';
+import type { Patient } from 'fhir/r4';
+import { currentSession, fhirGet, logout, onSession, refresh, type Session } from './api';
 import { currentLang, setLang, t, type Key } from './i18n';
 import { Messages, type Say } from './feedback';
 import { Login } from './screens/login';
@@ -130,6 +131,13 @@ function App() {
 
 /** A legal representative's spaces (the login answer's `spaces`): the refresh grant's `space` switches. */
 function SpaceSwitch({ session, say }: ScreenProps) {
+  const [owner, setOwner] = useState<string | null>(null);
+  useEffect(() => {
+    if (session.spaces.length < 2) return;
+    fhirGet<Patient>(`Patient/${session.patient}`)
+      .then((patient) => setOwner([...(patient.name?.[0]?.given ?? []), patient.name?.[0]?.family].filter(Boolean).join(' ') || null))
+      .catch(() => setOwner(null));
+  }, [session.patient]);
   if (session.spaces.length < 2) return null;
   // the person's own space (fhirUser Patient/…), then each space they represent (RelatedPerson/…), numbered
   const represented = session.spaces.filter((space) => !space.fhirUser.startsWith('Patient/'));
@@ -161,6 +169,7 @@ function SpaceSwitch({ session, say }: ScreenProps) {
         ))}
       </select>
       <button type="submit">{t('switchSpace')}</button>
+      {owner && <p class="space-owner">{t('spaceShown', { name: owner })}</p>}
     </form>
   );
 }

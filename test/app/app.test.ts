@@ -421,6 +421,7 @@ describe('a legal representative', () => {
     await page.getByLabel('Espace affiché').selectOption({ label: 'Espace représenté n° 1' });
     await announced(() => page.getByRole('button', { name: 'Changer d’espace' }).click(), 'Espace représenté n° 1 : affiché.');
     await page.getByText('Aucun document.').waitFor(); // Léa's space: no document
+    await until(page.locator('.space-owner'), 'Vous consultez l’espace de Léa Durand.');
     const stored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('carnet.session') ?? '{}') as { patient?: string; fhirUser?: string });
     expect(stored).toMatchObject({ patient: minor, fhirUser: representative.relatedPerson });
     await page.getByRole('link', { name: 'Mon compte' }).click();
@@ -428,6 +429,7 @@ describe('a legal representative', () => {
     await scan('13-representative');
     await page.getByLabel('Espace affiché').selectOption({ label: 'Mon espace' });
     await announced(() => page.getByRole('button', { name: 'Changer d’espace' }).click(), 'Mon espace : affiché.');
+    await until(page.locator('.space-owner'), 'Vous consultez l’espace de Marie Durand.');
     await page.getByRole('link', { name: 'Documents' }).click();
     await page.locator('li.document').first().waitFor();
   });

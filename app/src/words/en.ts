@@ -19,6 +19,7 @@ export const en: Record<keyof typeof fr, string> = {
   space: 'Space shown',
   spaceOwn: 'My space',
   spaceOf: 'Represented space no. {n}',
+  spaceShown: 'You are viewing the space of {name}.',
   switchSpace: 'Switch space',
   switched: '{name}: shown.',
   loading: 'Loading…',

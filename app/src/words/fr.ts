@@ -17,6 +17,7 @@ export const fr = {
   space: 'Espace affiché',
   spaceOwn: 'Mon espace',
   spaceOf: 'Espace représenté n° {n}',
+  spaceShown: 'Vous consultez l’espace de {name}.',
   switchSpace: 'Changer d’espace',
   switched: '{name} : affiché.',
   loading: 'Chargement…',
