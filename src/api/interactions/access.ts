@@ -32,13 +32,12 @@ import { header, queryValue, type FhirRequest } from '../../kernel/request';
 import { requireValidId } from '../../kernel/resource-types';
 import type { ConformanceCatalogue } from '../../conformance/catalogue';
 import type { DocumentAudience, AudienceMember } from '../../access/audience';
+import { PROFESSION_SYSTEM } from '../../identity/resolve';
 import { languageOf, MODE_NAMES, wordsFor, type Language, type Verdict } from '../../access/explanation';
 import { readInteraction } from './read';
 
 /** The audience of a document, read for an asker whose predicates are `reader` (server.ts binds it to access/audience.ts). */
 export type AudienceReader = (documentId: string, reader: (resourceType: string) => RowPredicate) => Promise<DocumentAudience | undefined>;
-
-const PROFESSION_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante';
 
 /** `DocumentReference/:id/$access`, GET or POST (a POST may carry `lang` as a Parameters part). */
 export function accessInteraction(catalogue: ConformanceCatalogue, audienceOf: AudienceReader, professionDisplay: (code: string) => string | undefined): Handler {
