@@ -123,8 +123,8 @@ type Phrase = AccessReasonCode | 'grid-authorized' | 'grid-emergency' | 'grid-re
 
 const WORDS: Record<Exclude<Phrase, 'grid'>, Record<Language, string>> = {
   'grid-authorized': {
-    fr: "Vous avez autorisé ce professionnel, et la grille d'habilitations permet à sa profession de lire ce type de document.",
-    en: 'You authorized this professional, and the authorization grid lets their profession read this type of document.',
+    fr: "Vous avez autorisé ce professionnel (ou son établissement), et la grille d'habilitations permet à sa profession de lire ce type de document.",
+    en: 'You authorized this professional (or their organization), and the authorization grid lets their profession read this type of document.',
   },
   'grid-emergency': {
     fr: "En urgence, la grille d'habilitations permet à sa profession de lire ce type de document.",
