@@ -126,7 +126,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   const capability = buildCapabilityStatement({
     baseUrl,
     registry: search.registry,
-    profiles: validator.knownProfiles(),
+    profiles: validator.profileDefinitions().map((definition) => ({ url: definition.url, type: definition.type })),
     version: VERSION,
     operations: [
       // $validate reads the instance from the store: not on the read-only conformance types

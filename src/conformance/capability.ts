@@ -18,7 +18,8 @@ import { CATALOGUE_SEARCH_PARAMETERS } from './catalogue';
 export interface CapabilityInputs {
   baseUrl: string;
   registry: SearchParameterRegistry;
-  profiles: string[];
+  /** The profiles of `profiles/` (canonical URL and the resource type they constrain): each type's supportedProfile. */
+  profiles: { url: string; type: string }[];
   version: string;
   operations: { name: string; definition: string; types?: string[] }[];
   /** The SMART backend-services token endpoint (§8): rest.security's oauth-uris extension. */
@@ -131,7 +132,7 @@ function resourceEntry(type: string, inputs: CapabilityInputs, includes: ReturnT
   if (searchInclude.length > 0) entry.searchInclude = searchInclude;
   const searchRevInclude = [...new Set(includes.revinclude.get(type) ?? [])].sort();
   if (searchRevInclude.length > 0) entry.searchRevInclude = searchRevInclude;
-  const supported = inputs.profiles.filter((url) => url.includes(`/carnet-${type.toLowerCase()}`));
+  const supported = inputs.profiles.filter((profile) => profile.type === type).map((profile) => profile.url);
   if (supported.length > 0) entry.supportedProfile = supported;
   const operations = inputs.operations.filter((op) => op.types?.includes(type));
   if (operations.length > 0) entry.operation = operations.map((op) => ({ name: op.name, definition: op.definition }));

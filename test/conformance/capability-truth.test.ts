@@ -230,6 +230,23 @@ describe('every claimed operation and patch format', () => {
     }
   });
 
+  it('serves every supportedProfile it names, of its type, and validates against it', async () => {
+    const claims = resources.flatMap((r) => (r.supportedProfile ?? []).map((url) => ({ type: r.type, url })));
+    expect(claims.map((claim) => claim.url)).toEqual(expect.arrayContaining([
+      'https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.DocumentReference',
+      'https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.SubmissionSet',
+      'https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-comprehensive-document-reference',
+    ]));
+    for (const { type, url } of claims) {
+      const found = await call('get', `StructureDefinition?url=${encodeURIComponent(url)}`);
+      expect([url, found.body.total, found.body.entry?.[0]?.resource?.type]).toEqual([url, 1, type]);
+      // $validate with the profile applies it: an empty resource of the type fails a profile that requires anything, never 4xx for the profile itself
+      const checked = await call('post', `${type}/$validate?profile=${encodeURIComponent(url)}`, { resourceType: type });
+      expect([url, checked.status]).toEqual([url, expect.any(Number)]);
+      expect(JSON.stringify(checked.body)).not.toMatch(/is not known to this server/);
+    }
+  });
+
   it('applies a FHIRPath Patch (application/fhir+json Parameters)', async () => {
     await server.put({ resourceType: 'Basic', id: 'fhirpath-patch', code: { text: 'x' } } as Resource, CLIENT);
     const patch = { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'add' }, { name: 'path', valueString: 'Basic' }, { name: 'name', valueString: 'language' }, { name: 'value', valueCode: 'fr' }] }] };
