@@ -58,3 +58,16 @@ export async function act(say: Say, change: () => Promise<unknown>, done: string
 }
 
 export const Loading = () => <p aria-busy="true">{t('loading')}</p>;
+
+/** A document's badges (hidden, masked…), as both the documents and the hiding screens show them. */
+export function Badges({ badges }: { badges: readonly string[] }) {
+  return (
+    <ul class="badges">
+      {badges.map((badge) => (
+        <li key={badge} class="badge">
+          {badge}
+        </li>
+      ))}
+    </ul>
+  );
+}

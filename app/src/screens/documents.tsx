@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import type { DocumentReference, Parameters, ParametersParameter } from 'fhir/r4';
 import { binaryBlob, fhirGet } from '../api';
 import { currentLang, formatDate, professionLabel, t } from '../i18n';
-import { failure, Loading, useLoad } from '../feedback';
+import { Badges, failure, Loading, useLoad } from '../feedback';
 import { authorOf, badgesOf, dateOf, hideAllOf, loadSpace, titleOf, typeKeyOf, typeLabelOf, type DocumentFilter } from '../space';
 import type { ScreenProps } from '../main';
 
@@ -121,17 +121,7 @@ export function Documents({ session, say }: ScreenProps) {
                   <div>
                     <dt>{t('documents.status')}</dt>
                     <dd>
-                      {badges.length === 0 ? (
-                        t('documents.visible')
-                      ) : (
-                        <ul class="badges">
-                          {badges.map((badge) => (
-                            <li key={badge} class="badge">
-                              {badge}
-                            </li>
-                          ))}
-                        </ul>
-                      )}
+                      {badges.length === 0 ? t('documents.visible') : <Badges badges={badges} />}
                     </dd>
                   </div>
                 </dl>

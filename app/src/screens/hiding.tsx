@@ -9,7 +9,7 @@ import type { AuditEvent, DocumentReference } from 'fhir/r4';
 import { searchAll } from '../api';
 import { actorsOf, create, directory, nameOf, withdraw } from '../choices';
 import { t } from '../i18n';
-import { act, Loading, useLoad } from '../feedback';
+import { act, Badges, Loading, useLoad } from '../feedback';
 import { badgesOf, hideAllOf, hidingsOf, loadSpace, titleOf } from '../space';
 import type { ScreenProps } from '../main';
 
@@ -74,15 +74,7 @@ function DocumentHiding({ document, data, session, say, reload }: ScreenProps & 
   return (
     <li class="document-hiding" data-id={document.id}>
       <h3 id={`${id}-title`}>{title}</h3>
-      {badges.length > 0 && (
-        <ul class="badges">
-          {badges.map((badge) => (
-            <li key={badge} class="badge">
-              {badge}
-            </li>
-          ))}
-        </ul>
-      )}
+      {badges.length > 0 && <Badges badges={badges} />}
       {hidings.length > 0 && (
         <button type="button" class="secondary" aria-label={t('hiding.unhideLabel', { name: title })} onClick={() => void act(say, () => Promise.all(hidings.map(withdraw)), t('hiding.unhidden', { name: title }), reload)}>
           {t('hiding.unhide')}
