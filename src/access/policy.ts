@@ -81,7 +81,8 @@ export class CarnetAccessPolicy {
   /** References inside what `caller` is served, checked through `sql`: rows of shared types are all visible to every caller. */
   servedReferences(caller: Caller, sql: Executor): ServedReferences {
     const inCompartment = (type: string) => this.options.compartment.has(type);
-    return new ServedReferences({ sql, readable: this.readable(caller), hideable: (type) => ruleClassOf(type, inCompartment) !== 'shared' });
+    const readable = (types: readonly string[]) => compileReadable(caller, undefined, { grid: this.grid, compartment: this.options.compartment }, types);
+    return new ServedReferences({ sql, readable, hideable: (type) => ruleClassOf(type, inCompartment) !== 'shared' });
   }
 
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void {

@@ -137,8 +137,8 @@ const targetKey = (type: string, id: string) => `${type}/${id}`;
 
 export interface ServedReferencesOptions {
   sql: Executor;
-  /** The reader's access predicate over rows of any type (it tests resource_type itself). */
-  readable: RowPredicate;
+  /** The reader's access predicate over rows of the listed types (it tests resource_type itself). */
+  readable: (types: readonly string[]) => RowPredicate;
   /** Whether some rows of `type` may be hidden from the reader (false: the reader sees every row of it). */
   hideable: (type: string) => boolean;
   pruner?: ReferencePruner;
@@ -185,7 +185,7 @@ export class ServedReferences {
       types.push(key.slice(0, slash));
       ids.push(key.slice(slash + 1));
     }
-    const predicate = this.options.readable.render('r');
+    const predicate = this.options.readable([...new Set(types)].sort()).render('r');
     const { rows } = await this.options.sql.query<{ resource_type: string; id: string }>(
       `SELECT r.resource_type, r.id FROM resources r
         WHERE (r.resource_type, r.id) IN (SELECT * FROM unnest(?::text[], ?::text[])) AND (${predicate.sql})`,

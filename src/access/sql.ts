@@ -354,8 +354,13 @@ export function compileOpen(caller: Caller, resourceType: string, context: SqlRu
   };
 }
 
-/** The caller's predicate for rows of `resourceType` (or of any type, testing resource_type itself). */
-export function compileReadable(caller: Caller, resourceType: string | undefined, context: SqlRulesContext): RowPredicate {
+/**
+ * The caller's predicate for rows of `resourceType`, or of any type (testing
+ * resource_type itself, capped by the caller's scopes), or — `among` — of any
+ * of the listed types (capped alike, with branches for their rule classes
+ * only: the statement stays short, and so does its planning).
+ */
+export function compileReadable(caller: Caller, resourceType: string | undefined, context: SqlRulesContext, among?: readonly string[]): RowPredicate {
   const inCompartment = (type: string) => context.compartment.has(type);
   const practitioner = caller.kind === 'practitioner' ? new PractitionerSql(caller, context.grid) : undefined;
   const rulesFor = (ruleClass: RuleClass, row: RowSql): Frag => {
@@ -373,7 +378,7 @@ export function compileReadable(caller: Caller, resourceType: string | undefined
   return {
     render(alias: string) {
       const row = new RowSql(alias, new Aliases(alias));
-      const frag = resourceType !== undefined ? forClass(ruleClassOf(resourceType, inCompartment), row) : withinScopes(caller, row, () => anyType(row, forClass, context));
+      const frag = resourceType !== undefined ? forClass(ruleClassOf(resourceType, inCompartment), row) : withinScopes(caller, row, () => anyType(row, forClass, context, among));
       return frag.total ? { sql: frag.sql, bindings: frag.bindings } : { sql: `COALESCE((${frag.sql}), FALSE)`, bindings: frag.bindings };
     },
   };
@@ -392,12 +397,16 @@ function withinScopes(caller: Caller, row: RowSql, rules: () => Frag): Frag {
   return and(f(`${row.a}.resource_type = ANY(?::text[])`, [textArray(types)]), rules());
 }
 
-/** System-level history/search: one branch per rule class, each testing resource_type. */
-function anyType(row: RowSql, forClass: (ruleClass: RuleClass, row: RowSql) => Frag, context: SqlRulesContext): Frag {
+/**
+ * System-level history/search: one branch per rule class, each testing
+ * resource_type. With `among`, only the classes of those types, each testing
+ * its listed types (a row of another type is then outside the predicate).
+ */
+function anyType(row: RowSql, forClass: (ruleClass: RuleClass, row: RowSql) => Frag, context: SqlRulesContext, among?: readonly string[]): Frag {
   const inCompartment = (type: string) => context.compartment.has(type);
   const byClass = new Map<RuleClass, string[]>();
   const special = ['DocumentReference', 'Binary', 'Bundle', 'Immunization', 'Appointment', 'Communication', 'Consent', 'AuditEvent'];
-  for (const type of [...special, ...context.compartment.types()]) {
+  for (const type of among ?? [...special, ...context.compartment.types()]) {
     const ruleClass = ruleClassOf(type, inCompartment);
     const list = byClass.get(ruleClass) ?? [];
     if (!list.includes(type)) list.push(type);
@@ -405,10 +414,11 @@ function anyType(row: RowSql, forClass: (ruleClass: RuleClass, row: RowSql) => F
   }
   const named = [...byClass.values()].flat();
   const branches = CLASSES.map((ruleClass) => {
+    if (among && !byClass.has(ruleClass)) return FALSE;
     const predicate = forClass(ruleClass, row);
     if (predicate === FALSE) return FALSE;
     const typeTest =
-      ruleClass === 'shared'
+      ruleClass === 'shared' && !among
         ? f(`${row.a}.resource_type <> ALL(?::text[])`, [textArray(named)])
         : f(`${row.a}.resource_type = ANY(?::text[])`, [textArray(byClass.get(ruleClass) ?? [])]);
     return and(typeTest, predicate);

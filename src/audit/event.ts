@@ -8,6 +8,7 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding, Reference } from 'fhir/r4';
 import { header, type FhirRequest, type QueryParams } from '../kernel/request';
 import { submitterOf, type Caller } from '../kernel/caller';
+import { documentNames } from './names';
 
 export const AUDIT_EVENT_TYPE: Coding = { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' };
 export const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
@@ -156,6 +157,8 @@ export interface AuditColumns {
   subtype: string;
   outcome: number;
   purpose: Purpose | null;
+  /** The documents it names (names.ts), stored beside it for hidden-events.ts. */
+  names: string[];
 }
 
 export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns: AuditColumns } {
@@ -203,6 +206,7 @@ export function buildAuditEvent(facts: AuditFacts): { event: AuditEvent; columns
     subtype: interaction.subtype,
     outcome: Number(outcome),
     purpose: purpose?.purpose ?? null,
+    names: documentNames(event),
   };
   return { event, columns };
 }

@@ -12,6 +12,7 @@ import { scenarioWrites, spaceCases, visibilityCases, cast } from './scenario';
 import { choice, documentReference, system } from './builders';
 import { isPatientData } from '../../src/access/vocabulary';
 import { FHIR_JSON, startTestServer, type TestServer } from '../support/server';
+import { documentNames } from '../../src/audit/names';
 
 /** Written through the store: the rules would (rightly) refuse these submitters over HTTP. */
 const THROUGH_STORE = new Set(['Immunization/x-imm', 'Consent/x-plain-consent']);
@@ -20,7 +21,7 @@ const THROUGH_STORE = new Set(['Immunization/x-imm', 'Consent/x-plain-consent'])
 async function recordAudit(server: TestServer, event: AuditEvent): Promise<void> {
   const patientId = (event.entity?.[0]?.what?.reference ?? '').replace(/^Patient\//, '');
   const agent = event.agent[0]?.who?.reference as string;
-  await server.carnet.audit.trail.record([{ patientId, event, columns: { agent, action: 'R', subtype: 'read', outcome: Number(event.outcome), purpose: 'TREAT' } }]);
+  await server.carnet.audit.trail.record([{ patientId, event, columns: { agent, action: 'R', subtype: 'read', outcome: Number(event.outcome), purpose: 'TREAT', names: documentNames(event) } }]);
 }
 
 describe('CONTRACT §4 over HTTP', () => {

@@ -7,8 +7,8 @@
  * (by `_id`, by a reference, by its Binary's reference): absent from search pages, `_total`, paging,
  * `$verify-audit`'s count, read and vread (the 404 of an unknown id), and its
  * mail to X is held. Once the author removes the label, every path serves it
- * (and the held mail goes out). The stored chain stays whole throughout. Last,
- * a table of what names a document (entities, query terms).
+ * (and the held mail goes out). The stored chain stays whole throughout. What
+ * names a document is tabled in names.test.ts.
  */
 import type { AuditEvent, Bundle, DocumentReference, Parameters } from 'fhir/r4';
 import pino from 'pino';
@@ -210,29 +210,4 @@ describe('the mail about such an event is held while the document is hidden from
       expect(rows.map((row) => [row.status, row.attempts])).toEqual(rows.map(() => ['sent', 1])); // a held mail's wait is not an attempt
     },
   );
-});
-
-describe('which documents an event names (audit_events.names)', () => {
-  const query = (text: string) => ({ query: Buffer.from(text, 'utf8').toString('base64') });
-  const names = async (entity: object[]) => {
-    const { rows } = await h.server.carnet.sql.query<{ names: string[] }>('SELECT audit_document_names(?::json) AS names', [JSON.stringify({ resourceType: 'AuditEvent', entity })]);
-    return rows[0].names;
-  };
-  it.each<[string, boolean, object[]]>([
-    ['an entity DocumentReference/D', true, [{ what: { reference: 'DocumentReference/d-1' } }]],
-    ['an entity DocumentReference/D/_history/n', true, [{ what: { reference: 'DocumentReference/d-1/_history/3' } }]],
-    ['an entity with an absolute reference', true, [{ what: { reference: 'http://carnet.test/fhir/DocumentReference/d-1/_history/1' } }]],
-    ['an entity Binary/D', true, [{ what: { reference: 'Binary/d-1' } }]],
-    ['an entity of another type with that id', false, [{ what: { reference: 'Observation/d-1' } }]],
-    ['a query _id=D', true, [query('DocumentReference?_id=d-1')]],
-    ['a query _id=A,D', true, [query('DocumentReference?_id=a-0%2Cd-1')]],
-    ['a query naming D by reference', true, [query('List?item=DocumentReference%2Fd-1&patient=Patient%2Fx')]],
-    ['a query naming D by an absolute, versioned reference', true, [query('DocumentReference?relatesto=http%3A%2F%2Fcarnet.test%2Ffhir%2FDocumentReference%2Fd-1%2F_history%2F2')]],
-    ['a query with D in a token value', true, [query('DocumentReference?identifier=urn%3Aoid%3A1.2%7Cd-1')]],
-    ['a query with D among non-ASCII text', true, [query('Observation?code:text=é d-1 ü')]],
-    ['a query naming an id that only starts like D', false, [query('DocumentReference?_id=d-10')]],
-    ['a query naming an id that contains D', false, [query('DocumentReference?_id=xd-1')]],
-  ])('%s → names D: %s', async (_name, named, entity) => {
-    expect((await names(entity)).includes('d-1')).toBe(named);
-  });
 });

@@ -22,8 +22,8 @@ import type { Knex } from 'knex';
 
 // knex.raw reads every question mark as a binding: the SQL below has none.
 
-export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`
+/** The function as this migration made it (migration 20261205000000 drops it; its down restores it). */
+export const DOCUMENT_NAMES_FUNCTION = `
     CREATE FUNCTION audit_document_names(content json) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       WITH entity AS (
         SELECT x FROM json_array_elements(CASE WHEN json_typeof(content->'entity') = 'array' THEN content->'entity' ELSE '[]'::json END) AS x
@@ -41,7 +41,11 @@ export async function up(knex: Knex): Promise<void> {
       SELECT coalesce(array_agg(DISTINCT name), '{}')
       FROM (SELECT name FROM referenced UNION ALL SELECT name FROM queried) AS named
       WHERE name ~ '^[A-Za-z0-9.-]{1,64}$'
-    $$;
+    $$;`;
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    ${DOCUMENT_NAMES_FUNCTION}
     ALTER TABLE audit_events ADD COLUMN names text[] GENERATED ALWAYS AS (audit_document_names(content)) STORED;
   `);
 }
