@@ -26,7 +26,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import { FhirError, forbidden } from '../kernel/errors';
-import type { AuditRecorder, CallerAccess, Validator, WriteKind } from '../kernel/ports';
+import type { AuditRecorder, CallerAccess, KnownReferences, Validator, WriteKind } from '../kernel/ports';
 import type { Caller, Interaction } from '../kernel/caller';
 import type { Executor } from '../store/executor';
 import type { RowPredicate } from '../kernel/predicate';
@@ -81,8 +81,13 @@ export class CarnetAccessPolicy {
   /** References inside what `caller` is served, checked through `sql`: rows of shared types are all visible to every caller. */
   servedReferences(caller: Caller, sql: Executor): ServedReferences {
     const inCompartment = (type: string) => this.options.compartment.has(type);
-    const readable = (types: readonly string[]) => compileReadable(caller, undefined, { grid: this.grid, compartment: this.options.compartment }, types);
+    const readable = (types: readonly string[]) => this.referencesReadable(caller, types);
     return new ServedReferences({ sql, readable, hideable: (type) => ruleClassOf(type, inCompartment) !== 'shared' });
+  }
+
+  /** What served references test a referenced row of these types with: the any-type predicate (scopes capped), narrowed to them. */
+  referencesReadable(caller: Caller, types: readonly string[]): RowPredicate {
+    return compileReadable(caller, undefined, { grid: this.grid, compartment: this.options.compartment }, types);
   }
 
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void {
@@ -148,9 +153,13 @@ class BoundAccess implements CallerAccess {
     return consentKindProfiles(resource);
   }
 
-  served<T extends Resource>(resources: readonly T[], baseUrl: string): Promise<T[]> {
+  served<T extends Resource>(resources: readonly T[], baseUrl: string, known?: KnownReferences): Promise<T[]> {
     // a Binary whose bytes are in the content store is served with them inline as `data`
-    return this.policy.servedReferences(this.caller, this.sql).served(resources, baseUrl).then((served) => inlineContents(this.sql, served));
+    return this.policy.servedReferences(this.caller, this.sql).served(resources, baseUrl, known).then((served) => inlineContents(this.sql, served));
+  }
+
+  referencesReadable(types: readonly string[]): RowPredicate {
+    return this.policy.referencesReadable(this.caller, types);
   }
 
   async checkPatientSpace(patientId: string): Promise<void> {

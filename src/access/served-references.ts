@@ -29,6 +29,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import { baseElementModel, type ElementModel, type ElementNode, type TypeNode } from '../kernel/element-model';
+import type { KnownReferences } from '../kernel/ports';
 import type { RowPredicate } from '../kernel/predicate';
 import { parseReference } from '../kernel/reference';
 import type { Executor } from '../store/executor';
@@ -152,7 +153,8 @@ export class ServedReferences {
     this.pruner = options.pruner ?? new ReferencePruner();
   }
 
-  async served<T extends Resource>(resources: readonly T[], baseUrl: string): Promise<T[]> {
+  /** `known`: targets whose answer the caller already has (asked with the same predicate), not asked again. */
+  async served<T extends Resource>(resources: readonly T[], baseUrl: string, known: KnownReferences = new Map()): Promise<T[]> {
     const local = (reference: JsonObject) => {
       const parsed = typeof reference.reference === 'string' ? parseReference(reference.reference, baseUrl) : undefined;
       if (!parsed || parsed.url !== null || !parsed.targetType || !parsed.targetId || !this.options.hideable(parsed.targetType)) return undefined;
@@ -166,7 +168,14 @@ export class ServedReferences {
       });
     }
     if (targets.size === 0) return [...resources];
-    const visible = await this.visibleAmong(targets);
+    const visible = new Set<string>();
+    const asked = new Set<string>();
+    for (const target of targets) {
+      const answer = known.get(target);
+      if (answer === undefined) asked.add(target);
+      else if (answer) visible.add(target);
+    }
+    if (asked.size > 0) for (const target of await this.visibleAmong(asked)) visible.add(target);
     if (visible.size === targets.size) return [...resources];
     return resources.map((resource) =>
       this.pruner.prune(resource, (reference) => {

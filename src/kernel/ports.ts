@@ -79,6 +79,9 @@ export interface EverythingRow {
 
 export type WriteKind = 'create' | 'update' | 'patch' | 'delete';
 
+/** `Type/id` → whether the reader may see it, already answered with the reader's referencesReadable predicate. */
+export type KnownReferences = ReadonlyMap<string, boolean>;
+
 /** The access decision for one caller, reading its facts through the session (inside its transaction). */
 export interface CallerAccess {
   /**
@@ -109,7 +112,13 @@ export interface CallerAccess {
    * rows of its type may be hidden from the caller — removed, in one query for
    * all of them (access/served-references.ts). `baseUrl`: the FHIR base.
    */
-  served<T extends Resource>(resources: readonly T[], baseUrl: string): Promise<T[]>;
+  served<T extends Resource>(resources: readonly T[], baseUrl: string, known?: KnownReferences): Promise<T[]>;
+  /**
+   * The predicate `served` tests referenced rows of these types with: a read
+   * may answer it for some targets in its own statement (Store.read's
+   * companions) and hand the answers to `served` as known.
+   */
+  referencesReadable(types: readonly string[]): RowPredicate;
   /**
    * The Patient holding INS-NIR `nir` as its identity subset (SUBSETTED), when
    * the caller may resolve patients by NIR (CONTRACT §3); undefined when none

@@ -60,9 +60,23 @@ export interface StoreObserver {
 }
 
 
+/**
+ * A read's companion question, answered by the same statement: whether the
+ * row's patient (`Patient/{patientId}`) passes `patient`, a predicate over a
+ * Patient row — the served-references check of the reference a patient's
+ * data nearly always holds (access/served-references.ts), without a second
+ * statement.
+ */
+export interface ReadCompanions {
+  patient?: RowPredicate;
+}
+
+/** A row read with companions: `patientVisible` answers `ReadCompanions.patient` (false when the row has no patient). */
+export type StoredWithCompanions = StoredResource & { patientVisible?: boolean };
+
 /** The store of one session: reads under a predicate, writes in its transaction. */
 export interface Store {
-  read(resourceType: string, id: string, access: RowPredicate): Promise<StoredResource | undefined>;
+  read(resourceType: string, id: string, access: RowPredicate, companions?: ReadCompanions): Promise<StoredWithCompanions | undefined>;
   vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined>;
   history(query: HistoryQuery, access: RowPredicate): Promise<StoredVersion[]>;
   /** The row `Type/id`, told to the observer as withheld; answers nothing. */

@@ -7,7 +7,7 @@
  */
 import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from '../kernel/predicate';
-import type { HistoryQuery, ResourceIndexer, Store, StoredResource, StoredVersion, StoreObserver, WriteInput } from '../kernel/stored';
+import type { HistoryQuery, ReadCompanions, ResourceIndexer, Store, StoredResource, StoredVersion, StoredWithCompanions, StoreObserver, WriteInput } from '../kernel/stored';
 import { MAX_HELD, type Executor, type HeldPart, type HeldStatement, type SqlBinding } from './executor';
 
 export type { HistoryQuery, ResourceIndexer, StoredResource, StoredVersion, StoreObserver, WriteInput } from '../kernel/stored';
@@ -110,13 +110,15 @@ export class ResourceStore implements Store {
    * predicate allows it. A row that exists but is hidden is reported as withheld
    * (the audit records the refused access) and answered as absent.
    */
-  async read(resourceType: string, id: string, access: RowPredicate): Promise<StoredResource | undefined> {
+  async read(resourceType: string, id: string, access: RowPredicate, companions: ReadCompanions = {}): Promise<StoredWithCompanions | undefined> {
     const predicate = access.render('r');
-    const { rows } = await this.sql.query<Row & { visible: boolean }>(
-      `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
-      [...predicate.bindings, resourceType, id],
+    const patient = companions.patient?.render('rp');
+    const patientColumn = patient ? `, EXISTS (SELECT 1 FROM resources rp WHERE rp.resource_type = 'Patient' AND rp.id = r.patient_id AND (${patient.sql})) AS patient_visible` : '';
+    const { rows } = await this.sql.query<Row & { visible: boolean; patient_visible?: boolean }>(
+      `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${patientColumn} FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
+      [...predicate.bindings, ...(patient?.bindings ?? []), resourceType, id],
     );
-    return this.answer(rows[0], fromRow);
+    return this.answer(rows[0], (row) => (patient ? { ...fromRow(row), patientVisible: rows[0].patient_visible === true } : fromRow(row)));
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {

@@ -6,7 +6,8 @@
  * target is the copy served for a target that does not exist (the bearer
  * built without the reference), and the references the reader may follow
  * stay. Plus the IHE MHD SubmissionSet, and the cost (one query per
- * response, none without references to hideable types).
+ * response, none without references to hideable types, none for a read
+ * whose only such reference is its own patient).
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import type supertest from 'supertest';
@@ -165,7 +166,7 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
     expect([res.body.id, res.body.subject]).toEqual([key.split('/')[1], undefined]);
   });
 
-  it('a resource with no reference to a hideable type costs no query; a page of many costs one', async () => {
+  it('a resource with no reference to a hideable type costs no query; a read whose only one is its own patient neither (its read answers it); a page of many costs one', async () => {
     const watch = async (work: () => Promise<unknown>) => {
       statements.length = 0;
       await work();
@@ -173,6 +174,8 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
     };
     expect(await watch(() => get(server, tokens.nurse, 'Practitioner/sr-author'))).toBe(0); // no reference at all
     expect(await watch(() => get(server, tokens.nurse, 'PractitionerRole/sr-nurse-role0'))).toBe(0); // the directory only
+    expect(await watch(() => get(server, tokens.nurse, 'DocumentReference/sr-visible'))).toBe(0); // subject: Patient/sr-x, seen
+    expect(await watch(async () => expect((await get(server, await server.systemToken('sr-lab2', 'system/*.*'), 'Observation/sr-lab-obs')).body.subject).toBeUndefined())).toBe(0); // subject: hidden
     expect(await watch(() => get(server, tokens.nurse, `List/${bearerId('List.entry.item', 0)}`))).toBe(1);
     expect(await watch(() => get(server, tokens.nurse, `Observation?subject=${X}&_count=100`))).toBe(1);
     expect(await watch(() => postBundle(server, tokens.nurse, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'List?subject=Patient/sr-x' } }, { request: { method: 'GET', url: 'Observation?subject=Patient/sr-x' } }] }))).toBe(1);

@@ -10,7 +10,7 @@ import { FhirError, badRequest, notFound } from '../../kernel/errors';
 import type { Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
 import { isConformanceType, requireKnownType, requireValidId } from '../../kernel/resource-types';
-import { servedResource, versionHeaders } from './responses';
+import { knownFromRead, readCompanions, servedResource, versionHeaders } from './responses';
 import { elementsParameter, shapeOf, summaryParameter } from '../../search/summary';
 import type { StoredResource } from '../../store/resources';
 import type { ConformanceCatalogue } from '../../conformance/catalogue';
@@ -27,11 +27,11 @@ export function readInteraction(catalogue: ConformanceCatalogue) {
     }
     await checkInstanceScope(session, type, id, 'r');
     await checkNamedSpace(request, session, type, id);
-    const stored = await session.store.read(type, id, session.access.readable(type));
+    const stored = await session.store.read(type, id, session.access.readable(type), request.bundle ? undefined : readCompanions(session));
     if (!stored) throw await unseen(session, type, id);
     if (stored.deleted) throw gone(session, stored);
     if (notModified(request, stored)) return { status: 304, headers: versionHeaders(session, stored, false) };
-    return { status: 200, body: shaped(request, await servedResource(request, session, stored.content as Resource)), headers: versionHeaders(session, stored, false) };
+    return { status: 200, body: shaped(request, await servedResource(request, session, stored.content as Resource, knownFromRead(stored))), headers: versionHeaders(session, stored, false) };
   };
 }
 

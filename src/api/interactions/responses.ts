@@ -6,8 +6,9 @@
  */
 import type { Resource } from 'fhir/r4';
 import { informational } from '../../kernel/errors';
-import type { Session } from '../../kernel/ports';
+import type { KnownReferences, Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse } from '../../kernel/request';
+import type { ReadCompanions, StoredWithCompanions } from '../../kernel/stored';
 import type { StoredResource } from '../../store/resources';
 
 export function versionHeaders(session: Session, stored: StoredResource, withLocation: boolean): Record<string, string> {
@@ -35,15 +36,25 @@ export function returnPreference(request: FhirRequest): ReturnPreference {
  * resources of a Bundle entry are left as stored: the Bundle's response is
  * served whole, once (bundle/entry-response.ts servedEntries).
  */
-export async function servedResources<T extends Resource>(request: FhirRequest, session: Session, resources: T[]): Promise<T[]> {
+export async function servedResources<T extends Resource>(request: FhirRequest, session: Session, resources: T[], known?: KnownReferences): Promise<T[]> {
   if (request.bundle) return resources;
-  return session.access.served(resources, session.baseUrl);
+  return session.access.served(resources, session.baseUrl, known);
 }
 
 /** The served copy of one resource (servedResources). */
-export async function servedResource<T extends Resource>(request: FhirRequest, session: Session, resource: T): Promise<T> {
-  const [served] = await servedResources(request, session, [resource]);
+export async function servedResource<T extends Resource>(request: FhirRequest, session: Session, resource: T, known?: KnownReferences): Promise<T> {
+  const [served] = await servedResources(request, session, [resource], known);
   return served;
+}
+
+/** What a read asks beside its row: whether the row's patient may be referenced (ReadCompanions). */
+export function readCompanions(session: Session): ReadCompanions {
+  return { patient: session.access.referencesReadable(['Patient']) };
+}
+
+/** The reference to the row's patient, answered by its read (readCompanions). */
+export function knownFromRead(stored: StoredWithCompanions): KnownReferences | undefined {
+  return stored.patientId !== null && stored.patientVisible !== undefined ? new Map([[`Patient/${stored.patientId}`, stored.patientVisible]]) : undefined;
 }
 
 /** The response to a create/update/patch: status, version headers and the preferred body (`written`: as stored, for the audit). */
