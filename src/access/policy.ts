@@ -29,7 +29,7 @@ import { FhirError, forbidden } from '../kernel/errors';
 import type { AuditRecorder, CallerAccess, KnownReferences, Validator, WriteKind } from '../kernel/ports';
 import type { Caller, Interaction } from '../kernel/caller';
 import type { Executor } from '../store/executor';
-import type { RowPredicate } from '../kernel/predicate';
+import type { RowPredicate, SqlBinding } from '../kernel/predicate';
 import type { StoredResource } from '../store/resources';
 import { inlineContents } from '../store/binary-contents';
 import type { AccessHistory } from './access-history';
@@ -60,9 +60,51 @@ export interface CarnetPolicyOptions {
 
 const unrecorded: Pick<AuditRecorder, 'refused'> = { refused: () => {} };
 
+/**
+ * Rendered access predicates, by caller, question and row alias. A caller's
+ * SQL depends on nothing else (the grid and the compartment are the
+ * policy's own; dates are PostgreSQL's `now()`), so a caller's next request
+ * reuses it instead of compiling it again. The oldest entries go first.
+ */
+class RenderedPredicates {
+  private readonly rendered = new Map<string, { sql: string; bindings: SqlBinding[] }>();
+
+  constructor(private readonly max: number) {}
+
+  of(caller: Caller, question: string, compile: () => RowPredicate): RowPredicate {
+    const key = `${callerKey(caller)}|${question}`;
+    let compiled: RowPredicate | undefined;
+    return {
+      render: (alias) => {
+        const entry = `${key}|${alias}`;
+        const known = this.rendered.get(entry);
+        if (known) return known;
+        const rendered = (compiled ??= compile()).render(alias);
+        const made = { sql: rendered.sql, bindings: Object.freeze(rendered.bindings) as SqlBinding[] }; // shared: never changed
+        if (this.rendered.size >= this.max) this.rendered.delete(this.rendered.keys().next().value as string);
+        this.rendered.set(entry, made);
+        return made;
+      },
+    };
+  }
+}
+
+const callerKeys = new WeakMap<Caller, string>();
+
+/** Everything a caller's predicates are compiled from (its scopes' interaction sets as sorted letters); once per caller object (a caller is never changed once made: applyPurposeOfUse copies it). */
+function callerKey(caller: Caller): string {
+  let key = callerKeys.get(caller);
+  if (key === undefined) {
+    key = JSON.stringify(caller, (_key, value: unknown) => (value instanceof Set ? [...(value as Set<string>)].sort() : value));
+    callerKeys.set(caller, key);
+  }
+  return key;
+}
+
 export class CarnetAccessPolicy {
   readonly grid: AuthorizationGrid;
   private readonly spaces: PatientSpaces;
+  private readonly rendered = new RenderedPredicates(5000);
 
   constructor(private readonly options: CarnetPolicyOptions) {
     this.grid = options.grid ?? AuthorizationGrid.load();
@@ -75,7 +117,7 @@ export class CarnetAccessPolicy {
   }
 
   readable(caller: Caller, resourceType?: string): RowPredicate {
-    return compileReadable(caller, resourceType, { grid: this.grid, compartment: this.options.compartment });
+    return this.rendered.of(caller, `${resourceType ?? '*'}`, () => compileReadable(caller, resourceType, { grid: this.grid, compartment: this.options.compartment }));
   }
 
   /** References inside what `caller` is served, checked through `sql`: rows of shared types are all visible to every caller. */
@@ -87,7 +129,7 @@ export class CarnetAccessPolicy {
 
   /** What served references test a referenced row of these types with: the any-type predicate (scopes capped), narrowed to them. */
   referencesReadable(caller: Caller, types: readonly string[]): RowPredicate {
-    return compileReadable(caller, undefined, { grid: this.grid, compartment: this.options.compartment }, types);
+    return this.rendered.of(caller, `among:${types.join(',')}`, () => compileReadable(caller, undefined, { grid: this.grid, compartment: this.options.compartment }, types));
   }
 
   checkScope(caller: Caller, resourceType: string, interaction: Interaction): void {

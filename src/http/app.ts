@@ -51,7 +51,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(requestLogger(deps.logger));
   const cors = corsPolicy(deps.corsOrigins ?? []);
   if (cors) app.use(CORS_PATHS, cors);
-  app.use(compression({ threshold: COMPRESSION_THRESHOLD }));
+  // the probes answer a few bytes, never compressed: they go before the compression wrapper
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -59,6 +59,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const ok = await deps.ready().catch(() => false);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
   });
+  app.use(compression({ threshold: COMPRESSION_THRESHOLD }));
   deps.mount?.(app);
   if (deps.binaries) {
     const { contents, maxBinaryBytes } = deps.binaries;
