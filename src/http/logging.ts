@@ -38,16 +38,13 @@ export function requestLogger(logger: Logger) {
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', id);
     const url = req.url ?? '';
-    let logged = false;
+    // 'close' comes last for every response, finished (writableFinished) or cut off first
     const log = () => {
-      if (logged) return;
-      logged = true;
       const status = res.writableFinished ? res.statusCode : 499;
       const line = { req: { id, method: req.method, path: pathWithoutValues(url) }, res: { status }, durationMs: Math.round(performance.now() - started) };
       if (status >= 500) logger.error(line, 'request failed');
       else logger.info(line, 'request');
     };
-    res.once('finish', log);
     res.once('close', log);
     next();
   };
