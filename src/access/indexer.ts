@@ -13,6 +13,7 @@
 import type { Consent, DocumentReference, FhirResource } from 'fhir/r4';
 import type { Executor } from '../store/executor';
 import type { ResourceIndexer, StoredResource } from '../store/resources';
+import type { NewRowCte } from '../kernel/stored';
 import { fromRow, RESOURCE_COLUMNS } from '../store/resources';
 import { localReference } from '../kernel/reference';
 import { AuthorizationGrid } from './grid';
@@ -58,6 +59,29 @@ export class AccessIndexer implements ResourceIndexer {
     private readonly grid: AuthorizationGrid = AuthorizationGrid.load(),
     private readonly baseUrl?: string,
   ) {}
+
+  /** A new row's facts and links, when they name no PractitionerRole (whose practitioner is read) and it is no Consent (whose rules fold). */
+  newRowCtes(row: StoredResource): NewRowCte[] | undefined {
+    if (!FACT_TYPES.includes(row.resourceType)) return [];
+    if (row.resourceType === 'Consent' || row.deleted || !row.content || referencedRoles(row, this.baseUrl).length > 0) return undefined;
+    const facts = rowFactsOf(row, this.grid, () => undefined, [], this.baseUrl);
+    const ctes: NewRowCte[] = [
+      {
+        sql: `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels, context_type, context_id, legal_label_removed)
+              SELECT new_row.rid, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?, ?, false FROM new_row`,
+        bindings: [facts.resourceType, facts.id, facts.patientId, textArray(facts.parties), textArray(facts.typeKeys), textArray(facts.labels), facts.context?.type ?? null, facts.context?.id ?? null],
+      },
+    ];
+    const content = row.content as FhirResource;
+    const targets = content.resourceType === 'DocumentReference' ? attachmentTargets(content, this.baseUrl) : [];
+    if (targets.length > 0) {
+      ctes.push({
+        sql: `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, new_row.rid FROM new_row, json_to_recordset(?::json) AS t(type text, id text)`,
+        bindings: [JSON.stringify(targets.map(({ type, id }) => ({ type, id })))],
+      });
+    }
+    return ctes;
+  }
 
   async index(trx: Executor, row: StoredResource): Promise<void> {
     if (!FACT_TYPES.includes(row.resourceType)) return;
@@ -162,6 +186,15 @@ export function composeIndexers(...indexers: ResourceIndexer[]): ResourceIndexer
   return {
     async index(trx, row) {
       for (const indexer of indexers) await indexer.index(trx, row);
+    },
+    newRowCtes(row) {
+      const ctes: NewRowCte[] = [];
+      for (const indexer of indexers) {
+        const own = indexer.newRowCtes?.(row);
+        if (!own) return undefined;
+        ctes.push(...own);
+      }
+      return ctes;
     },
   };
 }

@@ -41,6 +41,7 @@ export class RoleCache {
 
   /** For the store: every PractitionerRole write empties the cache here and notifies the other processes at commit. */
   readonly notifier: ResourceIndexer = {
+    newRowCtes: (row: StoredResource) => (row.resourceType === 'PractitionerRole' ? undefined : []),
     index: async (sql: Executor, row: StoredResource): Promise<void> => {
       if (row.resourceType !== 'PractitionerRole') return;
       this.invalidate();

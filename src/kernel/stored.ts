@@ -6,7 +6,7 @@
  */
 import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from './predicate';
-import type { SqlExecutor } from './sql';
+import type { SqlBinding, SqlExecutor } from './sql';
 
 export interface StoredResource {
   rid: number;
@@ -25,10 +25,26 @@ export interface StoredVersion extends StoredResource {
   method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 }
 
+/**
+ * One data-modifying statement (an INSERT) written as a CTE of the statement
+ * that inserts a new row: it reads that row's rid as `new_row.rid`, selecting
+ * FROM `new_row` (so it writes nothing when the row was not inserted).
+ */
+export interface NewRowCte {
+  sql: string;
+  bindings: SqlBinding[];
+}
+
 /** Keeps search indexes in step with writes, inside the write's transaction. */
 export interface ResourceIndexer {
   /** Indexes a written row, in its transaction (it may hold its statement back in the transaction's unit of work). */
   index(sql: SqlExecutor, row: StoredResource): Promise<void>;
+  /**
+   * What `index` writes for `row`, a new row (version 1), as CTEs of the
+   * statement inserting it — when it needs nothing read and nothing else
+   * done; undefined when it does (the store then inserts and calls `index`).
+   */
+  newRowCtes?(row: StoredResource): NewRowCte[] | undefined;
 }
 
 export interface WriteInput {
@@ -87,6 +103,8 @@ export interface Store {
   lock(resourceType: string, id: string): Promise<StoredResource | undefined>;
   lockKey(key: string): Promise<void>;
   insert(input: WriteInput): Promise<StoredResource | undefined>;
+  /** A create under a generated id, needing no transaction of the caller's: one statement when its indexing allows. */
+  insertNew(input: WriteInput): Promise<StoredResource | undefined>;
   writeNext(current: StoredResource, input: Omit<WriteInput, 'resource'> & { resource: Resource | null }): Promise<StoredResource>;
   /**
    * Replaces the `meta` of version `versionId` of a row locked by `lock`, in

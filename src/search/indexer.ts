@@ -12,6 +12,7 @@
  * writes as before, with one statement for many writes instead of one each.
  */
 import type { StoredResource, ResourceIndexer } from '../store/resources';
+import type { NewRowCte } from '../kernel/stored';
 import type { Executor } from '../store/executor';
 import type { SearchParameterRegistry } from './parameters';
 import { extractRows } from './extract';
@@ -55,6 +56,10 @@ export class SearchIndexer implements ResourceIndexer {
   rowsOf(row: StoredResource): RowsOf {
     const rows = row.content && !row.deleted ? extractRows(this.registry, row.content, this.options.baseUrl) : undefined;
     return { rid: row.rid, resourceType: row.resourceType, patientId: row.patientId, rows: rows ?? emptyIndexRows };
+  }
+
+  newRowCtes(row: StoredResource): NewRowCte[] {
+    return newRowIndexCtes(row.resourceType, row.patientId, this.rowsOf(row).rows);
   }
 
   async index(sql: Executor, row: StoredResource): Promise<void> {
@@ -119,6 +124,24 @@ function indexSql(batch: RowsOf[], deleteRids: number[]): { sql: string; binding
   }
   if (ctes.length === 0) return undefined;
   return { sql: `WITH ${ctes.join(', ')} SELECT 1`, bindings };
+}
+
+/** The index rows of a new row as CTEs of the statement inserting it (its rid: `new_row.rid`). */
+function newRowIndexCtes(resourceType: string, patientId: string | null, rows: IndexRows): NewRowCte[] {
+  const ctes: NewRowCte[] = [];
+  for (const key of Object.keys(INDEX_TABLES) as IndexTable[]) {
+    const { name, columns } = INDEX_TABLES[key];
+    const values = rows[key] as object[];
+    if (values.length === 0) continue;
+    const names = ['param', ...Object.keys(columns)];
+    const types = ['text', ...Object.values(columns)];
+    ctes.push({
+      sql: `INSERT INTO ${name} (rid, resource_type, patient_id, ${names.join(', ')}) SELECT new_row.rid, ?::text, ?::text, ${names.map((n) => `x.${n}`).join(', ')}` +
+        ` FROM new_row, json_to_recordset(?::json) AS x(${names.map((n, i) => `${n} ${types[i]}`).join(', ')})`,
+      bindings: [resourceType, patientId, JSON.stringify(values)],
+    });
+  }
+  return ctes;
 }
 
 /** The same as a statement held by the unit of work. */

@@ -236,6 +236,15 @@ export async function inlineContents<T extends Resource>(sql: Executor, resource
 export class BinaryContentIndexer implements ResourceIndexer {
   constructor(private readonly baseUrl?: string) {}
 
+  /** Nothing to write for a new row but a Binary's, and nothing to check but stated sizes and hashes of local Binaries. */
+  newRowCtes(row: Parameters<ResourceIndexer['index']>[1]): [] | undefined {
+    if (row.deleted || !row.content) return [];
+    if (row.resourceType === 'Binary') return undefined;
+    if (row.resourceType !== 'DocumentReference') return [];
+    const checked = ((row.content as DocumentReference).content ?? []).some(({ attachment }) => (attachment?.size !== undefined || attachment?.hash !== undefined) && localReference(attachment.url, this.baseUrl)?.type === 'Binary');
+    return checked ? undefined : [];
+  }
+
   async index(sql: Executor, row: Parameters<ResourceIndexer['index']>[1]): Promise<void> {
     if (row.deleted || !row.content) return;
     if (row.resourceType === 'Binary') await this.bind(sql, row.rid, row.content);

@@ -35,6 +35,7 @@ function identifiersOf(resource: Resource | null): Identifier[] {
  * Patient is not claimed (ON CONFLICT … WHERE false), so the write fails with 409.
  */
 export const identityIndexer: ResourceIndexer = {
+  newRowCtes: (row) => (row.resourceType === 'Patient' ? undefined : []),
   async index(sql, row) {
     if (row.resourceType !== 'Patient') return;
     const nirs = row.deleted ? [] : nirsOf(row.content);

@@ -86,6 +86,14 @@ function versionBindings(row: StoredResource, method: StoredVersion['method']): 
   return [row.resourceType, row.id, row.versionId, row.lastUpdated, row.deleted, row.patientId, row.createdBy, method];
 }
 
+/** The first version of a new row, as it will be stored (rid still to come). */
+function newRow(input: WriteInput): StoredResource {
+  const now = new Date();
+  const id = input.resource.id as string;
+  const content = withMeta(input.resource, id, 1, now);
+  return { rid: 0, resourceType: content.resourceType, id, versionId: 1, lastUpdated: now, deleted: false, patientId: input.patientId, createdBy: input.createdBy, content };
+}
+
 const unobserved: StoreObserver = { disclosed: () => {}, withheld: () => {}, wrote: () => {} };
 
 /**
@@ -186,24 +194,13 @@ export class ResourceStore implements Store {
    */
   async insert(input: WriteInput): Promise<StoredResource | undefined> {
     this.requireTransaction('insert');
-    const now = new Date();
-    const id = input.resource.id as string;
-    const content = withMeta(input.resource, id, 1, now);
-    const stored: StoredResource = {
-      rid: 0,
-      resourceType: content.resourceType,
-      id,
-      versionId: 1,
-      lastUpdated: now,
-      deleted: false,
-      patientId: input.patientId,
-      createdBy: input.createdBy,
-      content,
-    };
+    const stored = newRow(input);
+    const { id } = stored;
+    const content = stored.content as Resource;
     const held = input.generatedId ? this.sql.unit?.part(HeldCreates, () => new HeldCreates()) : undefined;
     if (held) {
       stored.rid = await this.nextRid(held);
-      held.rows.push({ rid: stored.rid, resource_type: stored.resourceType, id, last_updated: now.toISOString(), patient_id: stored.patientId, created_by: stored.createdBy, method: input.method, content });
+      held.rows.push({ rid: stored.rid, resource_type: stored.resourceType, id, last_updated: stored.lastUpdated.toISOString(), patient_id: stored.patientId, created_by: stored.createdBy, method: input.method, content });
       await this.indexer.index(this.sql, stored);
       if (held.rows.length >= MAX_HELD) await this.sql.unit?.flush();
       this.observer.wrote(stored);
@@ -214,11 +211,41 @@ export class ResourceStore implements Store {
          INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
          VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content)
        ${APPEND_VERSION}`,
-      [stored.resourceType, id, now, stored.patientId, stored.createdBy, JSON.stringify(content), ...versionBindings(stored, input.method)],
+      [stored.resourceType, id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(content), ...versionBindings(stored, input.method)],
     );
     if (!rows[0]) return undefined;
     stored.rid = Number(rows[0].rid);
     await this.indexer.index(this.sql, stored);
+    this.observer.wrote(stored);
+    return stored;
+  }
+
+  /**
+   * A new row under an id nobody chose (a create), outside a unit of work:
+   * when every indexer can write its rows as part of the insert
+   * (ResourceIndexer.newRowCtes), the row, its first version, its index and
+   * access rows are ONE statement — atomic on its own, so no transaction is
+   * opened for it. Otherwise the insert and `index` run in a transaction (the
+   * session's, or one of their own). Undefined: the id is taken.
+   */
+  async insertNew(input: WriteInput): Promise<StoredResource | undefined> {
+    if (this.sql.unit) return this.insert({ ...input, generatedId: true });
+    const stored = newRow(input);
+    const ctes = this.indexer.newRowCtes?.(stored);
+    if (!ctes) return this.sql.inTransaction ? this.insert(input) : this.sql.transaction((trx) => this.on(trx).insert(input));
+    const { rows } = await this.sql.query<{ rid: string }>(
+      `WITH new_row AS (
+         INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
+         VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content),
+       new_version AS (
+         INSERT INTO resource_versions (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, method, content)
+         SELECT rid, ?, ?, ?, ?, ?, ?, ?, ?, content FROM new_row)${ctes.map((cte, i) => `,
+       new_w${i} AS (${cte.sql})`).join('')}
+       SELECT rid FROM new_row`,
+      [stored.resourceType, stored.id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(stored.content), ...versionBindings(stored, input.method), ...ctes.flatMap((cte) => cte.bindings)],
+    );
+    if (!rows[0]) return undefined;
+    stored.rid = Number(rows[0].rid);
     this.observer.wrote(stored);
     return stored;
   }

@@ -36,17 +36,22 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   await session.access.checkWrite('create', resource, undefined, patientIds);
   const ifNoneExist = header(request, 'if-none-exist');
   const criteria = ifNoneExist ? parseCriteria(ifNoneExist) : undefined;
+  const input = { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(session.caller), method: 'POST' as const, generatedId: true };
+  if (!criteria) {
+    // nothing to match first: the insert is all the write (one statement when its indexing allows: ResourceStore.insertNew)
+    const stored = await session.store.insertNew(input);
+    if (!stored) throw new FhirError(409, 'conflict', `${type}/${resource.id} already exists`);
+    return writeResponse(request, session, stored, 201, `created ${type}/${stored.id}`);
+  }
   const outcome = await session.transaction(async (trx) => {
-    if (criteria) {
-      await lockCriteria(trx, type, criteria);
-      const existing = await matchOrResolve(trx, type, criteria, 2); // an exact INS-NIR resolves to its Patient's identity
-      if (existing.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist matches ${existing.length} ${type} resources`);
-      if (existing.length === 1) {
-        trx.audit.disclosed(existing); // answered with the existing resource
-        return { stored: existing[0], created: false };
-      }
+    await lockCriteria(trx, type, criteria);
+    const existing = await matchOrResolve(trx, type, criteria, 2); // an exact INS-NIR resolves to its Patient's identity
+    if (existing.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist matches ${existing.length} ${type} resources`);
+    if (existing.length === 1) {
+      trx.audit.disclosed(existing); // answered with the existing resource
+      return { stored: existing[0], created: false };
     }
-    const stored = await trx.store.insert({ resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(session.caller), method: 'POST', generatedId: true });
+    const stored = await trx.store.insertNew(input);
     if (!stored) throw new FhirError(409, 'conflict', `${type}/${resource.id} already exists`);
     return { stored, created: true };
   });
