@@ -104,7 +104,7 @@ export interface Store {
   lockKey(key: string): Promise<void>;
   insert(input: WriteInput): Promise<StoredResource | undefined>;
   /** A create under a generated id, needing no transaction of the caller's: one statement when its indexing allows. */
-  insertNew(input: WriteInput): Promise<StoredResource | undefined>;
+  insertNew(input: WriteInput, companions?: ReadCompanions): Promise<StoredWithCompanions | undefined>;
   writeNext(current: StoredResource, input: Omit<WriteInput, 'resource'> & { resource: Resource | null }): Promise<StoredResource>;
   /**
    * Replaces the `meta` of version `versionId` of a row locked by `lock`, in

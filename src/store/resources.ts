@@ -226,14 +226,18 @@ export class ResourceStore implements Store {
    * (ResourceIndexer.newRowCtes), the row, its first version, its index and
    * access rows are ONE statement — atomic on its own, so no transaction is
    * opened for it. Otherwise the insert and `index` run in a transaction (the
-   * session's, or one of their own). Undefined: the id is taken.
+   * session's, or one of their own). Undefined: the id is taken. The one
+   * statement also answers the companions (as Store.read does).
    */
-  async insertNew(input: WriteInput): Promise<StoredResource | undefined> {
+  async insertNew(input: WriteInput, companions: ReadCompanions = {}): Promise<StoredWithCompanions | undefined> {
     if (this.sql.unit) return this.insert({ ...input, generatedId: true });
-    const stored = newRow(input);
+    const stored: StoredWithCompanions = newRow(input);
     const ctes = this.indexer.newRowCtes?.(stored);
     if (!ctes) return this.sql.inTransaction ? this.insert(input) : this.sql.transaction((trx) => this.on(trx).insert(input));
-    const { rows } = await this.sql.query<{ rid: string }>(
+    // the companion reads the statement's snapshot: the row's patient as it was before this insert, which the insert does not change
+    const patient = stored.patientId !== null ? companions.patient?.render('rp') : undefined;
+    const patientColumn = patient ? `, EXISTS (SELECT 1 FROM resources rp WHERE rp.resource_type = 'Patient' AND rp.id = ? AND (${patient.sql})) AS patient_visible` : '';
+    const { rows } = await this.sql.query<{ rid: string; patient_visible?: boolean }>(
       `WITH new_row AS (
          INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
          VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content),
@@ -241,11 +245,16 @@ export class ResourceStore implements Store {
          INSERT INTO resource_versions (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, method, content)
          SELECT rid, ?, ?, ?, ?, ?, ?, ?, ?, content FROM new_row)${ctes.map((cte, i) => `,
        new_w${i} AS (${cte.sql})`).join('')}
-       SELECT rid FROM new_row`,
-      [stored.resourceType, stored.id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(stored.content), ...versionBindings(stored, input.method), ...ctes.flatMap((cte) => cte.bindings)],
+       SELECT rid${patientColumn} FROM new_row`,
+      [
+        stored.resourceType, stored.id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(stored.content), ...versionBindings(stored, input.method),
+        ...ctes.flatMap((cte) => cte.bindings),
+        ...(patient ? [stored.patientId, ...patient.bindings] : []),
+      ],
     );
     if (!rows[0]) return undefined;
     stored.rid = Number(rows[0].rid);
+    if (patient) stored.patientVisible = rows[0].patient_visible === true;
     this.observer.wrote(stored);
     return stored;
   }

@@ -166,7 +166,7 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
     expect([res.body.id, res.body.subject]).toEqual([key.split('/')[1], undefined]);
   });
 
-  it('a resource with no reference to a hideable type costs no query; a read whose only one is its own patient neither (its read answers it); a page of many costs one', async () => {
+  it('a resource with no reference to a hideable type costs no query; a read or a create whose only one is its own patient neither (its own statement answers it); a page of many costs one', async () => {
     const watch = async (work: () => Promise<unknown>) => {
       statements.length = 0;
       await work();
@@ -176,6 +176,12 @@ describe('references inside served resources (CONTRACT §4.3 step 7)', () => {
     expect(await watch(() => get(server, tokens.nurse, 'PractitionerRole/sr-nurse-role0'))).toBe(0); // the directory only
     expect(await watch(() => get(server, tokens.nurse, 'DocumentReference/sr-visible'))).toBe(0); // subject: Patient/sr-x, seen
     expect(await watch(async () => expect((await get(server, await server.systemToken('sr-lab2', 'system/*.*'), 'Observation/sr-lab-obs')).body.subject).toBeUndefined())).toBe(0); // subject: hidden
+    const lab = await server.systemToken('sr-lab2', 'system/*.*');
+    const created = async () => {
+      const res = await server.request.post('/fhir/Observation').set('Authorization', `Bearer ${lab}`).set('Content-Type', FHIR_JSON).set('Prefer', 'return=representation').send(JSON.stringify({ ...observation('sr-created', 'sr-x'), id: undefined }));
+      expect([res.status, res.body.subject]).toEqual([201, undefined]); // the lab's create names a patient it may not see: served without
+    };
+    expect(await watch(created)).toBe(0); // answered by the create's own statement
     expect(await watch(() => get(server, tokens.nurse, `List/${bearerId('List.entry.item', 0)}`))).toBe(1);
     expect(await watch(() => get(server, tokens.nurse, `Observation?subject=${X}&_count=100`))).toBe(1);
     expect(await watch(() => postBundle(server, tokens.nurse, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'List?subject=Patient/sr-x' } }, { request: { method: 'GET', url: 'Observation?subject=Patient/sr-x' } }] }))).toBe(1);

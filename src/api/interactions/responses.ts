@@ -58,7 +58,7 @@ export function knownFromRead(stored: StoredWithCompanions): KnownReferences | u
 }
 
 /** The response to a create/update/patch: status, version headers and the preferred body (`written`: as stored, for the audit). */
-export async function writeResponse(request: FhirRequest, session: Session, stored: StoredResource, status: number, message: string): Promise<FhirResponse> {
+export async function writeResponse(request: FhirRequest, session: Session, stored: StoredResource, status: number, message: string, known?: KnownReferences): Promise<FhirResponse> {
   const headers = versionHeaders(session, stored, true);
   const written = stored.content as Resource;
   switch (returnPreference(request)) {
@@ -67,6 +67,6 @@ export async function writeResponse(request: FhirRequest, session: Session, stor
     case 'OperationOutcome':
       return { status, headers, body: informational(message), written };
     default:
-      return { status, headers, body: await servedResource(request, session, written), written };
+      return { status, headers, body: await servedResource(request, session, written, known), written };
   }
 }

@@ -17,7 +17,7 @@ import type { Session } from '../../kernel/ports';
 import { header, type FhirRequest, type FhirResponse, type QueryParams } from '../../kernel/request';
 import { requireStoredType, requireValidId } from '../../kernel/resource-types';
 import { submitterOf } from '../../kernel/caller';
-import { servedResource, versionHeaders, writeResponse } from './responses';
+import { knownFromRead, readCompanions, servedResource, versionHeaders, writeResponse } from './responses';
 import { matchOrResolve } from '../../search/identity';
 import { isIdentitySubset } from '../../access/patient-identity';
 import { resolveConditionalReferences } from '../bundle/conditional';
@@ -39,9 +39,9 @@ export async function createInteraction(request: FhirRequest, session: Session, 
   const input = { resource, patientId: patientIds[0] ?? null, createdBy: submitterOf(session.caller), method: 'POST' as const, generatedId: true };
   if (!criteria) {
     // nothing to match first: the insert is all the write (one statement when its indexing allows: ResourceStore.insertNew)
-    const stored = await session.store.insertNew(input);
+    const stored = await session.store.insertNew(input, request.bundle ? undefined : readCompanions(session));
     if (!stored) throw new FhirError(409, 'conflict', `${type}/${resource.id} already exists`);
-    return writeResponse(request, session, stored, 201, `created ${type}/${stored.id}`);
+    return writeResponse(request, session, stored, 201, `created ${type}/${stored.id}`, knownFromRead(stored));
   }
   const outcome = await session.transaction(async (trx) => {
     await lockCriteria(trx, type, criteria);
