@@ -36,15 +36,36 @@ interface RuleRow {
   purpose: EmergencyPurpose | null;
 }
 
+const toRule = (row: RuleRow): ConsentRule => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose });
+
 export class AccessFactsReader {
-  constructor(private readonly db: Executor) {}
+  constructor(protected readonly db: Executor) {}
+
+  /**
+   * A reader for one check (write-rules.ts checkWriteRules): the same
+   * answers, but a patient's existence and active rules, asked together by
+   * most writes, are read by one statement, once. Nothing is written during
+   * a check, so nothing it remembers goes stale.
+   */
+  forOneCheck(): AccessFactsReader {
+    return new OneCheckFacts(this.db);
+  }
 
   /** Active consent rules of the patient (optionally without those of one Consent, being rewritten). */
   async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
     const result = await this.db.query<RuleRow>(`SELECT * FROM consent_rules WHERE patient_id = ? AND ${spaceOpenSql('consent_rules.patient_id')}`, [patientId]);
-    return result.rows
-      .filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid)
-      .map((row) => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose }));
+    return result.rows.filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid).map(toRule);
+  }
+
+  /** `patientExists` and `rulesOf`, in one statement. */
+  protected async patientFacts(patientId: string): Promise<{ exists: boolean; rules: ConsentRule[] }> {
+    const result = await this.db.query<{ exists: boolean; rules: RuleRow[] }>(
+      `SELECT EXISTS (SELECT 1 FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted AND ${spaceOpenSql('resources.id')}) AS exists,
+              COALESCE((SELECT json_agg(consent_rules) FROM consent_rules WHERE patient_id = ? AND ${spaceOpenSql('consent_rules.patient_id')}), '[]') AS rules`,
+      [patientId, patientId],
+    );
+    const row = result.rows[0];
+    return { exists: row.exists, rules: row.rules.map(toRule) };
   }
 
   /** Facts of a document by rid (its current row). */
@@ -124,5 +145,28 @@ export class AccessFactsReader {
       return parsed?.type === 'Organization' ? [`Organization/${parsed.id}`] : [];
     });
     return { roleIds: result.rows.map((row) => row.id), organizations };
+  }
+}
+
+/** AccessFactsReader.forOneCheck. */
+class OneCheckFacts extends AccessFactsReader {
+  private readonly patients = new Map<string, Promise<{ exists: boolean; rules: ConsentRule[] }>>();
+
+  private factsOf(patientId: string): Promise<{ exists: boolean; rules: ConsentRule[] }> {
+    let facts = this.patients.get(patientId);
+    if (!facts) {
+      facts = this.patientFacts(patientId);
+      this.patients.set(patientId, facts);
+    }
+    return facts;
+  }
+
+  override async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
+    if (exceptConsentRid !== undefined) return super.rulesOf(patientId, exceptConsentRid);
+    return (await this.factsOf(patientId)).rules;
+  }
+
+  override async patientExists(patientId: string): Promise<boolean> {
+    return (await this.factsOf(patientId)).exists;
   }
 }

@@ -62,7 +62,8 @@ interface Write {
   patientIds: string[];
 }
 
-export async function checkWriteRules(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[], deps: WriteRulesDeps): Promise<void> {
+export async function checkWriteRules(caller: Caller, kind: WriteKind, resource: Resource | null, current: StoredResource | undefined, patientIds: string[], given: WriteRulesDeps): Promise<void> {
+  const deps = { ...given, facts: given.facts.forOneCheck() };
   const type = resource?.resourceType ?? current?.resourceType ?? '';
   if (type === 'AuditEvent') throw notAllowed('AuditEvent is written by the server only');
   if (resource) checkConsentShape(resource, deps.validator);
