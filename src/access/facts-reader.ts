@@ -43,9 +43,9 @@ export class AccessFactsReader {
 
   /**
    * A reader for one check (write-rules.ts checkWriteRules): the same
-   * answers, but a patient's existence and active rules, asked together by
-   * most writes, are read by one statement, once. Nothing is written during
-   * a check, so nothing it remembers goes stale.
+   * answers, but a patient's existence and active rules, which a
+   * practitioner's write both asks, are read by one statement, once. Nothing
+   * is written during a check, so nothing it remembers goes stale.
    */
   forOneCheck(): AccessFactsReader {
     return new OneCheckFacts(this.db);
