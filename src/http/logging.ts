@@ -1,7 +1,9 @@
 /**
  * One JSON line per request (pino): method, path without query values,
  * status, duration and request id (`X-Request-Id` echoed when well-formed,
- * else generated). Never logs tokens, bodies or identifiers' values.
+ * else generated); the liveness and readiness probes at debug level (an
+ * answer of 500 or more is logged as an error whatever the path). Never logs
+ * tokens, bodies or identifiers' values.
  *
  * The line is written when the response has finished (or the connection
  * closed first), through the process's pino logger: no child logger per
@@ -30,6 +32,7 @@ export function pathWithoutValues(url: string): string {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9\-_.:]{1,128}$/;
+const PROBES = new Set(['/healthz', '/readyz']);
 
 export function requestLogger(logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
@@ -43,6 +46,7 @@ export function requestLogger(logger: Logger) {
       const status = res.writableFinished ? res.statusCode : 499;
       const line = { req: { id, method: req.method, path: pathWithoutValues(url) }, res: { status }, durationMs: Math.round(performance.now() - started) };
       if (status >= 500) logger.error(line, 'request failed');
+      else if (PROBES.has(url)) logger.debug(line, 'probe'); // liveness and readiness probes: at debug, not one info line per probe
       else logger.info(line, 'request');
     };
     res.once('close', log);
