@@ -36,6 +36,10 @@ interface RuleRow {
   purpose: EmergencyPurpose | null;
 }
 
+/** FROM … WHERE of the live Patient `?` whose space is not closed, and of its active rules (one binding each). */
+const LIVE_PATIENT = `resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted AND ${spaceOpenSql('resources.id')}`;
+const RULES_OF_PATIENT = `consent_rules WHERE patient_id = ? AND ${spaceOpenSql('consent_rules.patient_id')}`;
+
 const toRule = (row: RuleRow): ConsentRule => ({ patientId: row.patient_id, kind: row.kind, effect: row.effect, actor: row.actor_ref, dataId: row.data_id, purpose: row.purpose });
 
 export class AccessFactsReader {
@@ -53,15 +57,14 @@ export class AccessFactsReader {
 
   /** Active consent rules of the patient (optionally without those of one Consent, being rewritten). */
   async rulesOf(patientId: string, exceptConsentRid?: number): Promise<ConsentRule[]> {
-    const result = await this.db.query<RuleRow>(`SELECT * FROM consent_rules WHERE patient_id = ? AND ${spaceOpenSql('consent_rules.patient_id')}`, [patientId]);
+    const result = await this.db.query<RuleRow>(`SELECT * FROM ${RULES_OF_PATIENT}`, [patientId]);
     return result.rows.filter((row) => exceptConsentRid === undefined || Number(row.consent_rid) !== exceptConsentRid).map(toRule);
   }
 
   /** `patientExists` and `rulesOf`, in one statement. */
   protected async patientFacts(patientId: string): Promise<{ exists: boolean; rules: ConsentRule[] }> {
     const result = await this.db.query<{ exists: boolean; rules: RuleRow[] }>(
-      `SELECT EXISTS (SELECT 1 FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted AND ${spaceOpenSql('resources.id')}) AS exists,
-              COALESCE((SELECT json_agg(consent_rules) FROM consent_rules WHERE patient_id = ? AND ${spaceOpenSql('consent_rules.patient_id')}), '[]') AS rules`,
+      `SELECT EXISTS (SELECT 1 FROM ${LIVE_PATIENT}) AS exists, COALESCE((SELECT json_agg(consent_rules) FROM ${RULES_OF_PATIENT}), '[]') AS rules`,
       [patientId, patientId],
     );
     const row = result.rows[0];
@@ -107,7 +110,7 @@ export class AccessFactsReader {
 
   /** Whether Patient/X exists, is not deleted and its space is not closed (the write rules submit nothing to any other). */
   async patientExists(patientId: string): Promise<boolean> {
-    const result = await this.db.query<{ id: string }>(`SELECT id FROM resources WHERE resource_type = 'Patient' AND id = ? AND NOT deleted AND ${spaceOpenSql('resources.id')}`, [patientId]);
+    const result = await this.db.query<{ id: string }>(`SELECT id FROM ${LIVE_PATIENT}`, [patientId]);
     return result.rows.length > 0;
   }
 

@@ -11,7 +11,7 @@
  * are one link. Never decides access; never reads rows for a client.
  */
 import type { Consent, DocumentReference, FhirResource } from 'fhir/r4';
-import type { Executor } from '../store/executor';
+import type { Executor, SqlBinding } from '../store/executor';
 import type { ResourceIndexer, StoredResource } from '../store/resources';
 import type { NewRowCte } from '../kernel/stored';
 import { fromRow, RESOURCE_COLUMNS } from '../store/resources';
@@ -65,21 +65,10 @@ export class AccessIndexer implements ResourceIndexer {
     if (!FACT_TYPES.includes(row.resourceType)) return [];
     if (row.resourceType === 'Consent' || row.deleted || !row.content || referencedRoles(row, this.baseUrl).length > 0) return undefined;
     const facts = rowFactsOf(row, this.grid, () => undefined, [], this.baseUrl);
-    const ctes: NewRowCte[] = [
-      {
-        sql: `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels, context_type, context_id, legal_label_removed)
-              SELECT new_row.rid, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?, ?, false FROM new_row`,
-        bindings: [facts.resourceType, facts.id, facts.patientId, textArray(facts.parties), textArray(facts.typeKeys), textArray(facts.labels), facts.context?.type ?? null, facts.context?.id ?? null],
-      },
-    ];
+    const ctes: NewRowCte[] = [{ sql: `INSERT INTO access_facts (${FACT_COLUMNS}) SELECT new_row.rid, ${FACT_VALUES}, false FROM new_row`, bindings: factBindings(facts) }];
     const content = row.content as FhirResource;
     const targets = content.resourceType === 'DocumentReference' ? attachmentTargets(content, this.baseUrl) : [];
-    if (targets.length > 0) {
-      ctes.push({
-        sql: `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, new_row.rid FROM new_row, json_to_recordset(?::json) AS t(type text, id text)`,
-        bindings: [JSON.stringify(targets.map(({ type, id }) => ({ type, id })))],
-      });
-    }
+    if (targets.length > 0) ctes.push(linksInsert('new_row.rid', 'new_row, ', targets));
     return ctes;
   }
 
@@ -151,23 +140,37 @@ async function previousFacts(db: Executor, rid: number): Promise<PreviousFacts |
   return result.rows[0];
 }
 
+const FACT_COLUMNS = 'rid, resource_type, id, patient_id, parties, type_keys, labels, context_type, context_id, legal_label_removed';
+/** The placeholders of the columns between rid and legal_label_removed, for factBindings. */
+const FACT_VALUES = '?, ?, ?, ?::text[], ?::text[], ?::text[], ?, ?';
+
+function factBindings(facts: RowFacts): SqlBinding[] {
+  return [facts.resourceType, facts.id, facts.patientId, textArray(facts.parties), textArray(facts.typeKeys), textArray(facts.labels), facts.context?.type ?? null, facts.context?.id ?? null];
+}
+
+/** The INSERT of a document's attachment links, its rid `ridSql` (read FROM `from` when given). */
+function linksInsert(ridSql: string, from: string, targets: readonly AttachmentTarget[], bindings: SqlBinding[] = []): NewRowCte {
+  return {
+    sql: `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, ${ridSql} FROM ${from}json_to_recordset(?::json) AS t(type text, id text)`,
+    bindings: [...bindings, JSON.stringify(targets.map(({ type, id }) => ({ type, id })))],
+  };
+}
+
 async function writeFacts(db: Executor, rid: number, facts: RowFacts, legalLabelRemoved: boolean): Promise<void> {
   await db.query(
-    `INSERT INTO access_facts (rid, resource_type, id, patient_id, parties, type_keys, labels, context_type, context_id, legal_label_removed)
-     VALUES (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?, ?, ?)
+    `INSERT INTO access_facts (${FACT_COLUMNS})
+     VALUES (?, ${FACT_VALUES}, ?)
      ON CONFLICT (rid) DO UPDATE SET patient_id = EXCLUDED.patient_id, parties = EXCLUDED.parties, type_keys = EXCLUDED.type_keys, labels = EXCLUDED.labels,
        context_type = EXCLUDED.context_type, context_id = EXCLUDED.context_id, legal_label_removed = EXCLUDED.legal_label_removed`,
-    [rid, facts.resourceType, facts.id, facts.patientId, textArray(facts.parties), textArray(facts.typeKeys), textArray(facts.labels), facts.context?.type ?? null, facts.context?.id ?? null, legalLabelRemoved],
+    [rid, ...factBindings(facts), legalLabelRemoved],
   );
 }
 
 async function writeLinks(db: Executor, rid: number, targets: readonly AttachmentTarget[], replace: boolean): Promise<void> {
   if (replace) await db.query('DELETE FROM attachment_links WHERE document_rid = ?', [rid]);
   if (targets.length === 0) return;
-  await db.query(
-    `INSERT INTO attachment_links (target_type, target_id, document_rid) SELECT t.type, t.id, ? FROM json_to_recordset(?::json) AS t(type text, id text)`,
-    [rid, JSON.stringify(targets.map(({ type, id }) => ({ type, id })))],
-  );
+  const insert = linksInsert('?', '', targets, [rid]);
+  await db.query(insert.sql, insert.bindings);
 }
 
 async function writeRules(db: Executor, rid: number, rules: ConsentRule[]): Promise<void> {

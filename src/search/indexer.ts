@@ -106,11 +106,9 @@ function indexSql(batch: RowsOf[], deleteRids: number[]): { sql: string; binding
     if (single) {
       const rows = single.rows[key] as object[];
       if (rows.length === 0) continue;
-      ctes.push(
-        `i_${name} AS (INSERT INTO ${name} (rid, resource_type, patient_id, ${values.join(', ')}) SELECT ?::bigint, ?::text, ?::text, ${values.join(', ')}` +
-          ` FROM json_to_recordset(?::json) AS x(${values.map((n, i) => `${n} ${valueTypes[i]}`).join(', ')}))`,
-      );
-      bindings.push(single.rid, single.resourceType, single.patientId, JSON.stringify(rows));
+      const insert = oneResourceInsert(key, { sql: '?::bigint', bindings: [single.rid] }, single.resourceType, single.patientId, rows);
+      ctes.push(`i_${name} AS (${insert.sql})`);
+      bindings.push(...insert.bindings);
       continue;
     }
     const records = batch.flatMap((item) => (item.rows[key] as object[]).map((row) => ({ ...row, rid: item.rid, resource_type: item.resourceType, patient_id: item.patientId })));
@@ -128,20 +126,22 @@ function indexSql(batch: RowsOf[], deleteRids: number[]): { sql: string; binding
 
 /** The index rows of a new row as CTEs of the statement inserting it (its rid: `new_row.rid`). */
 function newRowIndexCtes(resourceType: string, patientId: string | null, rows: IndexRows): NewRowCte[] {
-  const ctes: NewRowCte[] = [];
-  for (const key of Object.keys(INDEX_TABLES) as IndexTable[]) {
-    const { name, columns } = INDEX_TABLES[key];
-    const values = rows[key] as object[];
-    if (values.length === 0) continue;
-    const names = ['param', ...Object.keys(columns)];
-    const types = ['text', ...Object.values(columns)];
-    ctes.push({
-      sql: `INSERT INTO ${name} (rid, resource_type, patient_id, ${names.join(', ')}) SELECT new_row.rid, ?::text, ?::text, ${names.map((n) => `x.${n}`).join(', ')}` +
-        ` FROM new_row, json_to_recordset(?::json) AS x(${names.map((n, i) => `${n} ${types[i]}`).join(', ')})`,
-      bindings: [resourceType, patientId, JSON.stringify(values)],
-    });
-  }
-  return ctes;
+  return (Object.keys(INDEX_TABLES) as IndexTable[])
+    .filter((key) => (rows[key] as object[]).length > 0)
+    .map((key) => oneResourceInsert(key, { sql: 'new_row.rid', from: 'new_row, ', bindings: [] }, resourceType, patientId, rows[key] as object[]));
+}
+
+/** The INSERT of one resource's rows into one index table: its rid (`rid.sql`, read FROM `rid.from` when given), type and patient bound once, the rows as JSON. */
+function oneResourceInsert(key: IndexTable, rid: { sql: string; from?: string; bindings: SqlBinding[] }, resourceType: string, patientId: string | null, rows: object[]): NewRowCte {
+  const { name, columns } = INDEX_TABLES[key];
+  const names = ['param', ...Object.keys(columns)];
+  const types = ['text', ...Object.values(columns)];
+  return {
+    sql:
+      `INSERT INTO ${name} (rid, resource_type, patient_id, ${names.join(', ')}) SELECT ${rid.sql}, ?::text, ?::text, ${names.map((n) => `x.${n}`).join(', ')}` +
+      ` FROM ${rid.from ?? ''}json_to_recordset(?::json) AS x(${names.map((n, i) => `${n} ${types[i]}`).join(', ')})`,
+    bindings: [...rid.bindings, resourceType, patientId, JSON.stringify(rows)],
+  };
 }
 
 /** The same as a statement held by the unit of work. */

@@ -7,7 +7,7 @@
  */
 import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from '../kernel/predicate';
-import type { HistoryQuery, ReadCompanions, ResourceIndexer, Store, StoredResource, StoredVersion, StoredWithCompanions, StoreObserver, WriteInput } from '../kernel/stored';
+import type { HistoryQuery, NewRowCte, ReadCompanions, ResourceIndexer, Store, StoredResource, StoredVersion, StoredWithCompanions, StoreObserver, WriteInput } from '../kernel/stored';
 import { MAX_HELD, type Executor, type HeldPart, type HeldStatement, type SqlBinding } from './executor';
 
 export type { HistoryQuery, ResourceIndexer, StoredResource, StoredVersion, StoreObserver, WriteInput } from '../kernel/stored';
@@ -86,6 +86,19 @@ function versionBindings(row: StoredResource, method: StoredVersion['method']): 
   return [row.resourceType, row.id, row.versionId, row.lastUpdated, row.deleted, row.patientId, row.createdBy, method];
 }
 
+/**
+ * The `patient_visible` column answering `companions.patient` for the patient
+ * `patientSql` names (a column, or `?` bound to `bindings`); none without it.
+ */
+function patientVisible(companions: ReadCompanions, patientSql: string, bindings: SqlBinding[] = []): { column: string; bindings: SqlBinding[] } {
+  const patient = companions.patient?.render('rp');
+  if (!patient) return { column: '', bindings: [] };
+  return {
+    column: `, EXISTS (SELECT 1 FROM resources rp WHERE rp.resource_type = 'Patient' AND rp.id = ${patientSql} AND (${patient.sql})) AS patient_visible`,
+    bindings: [...bindings, ...patient.bindings],
+  };
+}
+
 /** The first version of a new row, as it will be stored (rid still to come). */
 function newRow(input: WriteInput): StoredResource {
   const now = new Date();
@@ -120,13 +133,12 @@ export class ResourceStore implements Store {
    */
   async read(resourceType: string, id: string, access: RowPredicate, companions: ReadCompanions = {}): Promise<StoredWithCompanions | undefined> {
     const predicate = access.render('r');
-    const patient = companions.patient?.render('rp');
-    const patientColumn = patient ? `, EXISTS (SELECT 1 FROM resources rp WHERE rp.resource_type = 'Patient' AND rp.id = r.patient_id AND (${patient.sql})) AS patient_visible` : '';
+    const patient = patientVisible(companions, 'r.patient_id');
     const { rows } = await this.sql.query<Row & { visible: boolean; patient_visible?: boolean }>(
-      `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${patientColumn} FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
-      [...predicate.bindings, ...(patient?.bindings ?? []), resourceType, id],
+      `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${patient.column} FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
+      [...predicate.bindings, ...patient.bindings, resourceType, id],
     );
-    return this.answer(rows[0], (row) => (patient ? { ...fromRow(row), patientVisible: rows[0].patient_visible === true } : fromRow(row)));
+    return this.answer(rows[0], (row) => (patient.column ? { ...fromRow(row), patientVisible: rows[0].patient_visible === true } : fromRow(row)));
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {
@@ -206,15 +218,9 @@ export class ResourceStore implements Store {
       this.observer.wrote(stored);
       return stored;
     }
-    const { rows } = await this.sql.query<{ rid: string }>(
-      `WITH row AS (
-         INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
-         VALUES (?, ?, 1, ?, false, ?, ?, ?::jsonb) ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid, content)
-       ${APPEND_VERSION}`,
-      [stored.resourceType, id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(content), ...versionBindings(stored, input.method)],
-    );
-    if (!rows[0]) return undefined;
-    stored.rid = Number(rows[0].rid);
+    const row = await this.insertRow(stored, input.method, []);
+    if (!row) return undefined;
+    stored.rid = Number(row.rid);
     await this.indexer.index(this.sql, stored);
     this.observer.wrote(stored);
     return stored;
@@ -235,8 +241,17 @@ export class ResourceStore implements Store {
     const ctes = this.indexer.newRowCtes?.(stored);
     if (!ctes) return this.sql.inTransaction ? this.insert(input) : this.sql.transaction((trx) => this.on(trx).insert(input));
     // the companion reads the statement's snapshot: the row's patient as it was before this insert, which the insert does not change
-    const patient = stored.patientId !== null ? companions.patient?.render('rp') : undefined;
-    const patientColumn = patient ? `, EXISTS (SELECT 1 FROM resources rp WHERE rp.resource_type = 'Patient' AND rp.id = ? AND (${patient.sql})) AS patient_visible` : '';
+    const row = await this.insertRow(stored, input.method, ctes, stored.patientId !== null ? companions : {});
+    if (!row) return undefined;
+    stored.rid = Number(row.rid);
+    if (row.patient_visible !== undefined) stored.patientVisible = row.patient_visible === true;
+    this.observer.wrote(stored);
+    return stored;
+  }
+
+  /** One statement: the new row, its first version, then `ctes` (reading `new_row`); answers its rid (none: the id is taken) and the companions. */
+  private async insertRow(stored: StoredResource, method: StoredVersion['method'], ctes: readonly NewRowCte[], companions: ReadCompanions = {}): Promise<{ rid: string; patient_visible?: boolean } | undefined> {
+    const patient = patientVisible(companions, '?', [stored.patientId]);
     const { rows } = await this.sql.query<{ rid: string; patient_visible?: boolean }>(
       `WITH new_row AS (
          INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)
@@ -245,18 +260,14 @@ export class ResourceStore implements Store {
          INSERT INTO resource_versions (rid, resource_type, id, version_id, last_updated, deleted, patient_id, created_by, method, content)
          SELECT rid, ?, ?, ?, ?, ?, ?, ?, ?, content FROM new_row)${ctes.map((cte, i) => `,
        new_w${i} AS (${cte.sql})`).join('')}
-       SELECT rid${patientColumn} FROM new_row`,
+       SELECT rid${patient.column} FROM new_row`,
       [
-        stored.resourceType, stored.id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(stored.content), ...versionBindings(stored, input.method),
+        stored.resourceType, stored.id, stored.lastUpdated, stored.patientId, stored.createdBy, JSON.stringify(stored.content), ...versionBindings(stored, method),
         ...ctes.flatMap((cte) => cte.bindings),
-        ...(patient ? [stored.patientId, ...patient.bindings] : []),
+        ...patient.bindings,
       ],
     );
-    if (!rows[0]) return undefined;
-    stored.rid = Number(rows[0].rid);
-    if (patient) stored.patientVisible = rows[0].patient_visible === true;
-    this.observer.wrote(stored);
-    return stored;
+    return rows[0];
   }
 
   /** A rid for a row written behind, from a block drawn from the column's own sequence. */

@@ -13,58 +13,19 @@ import { AUDIT_APPEND_V1 } from './20261126000400_audit_events';
 
 // knex.raw reads every question mark as a binding: the SQL below has none.
 
-/** Version 1 (migration 20261126000400) plus the `names` of each event. */
-const AUDIT_APPEND_V2 = `
-    CREATE FUNCTION audit_append(batch jsonb, digest_seconds double precision) RETURNS integer LANGUAGE plpgsql AS $$
-    DECLARE
-      item jsonb;
-      patient text;
-      at integer;
-      heads text[];       -- the batch's patients, and in step: their last position and hash
-      found text[];
-      head_positions bigint[];
-      head_hashes text[];
-      positions bigint[] := '{}';  -- per event, in batch order
-      prev_hashes text[] := '{}';
-      hashes text[] := '{}';
-    BEGIN
-      SELECT array_agg(DISTINCT e->>'patient_id') INTO heads FROM jsonb_array_elements(batch) AS e;
-      SELECT array_agg(h.patient_id), array_agg(h.position), array_agg(h.hash) INTO found, head_positions, head_hashes
-        FROM (SELECT patient_id, position, hash FROM audit_heads WHERE patient_id = ANY(heads) ORDER BY patient_id FOR UPDATE) h;
-      IF coalesce(cardinality(found), 0) < cardinality(heads) THEN -- first events of some patients: create their heads
-        INSERT INTO audit_heads (patient_id) SELECT p FROM unnest(heads) AS p ORDER BY p ON CONFLICT DO NOTHING;
-        SELECT array_agg(h.patient_id), array_agg(h.position), array_agg(h.hash) INTO found, head_positions, head_hashes
-          FROM (SELECT patient_id, position, hash FROM audit_heads WHERE patient_id = ANY(heads) ORDER BY patient_id FOR UPDATE) h;
-      END IF;
-      heads := found;
-      FOR item IN SELECT a.value FROM jsonb_array_elements(batch) WITH ORDINALITY AS a(value, ord) ORDER BY a.ord LOOP
-        patient := item->>'patient_id';
-        at := array_position(heads, patient);
-        head_positions[at] := head_positions[at] + 1;
-        positions := positions || head_positions[at];
-        prev_hashes := prev_hashes || head_hashes[at];
-        head_hashes[at] := encode(sha256(convert_to(head_hashes[at] || '|' || patient || '|' || head_positions[at] || '|' || (item->>'content'), 'UTF8')), 'hex');
-        hashes := hashes || head_hashes[at];
-      END LOOP;
-      WITH stored AS (
-        INSERT INTO audit_events (id, patient_id, position, recorded, agent, action, subtype, outcome, purpose, content, prev_hash, hash, names)
-        SELECT e->>'id', e->>'patient_id', l.position, (e->>'recorded')::timestamptz, e->>'agent', e->>'action', e->>'subtype',
-               (e->>'outcome')::smallint, e->>'purpose', (e->>'content')::json, l.prev_hash, l.hash,
-               ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(e->'names') = 'array' THEN e->'names' ELSE '[]'::jsonb END))
-        FROM jsonb_array_elements(batch) WITH ORDINALITY AS a(e, ord)
-        JOIN unnest(positions, prev_hashes, hashes) WITH ORDINALITY AS l(position, prev_hash, hash, ord) ON l.ord = a.ord
-        ORDER BY a.ord
-        RETURNING seq, patient_id, purpose IN ('ETREAT', 'BTG') AS urgent
-      )
-      INSERT INTO notification_outbox (audit_seq, patient_id, emergency, next_attempt_at)
-        SELECT seq, patient_id, coalesce(urgent, false),
-               CASE WHEN urgent THEN now() ELSE now() + make_interval(secs => digest_seconds) END
-        FROM stored;
-      UPDATE audit_heads h SET position = m.position, hash = m.hash
-        FROM unnest(heads, head_positions, head_hashes) AS m(patient_id, position, hash)
-        WHERE h.patient_id = m.patient_id;
-      RETURN jsonb_array_length(batch);
-    END $$;`;
+/** `from` → `to` in `sql`, which must hold `from` exactly once. */
+function replacedOnce(sql: string, from: string, to: string): string {
+  const at = sql.indexOf(from);
+  if (at < 0 || sql.indexOf(from, at + 1) >= 0) throw new Error(`audit_append v1 changed: "${from.trim()}" is not there once`);
+  return sql.slice(0, at) + to + sql.slice(at + from.length);
+}
+
+/** Version 1 (migration 20261126000400) with the `names` of each event inserted too; nothing else differs. */
+const AUDIT_APPEND_V2 = replacedOnce(
+  replacedOnce(AUDIT_APPEND_V1, 'content, prev_hash, hash)\n', 'content, prev_hash, hash, names)\n'),
+  'l.prev_hash, l.hash\n',
+  "l.prev_hash, l.hash,\n               ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(e->'names') = 'array' THEN e->'names' ELSE '[]'::jsonb END))\n",
+);
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
