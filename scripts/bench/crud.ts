@@ -41,7 +41,9 @@
  * Uses DATABASE_URL when set, else the embedded PostgreSQL in DATA_DIR
  * (default ./data/bench). WORKERS is inherited from the environment.
  * Options: --duration <s> (10), --connections <n> (50), --patients <n> (200),
- * --practitioners <n> (4), --patient-writes, --compression.
+ * --practitioners <n> (4), --patient-writes, --compression, --only <list>
+ * (the numbered figures to measure, e.g. `--only 3` or `--only 2,3`; the
+ * reference, figure 1, is always measured).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,7 +52,7 @@ import { randomInt } from 'node:crypto';
 import autocannon from 'autocannon';
 import { loadLocalKeys } from '../../src/identity/local-keys';
 import { startServerProcess, type ServerProcess } from './server-process';
-import { flag, option } from './options';
+import { flag, option, text } from './options';
 
 const DURATION = option('duration', 10);
 const CONNECTIONS = option('connections', 50);
@@ -58,6 +60,9 @@ const PATIENTS = Math.max(1, option('patients', 200));
 const PRACTITIONERS = Math.max(1, option('practitioners', 4));
 const PATIENT_WRITES = flag('patient-writes');
 const COMPRESSION = flag('compression');
+const ONLY = text('only')?.split(',').map(Number);
+/** Whether numbered figure `n` is measured in this run. */
+const wanted = (n: number) => !ONLY || ONLY.includes(n);
 const SEED_CHUNK = 25;
 const BASE_URL = 'http://bench.carnet.local';
 const dataDir = path.resolve(process.env.DATA_DIR ?? './data/bench');
@@ -291,33 +296,41 @@ async function main(): Promise<void> {
     const ratio = (f: Figure, bareRps: number) => (f.rps / bareRps) * 100;
 
     figures.push(await measure('1. bare Express GET /hello (reference)', { url: `http://127.0.0.1:${bare.port}/hello` }));
-    const health = await measure('2. Carnet GET /healthz', { url: `${url}/healthz` });
-    figures.push(health);
-    targets.push({ figure: health, label: '/healthz ≥ 70 % of bare Express', met: (f, b) => ratio(f, b) >= 70, actual: (f, b) => `${ratio(f, b).toFixed(1)} %` });
-    const read = await measure(
-      `3. practitioner read DocumentReference/{id}, ${PATIENTS} patients, audited`,
-      { url: `${url}/fhir/DocumentReference`, headers: { authorization: readerAuth } },
-      (req) => ({ ...req, path: documentPaths[reads++ % documentPaths.length] }),
-    );
-    figures.push(read);
-    targets.push({ figure: read, label: 'authorized read ≥ 35 % of bare Express', met: (f, b) => ratio(f, b) >= 35, actual: (f, b) => `${ratio(f, b).toFixed(1)} %` });
-    const create = await measure(
-      `4. practitioners create DocumentReference, ${PATIENTS} patients × ${PRACTITIONERS} practitioners`,
-      { url: `${url}/fhir/DocumentReference`, method: 'POST', headers: fhirHeaders },
-      (req) => {
-        const n = creates++;
-        return { ...req, headers: { ...req.headers, authorization: practitionerAuth[n % PRACTITIONERS] }, body: createBodies[Math.floor(n / PRACTITIONERS) % PATIENTS] };
-      },
-    );
-    figures.push(create);
-    targets.push({ figure: create, label: 'DocumentReference creates ≥ 500/s', met: (f) => f.rps >= 500, actual: (f) => `${f.rps.toFixed(0)}/s` });
-    const single = await measure(
-      `5. practitioners create DocumentReference, 1 patient × ${PRACTITIONERS} practitioners`,
-      { url: `${url}/fhir/DocumentReference`, method: 'POST', headers: fhirHeaders },
-      (req) => ({ ...req, headers: { ...req.headers, authorization: practitionerAuth[singles++ % PRACTITIONERS] }, body: createBodies[0] }),
-    );
-    figures.push(single);
-    targets.push({ figure: single, label: 'creates on one patient ≥ 350/s', met: (f) => f.rps >= 350, actual: (f) => `${f.rps.toFixed(0)}/s` });
+    if (wanted(2)) {
+      const health = await measure('2. Carnet GET /healthz', { url: `${url}/healthz` });
+      figures.push(health);
+      targets.push({ figure: health, label: '/healthz ≥ 70 % of bare Express', met: (f, b) => ratio(f, b) >= 70, actual: (f, b) => `${ratio(f, b).toFixed(1)} %` });
+    }
+    if (wanted(3)) {
+      const read = await measure(
+        `3. practitioner read DocumentReference/{id}, ${PATIENTS} patients, audited`,
+        { url: `${url}/fhir/DocumentReference`, headers: { authorization: readerAuth } },
+        (req) => ({ ...req, path: documentPaths[reads++ % documentPaths.length] }),
+      );
+      figures.push(read);
+      targets.push({ figure: read, label: 'authorized read ≥ 35 % of bare Express', met: (f, b) => ratio(f, b) >= 35, actual: (f, b) => `${ratio(f, b).toFixed(1)} %` });
+    }
+    if (wanted(4)) {
+      const create = await measure(
+        `4. practitioners create DocumentReference, ${PATIENTS} patients × ${PRACTITIONERS} practitioners`,
+        { url: `${url}/fhir/DocumentReference`, method: 'POST', headers: fhirHeaders },
+        (req) => {
+          const n = creates++;
+          return { ...req, headers: { ...req.headers, authorization: practitionerAuth[n % PRACTITIONERS] }, body: createBodies[Math.floor(n / PRACTITIONERS) % PATIENTS] };
+        },
+      );
+      figures.push(create);
+      targets.push({ figure: create, label: 'DocumentReference creates ≥ 500/s', met: (f) => f.rps >= 500, actual: (f) => `${f.rps.toFixed(0)}/s` });
+    }
+    if (wanted(5)) {
+      const single = await measure(
+        `5. practitioners create DocumentReference, 1 patient × ${PRACTITIONERS} practitioners`,
+        { url: `${url}/fhir/DocumentReference`, method: 'POST', headers: fhirHeaders },
+        (req) => ({ ...req, headers: { ...req.headers, authorization: practitionerAuth[singles++ % PRACTITIONERS] }, body: createBodies[0] }),
+      );
+      figures.push(single);
+      targets.push({ figure: single, label: 'creates on one patient ≥ 350/s', met: (f) => f.rps >= 350, actual: (f) => `${f.rps.toFixed(0)}/s` });
+    }
 
     if (COMPRESSION) {
       figures.push(

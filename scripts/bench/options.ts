@@ -11,3 +11,9 @@ export function option(name: string, fallback: number): number {
 export function flag(name: string): boolean {
   return args.includes(`--${name}`);
 }
+
+/** The word after `--name`, or undefined when absent. */
+export function text(name: string): string | undefined {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}

@@ -50,16 +50,19 @@ export function createApp(deps: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', (text: string) => text);
-  app.use(helmet());
   app.use(requestLogger(deps.logger));
-  const cors = corsPolicy(deps.corsOrigins ?? []);
-  if (cors) app.use(CORS_PATHS, cors);
-  // the probes answer a few bytes, never compressed: they go before the compression wrapper
+  // the liveness probe answers fixed bytes that no browser renders: before helmet's dozen headers and the compression wrapper
   app.get('/healthz', (_req, res) => {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Length', HEALTHY.length);
     res.end(HEALTHY);
   });
+  app.use(helmet());
+  const cors = corsPolicy(deps.corsOrigins ?? []);
+  if (cors) app.use(CORS_PATHS, cors);
+  // the readiness probe answers a few bytes, never compressed: before the compression wrapper
   app.get('/readyz', async (_req, res) => {
     const ok = await deps.ready().catch(() => false);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
