@@ -46,7 +46,7 @@ import { ruleClassOf } from './vocabulary';
 import { checkWriteRules, everySpaceOpen, type PatientSpaces } from './write-rules';
 
 export interface CarnetPolicyOptions {
-  /** PatientCompartment (src/fhir/compartment.ts). */
+  /** PatientCompartment (src/kernel/compartment.ts). */
   compartment: { has(resourceType: string): boolean; types(): string[] };
   /** "P has accessed X's space", read through the session's executor (audit/access-history.ts). */
   accessHistory: (sql: Executor) => AccessHistory;

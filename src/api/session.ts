@@ -1,5 +1,5 @@
 /**
- * The request-scoped session (fhir/context.ts `Session`): made once per
+ * The request-scoped session (the `Session` port of kernel/ports.ts): made once per
  * request at the edge, after identification, with the caller (its purpose
  * of use read from the headers, once), and the store, search engine, access
  * decision and audit recorder bound to one executor — the pool, or inside

@@ -1,5 +1,5 @@
 /**
- * Tables of the access rules (src/access/README.md), filled by the access
+ * Tables of the access rules (docs/ARCHITECTURE.md, "The access decision"), filled by the access
  * indexer in each write's transaction and read by the SQL form of the
  * decision (src/access/sql.ts):
  * - consent_rules: one row per actor / document / purpose of every ACTIVE
