@@ -1,10 +1,10 @@
-/** The benchmarks' command line: `--name N` numeric options and `--name` flags. */
+/** The benchmarks' command line: `--name N` numeric options, `--name word` options and `--name` flags. */
 const args = process.argv.slice(2);
 
 /** The number after `--name`, or `fallback` when absent. */
 export function option(name: string, fallback: number): number {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
+  const given = text(name);
+  return given === undefined ? fallback : Number(given);
 }
 
 /** Whether `--name` was given. */

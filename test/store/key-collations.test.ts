@@ -38,17 +38,18 @@ describe('resource and patient keys share one collation (reads probe by index at
   });
   afterAll(() => server.close());
 
-  const keyColumns = async () =>
-    (
-      await server.carnet.db.raw<{ rows: Array<{ column: string; collation: string | null }> }>(
+  /** The key columns of every table, with their collation (null: the database's default). */
+  async function keyColumns(): Promise<Array<{ column: string; collation: string | null }>> {
+    const { rows } = await server.carnet.db.raw<{ rows: Array<{ column: string; collation: string | null }> }>(
       `SELECT table_name || '.' || column_name AS column, collation_name AS collation
          FROM information_schema.columns
         WHERE table_schema = current_schema() AND data_type = 'text' AND column_name = ANY(?)
           AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE')
         ORDER BY 1`,
-        [KEY_COLUMNS],
-      )
-    ).rows;
+      [KEY_COLUMNS],
+    );
+    return rows;
+  }
 
   it('every text column naming a resource or a patient has collation "C", as resources has', async () => {
     const rows = await keyColumns();

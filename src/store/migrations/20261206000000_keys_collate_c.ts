@@ -14,7 +14,7 @@
 import type { Knex } from 'knex';
 
 /** Table → the key columns compared with `resources`' own. */
-export const SHARED_KEYS: Readonly<Record<string, readonly string[]>> = {
+const SHARED_KEYS: Readonly<Record<string, readonly string[]>> = {
   access_facts: ['resource_type', 'id', 'patient_id', 'context_type', 'context_id'],
   attachment_links: ['target_type', 'target_id'],
   patient_access: ['patient_id'],
