@@ -67,7 +67,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const ok = await deps.ready().catch(() => false);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
   });
-  app.use(compression({ threshold: COMPRESSION_THRESHOLD }));
+  app.use(compressionWhenAccepted(compression({ threshold: COMPRESSION_THRESHOLD })));
   deps.mount?.(app);
   if (deps.binaries) {
     const { contents, maxBinaryBytes } = deps.binaries;
@@ -87,6 +87,20 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use((req: Request, res: Response) => sendError(res, new FhirError(404, 'not-found', `nothing at ${req.path}`), deps.logger));
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, error, deps.logger));
   return app;
+}
+
+/**
+ * The compression wrapper only for a request that offers an encoding: without
+ * `Accept-Encoding` the answer is identity anyway (the wrapper's default), and
+ * its per-request proxies of write, end and writeHead cost more than the rest
+ * of the middleware together. Caches still learn that answers vary by it.
+ */
+function compressionWhenAccepted(compress: express.RequestHandler): express.RequestHandler {
+  return (req, res, next) => {
+    if (req.headers['accept-encoding'] !== undefined) return compress(req, res, next);
+    res.vary('Accept-Encoding');
+    next();
+  };
 }
 
 async function handleFhir(req: Request, res: Response, deps: AppDependencies): Promise<void> {

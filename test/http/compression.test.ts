@@ -109,6 +109,7 @@ describe('response compression', () => {
     if (method === 'GET' && status === 200) {
       expect(Number(res.headers['content-length'])).toBe(res.body.length);
       expect(JSON.parse(res.body.toString()).resourceType).toBe('Patient');
+      expect(res.headers.vary).toMatch(/accept-encoding/i); // a cache keeps the plain and the encoded answers apart
     }
   });
 });

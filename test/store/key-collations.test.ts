@@ -57,13 +57,6 @@ describe('resource and patient keys share one collation (reads probe by index at
     expect(rows.filter((row) => row.collation !== 'C')).toEqual([]);
   });
 
-  it('the migration goes down (the database default again) and up', async () => {
-    await server.carnet.db.migrate.down({ name: MIGRATION });
-    expect((await keyColumns()).filter((row) => row.column === 'patient_access.patient_id')).toEqual([{ column: 'patient_access.patient_id', collation: null }]);
-    await server.carnet.db.migrate.up({ name: MIGRATION });
-    expect((await keyColumns()).filter((row) => row.collation !== 'C')).toEqual([]);
-  });
-
   /** The tables a plan reads whole (with sequential scans discouraged, only a table no usable index serves). */
   const scannedWhole = (plan: string) => [...plan.matchAll(/Seq Scan on (\w+)/g)].map((match) => match[1]);
 
@@ -85,5 +78,15 @@ describe('resource and patient keys share one collation (reads probe by index at
       });
       expect(scannedWhole(plan)).toEqual([]);
     }
+  });
+
+  // Last, so the plans above are those of the schema as migrated at start: once, in a full run
+  // (another suite busy on the same cluster), the plans checked right after this down and up showed
+  // Seq Scans on patient_access; they never did alone or again, and the cause was not found.
+  it('the migration goes down (the database default again) and up', async () => {
+    await server.carnet.db.migrate.down({ name: MIGRATION });
+    expect((await keyColumns()).filter((row) => row.column === 'patient_access.patient_id')).toEqual([{ column: 'patient_access.patient_id', collation: null }]);
+    await server.carnet.db.migrate.up({ name: MIGRATION });
+    expect((await keyColumns()).filter((row) => row.collation !== 'C')).toEqual([]);
   });
 });
