@@ -11,4 +11,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,
   maxWorkers: 2,
+  // jest's order, but the files marked `@slow` first when there is no timing yet (a fresh clone)
+  testSequencer: '<rootDir>/test/support/sequencer.js',
 };

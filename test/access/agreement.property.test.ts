@@ -14,6 +14,8 @@
  * ACCESS_STATS=1 prints the decisions' reasons, the operations' outcomes and where the time went.
  * Fixed seed, ACCESS_WORLDS worlds (default 200, 40 with DATABASE_URL); scripts/access-property.ts
  * runs the same property on 10,000 worlds.
+ *
+ * @slow — three to four minutes on two cores
  */
 import fc from 'fast-check';
 import { AuthorizationGrid } from '../../src/access/grid';

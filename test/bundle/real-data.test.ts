@@ -4,6 +4,8 @@
  * ANS transactions that are not MHD submissions, each after the resources it
  * references; then the data is findable. The IHE MHD and PDSm ITI-65 submissions
  * are the table of test/mhd/iti65-fixtures.test.ts.
+ *
+ * @slow — one to two minutes
  */
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { get, send, startTestServer, type TestServer } from '../support/server';

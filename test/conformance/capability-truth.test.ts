@@ -4,6 +4,8 @@
  * for every type is exercised against the running server, and a claim the
  * server does not honour (405, an unknown route's 404, a 400 under
  * `Prefer: handling=strict`) fails. What it must no longer claim is checked too.
+ *
+ * @slow — about a minute and a half
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, Resource } from 'fhir/r4';
 import { get, startTestServer, type TestServer } from '../support/server';

@@ -6,6 +6,8 @@
  * WORKERS=2, two server processes share the port, one that dies is replaced,
  * and SIGTERM to the primary stops them all and the database. A start that
  * fails says why and what to set; a new data directory takes a free port.
+ *
+ * @slow — about a minute and a half
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
