@@ -101,7 +101,7 @@ function callerKey(caller: Caller): string {
   return key;
 }
 
-/** The caller as plain data, its scopes' interaction sets as sorted letters (JSON.stringify with a replacer costs ten times more). */
+/** The caller as plain data, its scopes' interaction sets as sorted letters (JSON.stringify with a replacer took twice as long: 4.6–5.0 µs against 2.5–2.8 for a practitioner). */
 function keyFields(caller: Caller): unknown {
   const scopes = caller.scopes.map((scope) => [scope.context, scope.resourceType, [...scope.interactions].sort().join('')]);
   return { ...caller, scopes };
