@@ -31,7 +31,7 @@ export interface CreateValidatorOptions {
   profilesDir?: string;
   /** More ValueSets/CodeSystems for required bindings; default `<repo>/terminology`. */
   terminologyDir?: string;
-  /** Compile the per-type JSON schema validators on first use instead of at start (tests, scripts). */
+  /** Compile each type's JSON schema validator on its first use instead of all at start (the test server). */
   lazy?: boolean;
 }
 

@@ -5,7 +5,7 @@
  * server does not honour (405, an unknown route's 404, a 400 under
  * `Prefer: handling=strict`) fails. What it must no longer claim is checked too.
  *
- * @slow — about a minute and a half
+ * @slow — about half a minute
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, Resource } from 'fhir/r4';
 import { get, startTestServer, type TestServer } from '../support/server';
@@ -130,13 +130,21 @@ describe('every claimed search parameter, include and revinclude', () => {
     expect(failures).toEqual([]);
   }, 600_000);
 
+  // About 12,000 claims (every reference parameter is a _revinclude of each type it targets): a search
+  // follows them 40 at a time, and a group answered other than 200 is asked again one claim at a time.
   it('follows every claimed _include and _revinclude under Prefer: handling=strict', async () => {
     const failures: string[] = [];
+    const search = (type: string, name: string, values: string[]) =>
+      call('get', `${type}?${values.map((value) => `${name}=${encodeURIComponent(value)}`).join('&')}&_count=1`);
     for (const entry of resources) {
       for (const [name, values] of [['_include', entry.searchInclude ?? []], ['_revinclude', entry.searchRevInclude ?? []]] as const) {
-        for (const value of values) {
-          const res = await call('get', `${entry.type}?${name}=${encodeURIComponent(value)}&_count=1`);
-          if (res.status !== 200) failures.push(`${entry.type}?${name}=${value}: ${res.status}`);
+        for (let at = 0; at < values.length; at += 40) {
+          const group = values.slice(at, at + 40);
+          if ((await search(entry.type, name, group)).status === 200) continue;
+          for (const value of group) {
+            const res = await search(entry.type, name, [value]);
+            if (res.status !== 200) failures.push(`${entry.type}?${name}=${value}: ${res.status}`);
+          }
         }
       }
     }

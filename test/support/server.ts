@@ -84,7 +84,9 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const config = loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const messages = new LoopbackTransport();
-  const carnet = await createCarnet(config, database.url, logger, { accountMessageTransport: messages, clock: options.clock });
+  // lazily compiled schema validators: the same validators, built for the types a suite writes (1.6 s less per server)
+  const composition = { accountMessageTransport: messages, clock: options.clock, lazyValidation: true };
+  const carnet = await createCarnet(config, database.url, logger, composition);
   const keys = await loadLocalKeys({ dir: keyDir, issuer: BASE });
   const token = (claims: { sub?: string; fhirUser?: string; scope: string }) =>
     keys.issueToken({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, { expiresIn: '1h' });
@@ -97,7 +99,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     practitionerToken: (id, scope = 'user/*.*') => token({ sub: `prac-${id}`, fhirUser: `Practitioner/${id}`, scope }),
     callerOf: (claims) => resolveCaller({ sub: claims.sub ?? claims.fhirUser ?? 'test-client', ...claims }, createCallerLookup(carnet.sql), { fhirBase: `${BASE}/fhir` }),
     sibling: (more = {}) =>
-      createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger, { accountMessageTransport: messages, clock: options.clock }),
+      createCarnet(loadConfig({ BASE_URL: BASE, DEV_KEY_DIR: keyDir, LOG_LEVEL: 'silent', ...env, ...more }), database.url, logger, composition),
     session: (caller) => carnet.sessions.openAs(caller),
     messages,
     put: (resource, createdBy = 'client:test-operator') =>
