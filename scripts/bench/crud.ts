@@ -26,6 +26,11 @@
  *  target): the read of figure 3 with `Accept-Encoding: gzip, br`, and `GET /fhir/metadata`
  *  (the CapabilityStatement, ~400 KB) plain, gzip and br — each with the
  *  bytes of its answers as sent.
+ * Each figure also gives, where /proc exists, the CPU µs per answer of the
+ * server under test (bare Express's process, or Carnet's processes), of every
+ * PostgreSQL process and of this process (autocannon, the load generator):
+ * the three share the machine's cores, so a ratio to bare Express moves with
+ * the machine while these say where a request's time went.
  * Any non-2xx answer or socket error counts as an error, is printed with a
  * sample of the answers and flags its figure; error-level lines of the
  * server's log are counted and printed. Missing a target does not change the
@@ -51,6 +56,7 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import autocannon from 'autocannon';
 import { loadLocalKeys } from '../../src/identity/local-keys';
+import { cpuTimes, spent } from './cpu';
 import { startServerProcess, type ServerProcess } from './server-process';
 import { flag, option, text } from './options';
 
@@ -196,14 +202,18 @@ interface Figure {
   samples: string[];
   /** Mean bytes of an answer as sent (headers included; compressed when encoded). */
   bytes: number;
+  /** CPU µs per answer: the server under test, every PostgreSQL process, this process (the load generator); undefined without /proc. */
+  cpu?: { server: number; postgres: number; generator: number };
 }
 
 /** autocannon with the run's defaults; counts non-2xx answers and socket errors, keeps a few non-2xx samples. */
-async function measure(name: string, options: autocannon.Options, setup?: (req: autocannon.Request) => autocannon.Request): Promise<Figure> {
+async function measure(server: ServerProcess, name: string, options: autocannon.Options, setup?: (req: autocannon.Request) => autocannon.Request): Promise<Figure> {
   const samples: string[] = [];
   const onResponse = (status: number, body: string) => {
     if ((status < 200 || status >= 300) && samples.length < 3) samples.push(`${status} ${body.slice(0, 300)}`);
   };
+  const before = cpuTimes(server.child.pid);
+  const generatorBefore = process.cpuUsage();
   const result = await autocannon({
     connections: CONNECTIONS,
     duration: DURATION,
@@ -213,9 +223,15 @@ async function measure(name: string, options: autocannon.Options, setup?: (req: 
   const statuses = Object.entries(result.statusCodeStats ?? {})
     .map(([code, stat]) => `${code}×${stat.count ?? 0}`)
     .join(' ');
+  const generator = process.cpuUsage(generatorBefore);
+  const after = cpuTimes(server.child.pid);
+  const answers = Math.max(1, result.requests.total);
+  const cpu = before && after
+    ? { server: (spent(before.server, after.server) * 1000) / answers, postgres: (spent(before.postgres, after.postgres) * 1000) / answers, generator: (generator.user + generator.system) / answers }
+    : undefined;
   const bytes = result.requests.average > 0 ? result.throughput.average / result.requests.average : 0;
   process.stdout.write(`  ${name}: ${result.requests.average.toFixed(0)} req/s, ${(bytes / 1024).toFixed(1)} KB/answer (${statuses}${result.errors ? `, ${result.errors} socket errors` : ''})\n`);
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, statuses, samples, bytes };
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, statuses, samples, bytes, cpu };
 }
 
 /** Error-level lines (pino level ≥ 50) of the server's standard output, counted, the first few kept. */
@@ -295,14 +311,15 @@ async function main(): Promise<void> {
     const targets: Array<{ figure: Figure; label: string; met: (f: Figure, bare: number) => boolean; actual: (f: Figure, bare: number) => string }> = [];
     const ratio = (f: Figure, bareRps: number) => (f.rps / bareRps) * 100;
 
-    figures.push(await measure('1. bare Express GET /hello (reference)', { url: `http://127.0.0.1:${bare.port}/hello` }));
+    figures.push(await measure(bare, '1. bare Express GET /hello (reference)', { url: `http://127.0.0.1:${bare.port}/hello` }));
     if (wanted(2)) {
-      const health = await measure('2. Carnet GET /healthz', { url: `${url}/healthz` });
+      const health = await measure(carnet, '2. Carnet GET /healthz', { url: `${url}/healthz` });
       figures.push(health);
       targets.push({ figure: health, label: '/healthz ≥ 70 % of bare Express', met: (f, b) => ratio(f, b) >= 70, actual: (f, b) => `${ratio(f, b).toFixed(1)} %` });
     }
     if (wanted(3)) {
       const read = await measure(
+        carnet,
         `3. practitioner read DocumentReference/{id}, ${PATIENTS} patients, audited`,
         { url: `${url}/fhir/DocumentReference`, headers: { authorization: readerAuth } },
         (req) => ({ ...req, path: documentPaths[reads++ % documentPaths.length] }),
@@ -312,6 +329,7 @@ async function main(): Promise<void> {
     }
     if (wanted(4)) {
       const create = await measure(
+        carnet,
         `4. practitioners create DocumentReference, ${PATIENTS} patients × ${PRACTITIONERS} practitioners`,
         { url: `${url}/fhir/DocumentReference`, method: 'POST', headers: fhirHeaders },
         (req) => {
@@ -324,6 +342,7 @@ async function main(): Promise<void> {
     }
     if (wanted(5)) {
       const single = await measure(
+        carnet,
         `5. practitioners create DocumentReference, 1 patient × ${PRACTITIONERS} practitioners`,
         { url: `${url}/fhir/DocumentReference`, method: 'POST', headers: fhirHeaders },
         (req) => ({ ...req, headers: { ...req.headers, authorization: practitionerAuth[singles++ % PRACTITIONERS] }, body: createBodies[0] }),
@@ -335,13 +354,14 @@ async function main(): Promise<void> {
     if (COMPRESSION) {
       figures.push(
         await measure(
+          carnet,
           'c1. the read of figure 3, Accept-Encoding: gzip, br',
           { url: `${url}/fhir/DocumentReference`, headers: { authorization: readerAuth, 'accept-encoding': 'gzip, br' } },
           (req) => ({ ...req, path: documentPaths[reads++ % documentPaths.length] }),
         ),
       );
       for (const [n, encoding] of ['identity', 'gzip', 'br'].entries()) {
-        figures.push(await measure(`c${n + 2}. GET /fhir/metadata, Accept-Encoding: ${encoding}`, { url: `${url}/fhir/metadata`, headers: { 'accept-encoding': encoding } }));
+        figures.push(await measure(carnet, `c${n + 2}. GET /fhir/metadata, Accept-Encoding: ${encoding}`, { url: `${url}/fhir/metadata`, headers: { 'accept-encoding': encoding } }));
       }
     }
 
@@ -349,13 +369,13 @@ async function main(): Promise<void> {
       let counter = PATIENTS;
       let updated = 0;
       figures.push(
-        await measure('6. operator create Patient', { url: `${url}/fhir/Patient`, method: 'POST', headers: { ...fhirHeaders, authorization: `Bearer ${operator}` } }, (req) => ({
+        await measure(carnet, '6. operator create Patient', { url: `${url}/fhir/Patient`, method: 'POST', headers: { ...fhirHeaders, authorization: `Bearer ${operator}` } }, (req) => ({
           ...req,
           body: JSON.stringify(patient(counter++)),
         })),
       );
       figures.push(
-        await measure('7. operator update Patient/{id}', { url: `${url}/fhir/Patient`, method: 'PUT', headers: { ...fhirHeaders, authorization: `Bearer ${operator}` } }, (req) => {
+        await measure(carnet, '7. operator update Patient/{id}', { url: `${url}/fhir/Patient`, method: 'PUT', headers: { ...fhirHeaders, authorization: `Bearer ${operator}` } }, (req) => {
           const n = updated++;
           const i = n % PATIENTS;
           return { ...req, path: `/fhir/Patient/${patientIds[i]}`, body: JSON.stringify(patient(i, patientIds[i], Math.floor(n / PATIENTS) % 2 === 0)) };
@@ -369,11 +389,12 @@ async function main(): Promise<void> {
     console.log(
       `\nCarnet CRUD benchmark — ${CONNECTIONS} connections, ${DURATION} s per figure, auth and audit on, ${where}, WORKERS=${process.env.WORKERS ?? '(unset: 1)'}, ${os.cpus().length} cores, node ${process.version}\n`,
     );
-    console.log('| figure | req/s | p50 ms | p99 ms | KB/answer | errors (non-2xx) | vs bare Express |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    console.log('| figure | req/s | p50 ms | p99 ms | KB/answer | errors (non-2xx) | vs bare Express | CPU µs/answer: server | PostgreSQL | load generator |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const f of figures) {
       const errors = f.errors > 0 ? `**${f.errors}** ⚠` : '0';
-      console.log(`| ${f.name} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${(f.bytes / 1024).toFixed(1)} | ${errors} | ${ratio(f, bareRps).toFixed(1)} % |`);
+      const cpu = f.cpu ? `${f.cpu.server.toFixed(0)} | ${f.cpu.postgres.toFixed(0)} | ${f.cpu.generator.toFixed(0)}` : 'n/a | n/a | n/a';
+      console.log(`| ${f.name} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${(f.bytes / 1024).toFixed(1)} | ${errors} | ${ratio(f, bareRps).toFixed(1)} % | ${cpu} |`);
     }
     console.log('\ntargets:');
     for (const t of targets) {

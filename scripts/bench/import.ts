@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { loadLocalKeys } from '../../src/identity/local-keys';
+import { cpuTimes, spent, type CpuTimes } from './cpu';
 import { startServerProcess } from './server-process';
 import { option } from './options';
 
@@ -100,40 +101,6 @@ async function load(url: string, token: string, bundles: BundleFile[], fresh: bo
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return (performance.now() - started) / 1000;
-}
-
-interface CpuTimes {
-  server: Map<number, number>; // pid → ms
-  postgres: Map<number, number>;
-}
-
-/** CPU time (user + system) of each server process (the primary and its workers) and each postgres process, from /proc; undefined elsewhere. */
-function cpuTimes(serverPid: number | undefined): CpuTimes | undefined {
-  if (serverPid === undefined || !fs.existsSync('/proc/self/stat')) return undefined;
-  const tick = 10; // ms per clock tick (USER_HZ is 100 on Linux)
-  const times: CpuTimes = { server: new Map(), postgres: new Map() };
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = (Number(fields[11]) + Number(fields[12])) * tick;
-    if (name === 'postgres') times.postgres.set(Number(entry), cpu);
-    else if (Number(entry) === serverPid || Number(fields[1]) === serverPid) times.server.set(Number(entry), cpu);
-  }
-  return times;
-}
-
-/** CPU ms spent between two readings by the processes alive at the second (one that ended meanwhile is not counted). */
-function spent(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
-  return total;
 }
 
 const sum = (bundles: BundleFile[]) => bundles.reduce((total, bundle) => total + bundle.entries, 0);
