@@ -82,8 +82,8 @@ export interface CarnetOptions {
   /** The accounts' clock (tests move it instead of waiting six weeks); by default the system's. */
   clock?: Clock;
   /**
-   * Compile each type's JSON schema validator on its first write instead of all at start (about
-   * 1.6 s of CPU). Tests start a server per suite and write few types; production compiles at start.
+   * Compile each type's JSON schema validator on its first use instead of all at start (about
+   * 1.6 s of CPU). Tests start a server per suite and use few types; production compiles at start.
    */
   lazyValidation?: boolean;
 }
@@ -96,7 +96,8 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
   await migrate(db);
   const statistics = new PlannerStatistics((): Executor => sql); // ANALYZE right after a large transaction Bundle
   const sql: PoolExecutor = new PoolExecutor(db, statistics);
-  const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles'), lazy: options.lazyValidation });
+  const validator = await createValidator({ profilesDir: path.join(ROOT, 'profiles') });
+  if (!options.lazyValidation) validator.warmUp(); // no request waits for a schema compile
   const baseUrl = `${config.baseUrl}/fhir`;
   const secret = await serverSecret(sql, 'search-cursor'); // one per database: links open in every process
   const cursors = new CursorCodec(secret);

@@ -30,7 +30,7 @@ function read(file: string): unknown {
 
 let validator: CarnetValidator;
 beforeAll(async () => {
-  validator = await createValidator({ lazy: true });
+  validator = await createValidator();
 });
 
 const errorsOf = (file: string) => validator.validate(read(file)).filter(isErrorIssue);

@@ -22,7 +22,7 @@ const read = (file: string): Json => JSON.parse(fs.readFileSync(path.join(FIXTUR
 
 let validator: CarnetValidator;
 beforeAll(async () => {
-  validator = await createValidator({ lazy: true });
+  validator = await createValidator();
 });
 
 const withoutClaims = (resource: Json): Json => {

@@ -15,7 +15,7 @@ const read = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(dir
 
 let validator: CarnetValidator;
 beforeAll(async () => {
-  validator = await createValidator({ lazy: true });
+  validator = await createValidator();
 });
 
 function cpuMicrosPerCall(resource: unknown, iterations: number): number {

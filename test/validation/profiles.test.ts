@@ -21,7 +21,7 @@ const errorsOf = (validator: CarnetValidator, resource: unknown, profiles?: stri
 describe('the Carnet profiles of profiles/', () => {
   let validator: CarnetValidator;
   beforeAll(async () => {
-    validator = await createValidator({ lazy: true });
+    validator = await createValidator();
   });
 
   const patient = (identifier?: unknown[]) => ({ resourceType: 'Patient', meta: { profile: [`${CARNET}carnet-patient`] }, ...(identifier ? { identifier } : {}) });
@@ -168,7 +168,7 @@ describe('generic profile machinery', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-profiles-'));
   beforeAll(async () => {
     for (const resource of [...genericProfiles, ...valueSets]) fs.writeFileSync(path.join(dir, `${resource.resourceType}-${resource.id}.json`), JSON.stringify(resource));
-    validator = await createValidator({ profilesDir: dir, terminologyDir: dir, lazy: true });
+    validator = await createValidator({ profilesDir: dir, terminologyDir: dir });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -7,7 +7,7 @@ import { createValidator, isErrorIssue, type CarnetValidator } from '../../src/v
 
 let validator: CarnetValidator;
 beforeAll(async () => {
-  validator = await createValidator({ lazy: true });
+  validator = await createValidator();
 });
 
 const errorsOf = (resource: unknown) => validator.validate(resource).filter(isErrorIssue);
