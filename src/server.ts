@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { openDb, migrate, type Db } from './store/db';
 import { PoolExecutor, type Executor } from './store/executor';
 import { PlannerStatistics } from './store/statistics';
+import { ReadBatches } from './store/read-batches';
 import { PatientCompartment } from './kernel/compartment';
 import { buildRouter } from './api/routes';
 import { bundleInteraction } from './api/bundle/interaction';
@@ -119,6 +120,7 @@ export async function createCarnet(config: Config, databaseUrl: string, logger: 
     policy,
     indexer: composeIndexers(identityIndexer, search.indexer, new AccessIndexer(policy.grid, baseUrl), new BinaryContentIndexer(baseUrl), roles.notifier),
     sql,
+    reads: new ReadBatches(sql),
   });
 
   const binaryContents = new BinaryContents(sql); // raw Binaries' bytes (§9): staged uploads, ITI-68 reads

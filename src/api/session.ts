@@ -17,6 +17,7 @@ import { RequestRecorder } from '../audit/recorder';
 import type { RecordedSession } from '../audit/audited';
 import type { Executor, TransactionOptions } from '../store/executor';
 import { ResourceStore, type ResourceIndexer } from '../store/resources';
+import type { ReadBatches } from '../store/read-batches';
 
 /** What every session shares: built once at start. */
 export interface SessionServices {
@@ -31,6 +32,8 @@ export interface SessionServices {
   indexer: ResourceIndexer;
   /** The pool. */
   sql: Executor;
+  /** Reads by id on the pool, batched per turn of the event loop. */
+  reads: ReadBatches;
 }
 
 export class RequestSession implements RecordedSession {
@@ -44,7 +47,7 @@ export class RequestSession implements RecordedSession {
     private readonly sql: Executor,
     readonly audit: RequestRecorder,
   ) {
-    this.store = new ResourceStore(sql, services.indexer, audit);
+    this.store = new ResourceStore(sql, services.indexer, audit, services.reads);
     this.search = services.search.search(sql, audit);
     this.access = services.policy.forCaller(caller, sql, audit);
   }

@@ -8,6 +8,7 @@
 import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from '../kernel/predicate';
 import type { HistoryQuery, NewRowCte, ReadCompanions, ResourceIndexer, Store, StoredResource, StoredVersion, StoredWithCompanions, StoreObserver, WriteInput } from '../kernel/stored';
+import type { ReadBatches } from './read-batches';
 import { MAX_HELD, type Executor, type HeldPart, type HeldStatement, type SqlBinding } from './executor';
 
 export type { HistoryQuery, ResourceIndexer, StoredResource, StoredVersion, StoreObserver, WriteInput } from '../kernel/stored';
@@ -119,11 +120,12 @@ export class ResourceStore implements Store {
     private readonly sql: Executor,
     private readonly indexer: ResourceIndexer = noIndexer,
     private readonly observer: StoreObserver = unobserved,
+    private readonly reads?: ReadBatches,
   ) {}
 
   /** The same store on another executor (a session's transaction). */
   on(sql: Executor, observer: StoreObserver = this.observer): ResourceStore {
-    return new ResourceStore(sql, this.indexer, observer);
+    return new ResourceStore(sql, this.indexer, observer, this.reads);
   }
 
   /**
@@ -134,11 +136,12 @@ export class ResourceStore implements Store {
   async read(resourceType: string, id: string, access: RowPredicate, companions: ReadCompanions = {}): Promise<StoredWithCompanions | undefined> {
     const predicate = access.render('r');
     const patient = patientVisible(companions, 'r.patient_id');
-    const { rows } = await this.sql.query<Row & { visible: boolean; patient_visible?: boolean }>(
-      `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${patient.column} FROM resources r WHERE r.resource_type = ? AND r.id = ?`,
-      [...predicate.bindings, ...patient.bindings, resourceType, id],
-    );
-    return this.answer(rows[0], (row) => (patient.column ? { ...fromRow(row), patientVisible: rows[0].patient_visible === true } : fromRow(row)));
+    const sql = `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${patient.column} FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[])`;
+    const bindings = [...predicate.bindings, ...patient.bindings, resourceType];
+    type ReadRow = Row & { visible: boolean; patient_visible?: boolean };
+    // on the pool, with the reads of the same statement in this turn (read-batches.ts); in a transaction, on its connection
+    const found = this.reads?.sql === this.sql ? await this.reads.byId<ReadRow>(sql, bindings, id) : (await this.sql.query<ReadRow>(sql, [...bindings, [id]])).rows[0];
+    return this.answer(found, (row) => (patient.column ? { ...fromRow(row), patientVisible: found?.patient_visible === true } : fromRow(row)));
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {

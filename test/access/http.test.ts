@@ -95,6 +95,19 @@ describe('CONTRACT §4 over HTTP', () => {
     }
   });
 
+  it('the whole table read at once answers as each read alone (concurrent reads of one caller share a statement)', async () => {
+    const unknown = visibilityCases.filter(([, key]) => !key.startsWith('Patient/')).map(([who, key]) => [who, `${key.split('/')[0]}/x-none-such`, false] as const);
+    const cases = [...visibilityCases, ...visibilityCases, ...unknown]; // each read twice: the same id twice in one turn
+    const answers = await Promise.all(cases.map(([who, key]) => as(who, server.request.get(`/fhir/${key}`))));
+    cases.forEach(([who, key, visible], i) => {
+      const namesSpace = key.startsWith('Patient/') && who !== 'lab' && who !== 'other';
+      const hidden = (namesSpace && isPractitioner(who)) || blockedFrom(who, key) ? 403 : 404;
+      expect([who, key, answers[i].status]).toEqual([who, key, visible ? 200 : hidden]);
+      if (visible) expect(`${answers[i].body.resourceType}/${answers[i].body.id}`).toBe(key);
+      else expect(answers[i].body.resourceType).toBe('OperationOutcome');
+    });
+  });
+
   it.each(spaceCases)('%s: GET DocumentReference?patient=%s → %i', async (who, patientId, status) => {
     const res = await as(who, server.request.get(`/fhir/DocumentReference?patient=${patientId}`));
     expect(res.status).toBe(status);

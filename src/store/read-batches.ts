@@ -1,0 +1,83 @@
+/**
+ * Reads by id of concurrent requests, gathered into one statement: a read
+ * asked for on the pool waits for the end of the event loop's turn
+ * (`setImmediate`), and every read asked for in that turn with the same
+ * statement and the same bindings — the same caller's access predicate on
+ * the same type — goes out as one `id = ANY(?)` statement. Each read gets
+ * its own row back (or none) and decides on it alone; nothing of one read
+ * reaches another, since the statement is the one each would have sent.
+ *
+ * A busy caller (a hospital system, a browser opening a patient's
+ * documents) pays one round trip, one plan execution and one wake-up of a
+ * PostgreSQL backend per batch instead of per read. Inside a transaction
+ * reads go straight to its connection (store/resources.ts).
+ */
+import type { Executor, SqlBinding } from './executor';
+
+/** Most ids one statement asks for; more reads of the turn go in the next statement. */
+const MAX_IDS = 200;
+
+interface Waiter<T> {
+  id: string;
+  resolve: (row: T | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Batch<T> {
+  sql: string;
+  bindings: readonly SqlBinding[];
+  waiters: Waiter<T>[];
+}
+
+export class ReadBatches {
+  private pending = new Map<string, Batch<{ id: string }>>();
+  private scheduled = false;
+
+  constructor(readonly sql: Executor) {}
+
+  /**
+   * The row whose `id` column is `id`, from `sql` run with `[...bindings, ids]`:
+   * `sql` ends with a `?` taking the text array of the batch's ids.
+   */
+  byId<T extends { id: string }>(sql: string, bindings: readonly SqlBinding[], id: string): Promise<T | undefined> {
+    const key = `${sql}\u0000${JSON.stringify(bindings)}`;
+    let batch = this.pending.get(key) as Batch<T> | undefined;
+    if (!batch) {
+      batch = { sql, bindings, waiters: [] };
+      this.pending.set(key, batch as Batch<{ id: string }>);
+    }
+    const waiters = batch.waiters;
+    const row = new Promise<T | undefined>((resolve, reject) => waiters.push({ id, resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return row;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batches = this.pending;
+    this.pending = new Map();
+    for (const batch of batches.values()) {
+      for (let start = 0; start < batch.waiters.length; start += MAX_IDS) void this.run(batch, batch.waiters.slice(start, start + MAX_IDS));
+    }
+  }
+
+  private async run<T extends { id: string }>(batch: Batch<T>, waiters: Waiter<T>[]): Promise<void> {
+    const ids = [...new Set(waiters.map((waiter) => waiter.id))];
+    try {
+      const { rows } = await this.sql.query<T>(batch.sql, [...batch.bindings, ids]);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const given = new Set<string>();
+      for (const waiter of waiters) {
+        const row = byId.get(waiter.id);
+        // the same id asked twice in one turn: each read gets a row of its own to shape
+        waiter.resolve(row && given.has(waiter.id) ? structuredClone(row) : row);
+        given.add(waiter.id);
+      }
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error);
+    }
+  }
+}
