@@ -29,8 +29,14 @@ export function purposeOfUseFrom(headers: Headers): { purposeOfUse: PurposeOfUse
 }
 
 /** The caller with the request's purpose of use (practitioners only); call right after authentication. */
+/** A practitioner in TREAT or ETREAT, by the caller identity resolved: the same object across their requests. */
+const inMode = new WeakMap<Caller, Partial<Record<PurposeOfUse, Caller>>>();
+
 export function applyPurposeOfUse(caller: Caller, headers: Headers): Caller {
   const mode = purposeOfUseFrom(headers);
   if (caller.kind !== 'practitioner') return caller;
-  return { ...caller, purposeOfUse: mode.purposeOfUse, ...(mode.breakGlassReason ? { breakGlassReason: mode.breakGlassReason } : {}) };
+  if (mode.breakGlassReason) return { ...caller, purposeOfUse: mode.purposeOfUse, breakGlassReason: mode.breakGlassReason };
+  let modes = inMode.get(caller);
+  if (!modes) inMode.set(caller, (modes = {}));
+  return (modes[mode.purposeOfUse] ??= { ...caller, purposeOfUse: mode.purposeOfUse });
 }

@@ -68,25 +68,47 @@ export function createApp(deps: AppDependencies): express.Express {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
   });
   app.use(compressionWhenAccepted(compression({ threshold: COMPRESSION_THRESHOLD })));
+  // the FHIR API before the other routes: its requests, nearly all the traffic, test no other route's path
+  app.use('/fhir', fhirApi(deps));
   deps.mount?.(app);
+  app.use((req: Request, res: Response) => sendError(res, new FhirError(404, 'not-found', `nothing at ${req.path}`), deps.logger));
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, error, deps.logger));
+  return app;
+}
+
+/**
+ * The FHIR API under `/fhir`: raw Binary uploads when configured, then every
+ * other request as a FhirRequest to the pipeline. The SMART discovery
+ * document under the FHIR base (`/fhir/.well-known/…`) is not FHIR: it is
+ * left to the routes mounted after the API (`next('router')`). A request
+ * without a body skips the body parser.
+ */
+function fhirApi(deps: AppDependencies): express.Router {
+  const api = express.Router();
+  api.use('/.well-known', (_req, _res, next) => next('router'));
   if (deps.binaries) {
     const { contents, maxBinaryBytes } = deps.binaries;
     const send = (res: Response, response: FhirResponse, pretty: boolean) => {
       res.locals.pretty = pretty;
       sendResponse(res, response);
     };
-    app.use('/fhir', binaryUploads({ ...deps, contents, maxBinaryBytes, send, fail: (res, error) => sendError(res, error, deps.logger) }));
+    api.use(binaryUploads({ ...deps, contents, maxBinaryBytes, send, fail: (res, error) => sendError(res, error, deps.logger) }));
   }
-  app.use('/fhir', express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req: Request, res: Response) => {
+  const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  const answer = async (req: Request, res: Response) => {
     try {
       await handleFhir(req, res, deps);
     } catch (error) {
       sendError(res, error, deps.logger);
     }
-  });
-  app.use((req: Request, res: Response) => sendError(res, new FhirError(404, 'not-found', `nothing at ${req.path}`), deps.logger));
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, error, deps.logger));
-  return app;
+  };
+  api.use((req, res, next) => (hasBody(req) ? raw(req, res, (error?: unknown) => (error ? next(error) : void answer(req, res))) : void answer(req, res)));
+  return api;
+}
+
+/** Whether the request carries a body, as the body parser reads it: a Content-Length (0 included) or a Transfer-Encoding. */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Caller } from '../kernel/caller';
 import { loadLocalKeys, localIssuerOf, type LocalKeys } from './local-keys';
 import { createCallerLookup } from './lookup';
 import type { RoleCache } from './role-cache';
-import { resolveCaller, type CallerLookup } from './resolve';
+import { ResolvedCallers, resolveCaller, type CallerLookup } from './resolve';
 import { createTokenVerifier, type TokenVerifier } from './tokens';
 
 export interface Identity {
@@ -29,8 +29,9 @@ export interface Identity {
 
 /** `fhirBase`: this server's FHIR base (`$BASE_URL/fhir`), the only base an absolute `fhirUser` may name. */
 export function identityFrom(verifier: TokenVerifier, lookup: CallerLookup, localKeys: LocalKeys, fhirBase: string): Identity {
+  const resolved = new ResolvedCallers();
   return {
-    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup, { fhirBase, localIssuer: localKeys.issuer }),
+    authenticate: async (authorization) => resolveCaller(await verifier.verify(authorization), lookup, { fhirBase, localIssuer: localKeys.issuer, resolved }),
     verify: (authorization) => verifier.verify(authorization),
     localKeys,
   };

@@ -62,6 +62,42 @@ export interface ResolveContext {
   now?: Date;
   /** `iss` of the tokens Carnet issues: only those carry a client's `organization` (§8). */
   localIssuer?: string;
+  /** Callers already resolved (identity's, across requests): see ResolvedCallers. */
+  resolved?: ResolvedCallers;
+}
+
+/**
+ * Callers already resolved, by token payload (the verifier keeps one payload
+ * object per token), so a busy caller is one object across requests: a
+ * patient's or a system's depends on the payload alone; a practitioner's
+ * holds while the role lookup answers the same roles (the role cache's
+ * array) and until the next instant one of their periods starts or ends. A
+ * representative's is resolved at every request.
+ */
+export class ResolvedCallers {
+  private readonly known = new WeakMap<JWTPayload, { caller: Caller; roles?: readonly PractitionerRole[]; until: number }>();
+
+  /** The caller resolved from `payload`, if it still holds for `roles` (practitioners) at `now`. */
+  get(payload: JWTPayload, now: Date, roles?: readonly PractitionerRole[]): Caller | undefined {
+    const known = this.known.get(payload);
+    return known && known.roles === roles && now.getTime() < known.until ? known.caller : undefined;
+  }
+
+  keep(payload: JWTPayload, caller: Caller, until = Infinity, roles?: readonly PractitionerRole[]): Caller {
+    this.known.set(payload, { caller, roles, until });
+    return caller;
+  }
+}
+
+/** The next instant after `now` at which one of `roles`' periods starts or ends (Infinity: none). */
+function nextRoleChange(roles: readonly PractitionerRole[], now: Date): number {
+  let next = Infinity;
+  for (const role of roles) {
+    for (const bounds of [role.period?.start && fhirDateBounds(role.period.start)?.low, role.period?.end && fhirDateBounds(role.period.end)?.high]) {
+      if (typeof bounds === 'number' && bounds > now.getTime()) next = Math.min(next, bounds);
+    }
+  }
+  return next;
 }
 
 /** The `organization` claim (`Organization/O`) of a token Carnet issued to a registered client. */
@@ -73,6 +109,9 @@ function organizationOf(payload: JWTPayload, localIssuer: string | undefined): s
 
 export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, context: ResolveContext = {}): Promise<Caller> {
   const now = context.now ?? new Date();
+  const resolved = context.resolved;
+  const known = resolved?.get(payload, now);
+  if (known) return known;
   const sub = typeof payload.sub === 'string' ? payload.sub : '';
   if (!sub) throw forbidden('token has no subject');
   const scopes = parseScopes(payload.scope);
@@ -81,17 +120,25 @@ export async function resolveCaller(payload: JWTPayload, lookup: CallerLookup, c
   if (fhirUser === undefined || fhirUser === null || fhirUser === '') {
     if (!hasContext(scopes, 'system')) throw forbidden('a token without fhirUser must carry system/ scopes');
     const organization = organizationOf(payload, context.localIssuer);
-    return { kind: 'system', sub, scopes, clientId: sub, operator: isOperator(scopes), ...(organization ? { organization } : {}) };
+    const caller: Caller = { kind: 'system', sub, scopes, clientId: sub, operator: isOperator(scopes), ...(organization ? { organization } : {}) };
+    return resolved ? resolved.keep(payload, caller) : caller;
   }
 
   const user = fhirUserReference(fhirUser, context.fhirBase);
   switch (user?.type) {
-    case 'Patient':
-      return { kind: 'patient', sub, scopes, patientId: user.id };
+    case 'Patient': {
+      const caller: Caller = { kind: 'patient', sub, scopes, patientId: user.id };
+      return resolved ? resolved.keep(payload, caller) : caller;
+    }
     case 'RelatedPerson':
       return { kind: 'related-person', sub, scopes, relatedPersonId: user.id, patientId: await representedPatient(user.id, lookup, now) };
-    case 'Practitioner':
-      return { kind: 'practitioner', sub, scopes, practitionerId: user.id, roles: activeGrants(await lookup.activeRoles(user.id), user.id, now) };
+    case 'Practitioner': {
+      const roles = await lookup.activeRoles(user.id);
+      const same = resolved?.get(payload, now, roles);
+      if (same) return same;
+      const caller: Caller = { kind: 'practitioner', sub, scopes, practitionerId: user.id, roles: activeGrants(roles, user.id, now) };
+      return resolved ? resolved.keep(payload, caller, nextRoleChange(roles, now), roles) : caller;
+    }
     default:
       throw forbidden('fhirUser must reference a Patient, RelatedPerson or Practitioner');
   }

@@ -2,10 +2,11 @@
  * Reads by id of concurrent requests, gathered into one statement: a read
  * asked for on the pool waits for the end of the event loop's turn
  * (`setImmediate`), and every read asked for in that turn with the same
- * statement and the same bindings — the same caller's access predicate on
- * the same type — goes out as one `id = ANY(?)` statement. Each read gets
- * its own row back (or none) and decides on it alone; nothing of one read
- * reaches another, since the statement is the one each would have sent.
+ * statement — the same object: one caller's access predicate on one type,
+ * store/resources.ts makes it once — goes out as one `id = ANY(?)`
+ * statement. Each read gets its own row back (or none) and decides on it
+ * alone; nothing of one read reaches another, since the statement is the
+ * one each would have sent.
  *
  * A busy caller (a hospital system, a browser opening a patient's
  * documents) pays one round trip, one plan execution and one wake-up of a
@@ -23,28 +24,29 @@ interface Waiter<T> {
   reject: (error: unknown) => void;
 }
 
+/** A statement read by ids: `sql` run with `[...bindings, ids]`, its last `?` taking the text array of a batch's ids. */
+export interface ByIdStatement {
+  readonly sql: string;
+  readonly bindings: readonly SqlBinding[];
+}
+
 interface Batch<T> {
-  sql: string;
-  bindings: readonly SqlBinding[];
+  statement: ByIdStatement;
   waiters: Waiter<T>[];
 }
 
 export class ReadBatches {
-  private pending = new Map<string, Batch<{ id: string }>>();
+  private pending = new Map<ByIdStatement, Batch<{ id: string }>>();
   private scheduled = false;
 
   constructor(readonly sql: Executor) {}
 
-  /**
-   * The row whose `id` column is `id`, from `sql` run with `[...bindings, ids]`:
-   * `sql` ends with a `?` taking the text array of the batch's ids.
-   */
-  byId<T extends { id: string }>(sql: string, bindings: readonly SqlBinding[], id: string): Promise<T | undefined> {
-    const key = `${sql}\u0000${JSON.stringify(bindings)}`;
-    let batch = this.pending.get(key) as Batch<T> | undefined;
+  /** The row whose `id` column is `id`, read with the other reads of `statement` asked for in this turn. */
+  byId<T extends { id: string }>(statement: ByIdStatement, id: string): Promise<T | undefined> {
+    let batch = this.pending.get(statement) as Batch<T> | undefined;
     if (!batch) {
-      batch = { sql, bindings, waiters: [] };
-      this.pending.set(key, batch as Batch<{ id: string }>);
+      batch = { statement, waiters: [] };
+      this.pending.set(statement, batch as Batch<{ id: string }>);
     }
     const waiters = batch.waiters;
     const row = new Promise<T | undefined>((resolve, reject) => waiters.push({ id, resolve, reject }));
@@ -67,7 +69,7 @@ export class ReadBatches {
   private async run<T extends { id: string }>(batch: Batch<T>, waiters: Waiter<T>[]): Promise<void> {
     const ids = [...new Set(waiters.map((waiter) => waiter.id))];
     try {
-      const { rows } = await this.sql.query<T>(batch.sql, [...batch.bindings, ids]);
+      const { rows } = await this.sql.query<T>(batch.statement.sql, [...batch.statement.bindings, ids]);
       const byId = new Map(rows.map((row) => [row.id, row]));
       const given = new Set<string>();
       for (const waiter of waiters) {

@@ -8,7 +8,7 @@
 import type { Meta, Resource } from 'fhir/r4';
 import type { RowPredicate } from '../kernel/predicate';
 import type { HistoryQuery, NewRowCte, ReadCompanions, ResourceIndexer, Store, StoredResource, StoredVersion, StoredWithCompanions, StoreObserver, WriteInput } from '../kernel/stored';
-import type { ReadBatches } from './read-batches';
+import type { ByIdStatement, ReadBatches } from './read-batches';
 import { MAX_HELD, type Executor, type HeldPart, type HeldStatement, type SqlBinding } from './executor';
 
 export type { HistoryQuery, ResourceIndexer, StoredResource, StoredVersion, StoreObserver, WriteInput } from '../kernel/stored';
@@ -87,17 +87,49 @@ function versionBindings(row: StoredResource, method: StoredVersion['method']): 
   return [row.resourceType, row.id, row.versionId, row.lastUpdated, row.deleted, row.patientId, row.createdBy, method];
 }
 
+type Rendered = ReturnType<RowPredicate['render']>;
+
 /**
- * The `patient_visible` column answering `companions.patient` for the patient
+ * The `patient_visible` column answering the rendered companion `patient` for the patient
  * `patientSql` names (a column, or `?` bound to `bindings`); none without it.
  */
-function patientVisible(companions: ReadCompanions, patientSql: string, bindings: SqlBinding[] = []): { column: string; bindings: SqlBinding[] } {
-  const patient = companions.patient?.render('rp');
+function patientVisible(patient: Rendered | undefined, patientSql: string, bindings: SqlBinding[] = []): { column: string; bindings: SqlBinding[] } {
   if (!patient) return { column: '', bindings: [] };
   return {
     column: `, EXISTS (SELECT 1 FROM resources rp WHERE rp.resource_type = 'Patient' AND rp.id = ${patientSql} AND (${patient.sql})) AS patient_visible`,
     bindings: [...bindings, ...patient.bindings],
   };
+}
+
+interface ReadStatement extends ByIdStatement {
+  /** Whether it answers `patient_visible`. */
+  companion: boolean;
+}
+
+/** Read statements by access predicate, companion and type: one object each while the policy keeps the rendered predicate. */
+const readStatements = new WeakMap<Rendered, Map<Rendered | undefined, Map<string, ReadStatement>>>();
+
+/**
+ * The read by ids of `resourceType` under `predicate` (and the companion
+ * `patient`, both as the policy rendered them): the same object for the same
+ * three, so concurrent reads of one caller go out together (read-batches.ts).
+ */
+function readStatement(predicate: Rendered, patient: Rendered | undefined, resourceType: string): ReadStatement {
+  let byPatient = readStatements.get(predicate);
+  if (!byPatient) readStatements.set(predicate, (byPatient = new Map()));
+  let byType = byPatient.get(patient);
+  if (!byType) byPatient.set(patient, (byType = new Map()));
+  let statement = byType.get(resourceType);
+  if (!statement) {
+    const companion = patientVisible(patient, 'r.patient_id');
+    statement = {
+      sql: `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${companion.column} FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[])`,
+      bindings: [...predicate.bindings, ...companion.bindings, resourceType],
+      companion: patient !== undefined,
+    };
+    byType.set(resourceType, statement);
+  }
+  return statement;
 }
 
 /** The first version of a new row, as it will be stored (rid still to come). */
@@ -134,14 +166,11 @@ export class ResourceStore implements Store {
    * (the audit records the refused access) and answered as absent.
    */
   async read(resourceType: string, id: string, access: RowPredicate, companions: ReadCompanions = {}): Promise<StoredWithCompanions | undefined> {
-    const predicate = access.render('r');
-    const patient = patientVisible(companions, 'r.patient_id');
-    const sql = `SELECT ${RESOURCE_COLUMNS}, (${predicate.sql}) AS visible${patient.column} FROM resources r WHERE r.resource_type = ? AND r.id = ANY(?::text[])`;
-    const bindings = [...predicate.bindings, ...patient.bindings, resourceType];
+    const statement = readStatement(access.render('r'), companions.patient?.render('rp'), resourceType);
     type ReadRow = Row & { visible: boolean; patient_visible?: boolean };
     // on the pool, with the reads of the same statement in this turn (read-batches.ts); in a transaction, on its connection
-    const found = this.reads?.sql === this.sql ? await this.reads.byId<ReadRow>(sql, bindings, id) : (await this.sql.query<ReadRow>(sql, [...bindings, [id]])).rows[0];
-    return this.answer(found, (row) => (patient.column ? { ...fromRow(row), patientVisible: found?.patient_visible === true } : fromRow(row)));
+    const found = this.reads?.sql === this.sql ? await this.reads.byId<ReadRow>(statement, id) : (await this.sql.query<ReadRow>(statement.sql, [...statement.bindings, [id]])).rows[0];
+    return this.answer(found, (row) => (statement.companion ? { ...fromRow(row), patientVisible: found?.patient_visible === true } : fromRow(row)));
   }
 
   async vread(resourceType: string, id: string, versionId: number, access: RowPredicate): Promise<StoredVersion | undefined> {
@@ -254,7 +283,7 @@ export class ResourceStore implements Store {
 
   /** One statement: the new row, its first version, then `ctes` (reading `new_row`); answers its rid (none: the id is taken) and the companions. */
   private async insertRow(stored: StoredResource, method: StoredVersion['method'], ctes: readonly NewRowCte[], companions: ReadCompanions = {}): Promise<{ rid: string; patient_visible?: boolean } | undefined> {
-    const patient = patientVisible(companions, '?', [stored.patientId]);
+    const patient = patientVisible(companions.patient?.render('rp'), '?', [stored.patientId]);
     const { rows } = await this.sql.query<{ rid: string; patient_visible?: boolean }>(
       `WITH new_row AS (
          INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, patient_id, created_by, content)

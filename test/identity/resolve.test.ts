@@ -3,7 +3,7 @@ import type { CodeableConcept, Patient, PractitionerRole, RelatedPerson } from '
 import type { JWTPayload } from 'jose';
 import { FhirError } from '../../src/kernel/errors';
 import type { Caller } from '../../src/kernel/caller';
-import { fhirDateBounds, isMinor, PROFESSION_SYSTEM, resolveCaller, SPECIALTY_SYSTEM, type CallerLookup } from '../../src/identity/resolve';
+import { fhirDateBounds, isMinor, PROFESSION_SYSTEM, ResolvedCallers, resolveCaller, SPECIALTY_SYSTEM, type CallerLookup } from '../../src/identity/resolve';
 
 const NOW = new Date('2026-06-15T12:00:00Z');
 const FHIR_BASE = 'https://carnet.example.org/fhir';
@@ -216,6 +216,40 @@ describe('practitioner roles', () => {
   it('reads only TRE_G15 codings as professions', async () => {
     const caller = (await resolve({ fhirUser: 'Practitioner/nurse' })) as Extract<Caller, { kind: 'practitioner' }>;
     expect(caller.roles[0].professions).toEqual(['60']);
+  });
+});
+
+describe('callers kept across requests (ResolvedCallers, as identity resolves every token)', () => {
+  const docRoles = roles.filter((r) => r.practitioner?.reference === 'Practitioner/doc'); // one array: the role cache's answer
+  const cached: CallerLookup = { ...lookup, activeRoles: async () => docRoles };
+  const roleIds = (caller: Caller) => (caller.kind === 'practitioner' ? caller.roles.map((r) => r.roleId) : []);
+
+  it.each([
+    ['2026-06-15T12:00:00Z', ['gp', 'samu']],
+    ['2026-06-15T23:59:59Z', ['gp', 'samu']],
+    ['2026-06-16T00:00:00Z', ['gp']], // samu's period ended with 2026-06-15
+    ['2026-06-30T21:59:59Z', ['gp']],
+    ['2026-06-30T22:00:00Z', ['gp', 'future']], // future starts at 2026-07-01T00:00+02:00
+  ])('a practitioner kept from earlier instants, at %s, has the roles in force then: %j', async (at, expected) => {
+    const resolved = new ResolvedCallers();
+    const payload: JWTPayload = { sub: 'doc', fhirUser: 'Practitioner/doc', scope: 'user/*.read' };
+    for (const earlier of ['2026-06-15T12:00:00Z', '2026-06-15T23:00:00Z', '2026-06-30T21:00:00Z']) {
+      if (earlier < at) await resolveCaller(payload, cached, { now: new Date(earlier), resolved });
+    }
+    const caller = await resolveCaller(payload, cached, { now: new Date(at), resolved });
+    expect(roleIds(caller)).toEqual(expected);
+    expect(caller).toEqual(await resolveCaller(payload, cached, { now: new Date(at) }));
+  });
+
+  it('is the same object while nothing changed, and new when the role lookup answers other roles', async () => {
+    const resolved = new ResolvedCallers();
+    const payload: JWTPayload = { sub: 'doc', fhirUser: 'Practitioner/doc', scope: 'user/*.read' };
+    const first = await resolveCaller(payload, cached, { now: NOW, resolved });
+    expect(await resolveCaller(payload, cached, { now: NOW, resolved })).toBe(first);
+    const refreshed: CallerLookup = { ...lookup, activeRoles: async () => docRoles.filter((r) => r.id !== 'gp') }; // the cache re-read the roles: gp was ended
+    expect(roleIds(await resolveCaller(payload, refreshed, { now: NOW, resolved }))).toEqual(['samu']);
+    const patient: JWTPayload = { sub: 'p', fhirUser: 'Patient/p', scope: 'patient/*.read' };
+    expect(await resolveCaller(patient, lookup, { now: NOW, resolved })).toBe(await resolveCaller(patient, lookup, { now: NOW, resolved }));
   });
 });
 
