@@ -80,20 +80,10 @@ export function createApp(deps: AppDependencies): express.Express {
  * The FHIR API under `/fhir`: raw Binary uploads when configured, then every
  * other request as a FhirRequest to the pipeline. The SMART discovery
  * document under the FHIR base (`/fhir/.well-known/…`) is not FHIR: it is
- * left to the routes mounted after the API (`next('router')`). A request
- * without a body skips the body parser.
+ * left to the routes mounted after the API. A request without a body skips
+ * the body parser.
  */
-function fhirApi(deps: AppDependencies): express.Router {
-  const api = express.Router();
-  api.use('/.well-known', (_req, _res, next) => next('router'));
-  if (deps.binaries) {
-    const { contents, maxBinaryBytes } = deps.binaries;
-    const send = (res: Response, response: FhirResponse, pretty: boolean) => {
-      res.locals.pretty = pretty;
-      sendResponse(res, response);
-    };
-    api.use(binaryUploads({ ...deps, contents, maxBinaryBytes, send, fail: (res, error) => sendError(res, error, deps.logger) }));
-  }
+function fhirApi(deps: AppDependencies): express.RequestHandler {
   const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
   const answer = async (req: Request, res: Response) => {
     try {
@@ -102,8 +92,21 @@ function fhirApi(deps: AppDependencies): express.Router {
       sendError(res, error, deps.logger);
     }
   };
-  api.use((req, res, next) => (hasBody(req) ? raw(req, res, (error?: unknown) => (error ? next(error) : void answer(req, res))) : void answer(req, res)));
-  return api;
+  const json: express.RequestHandler = (req, res, next) => (hasBody(req) ? raw(req, res, (error?: unknown) => (error ? next(error) : void answer(req, res))) : void answer(req, res));
+  let uploads: express.RequestHandler | undefined;
+  if (deps.binaries) {
+    const { contents, maxBinaryBytes } = deps.binaries;
+    const send = (res: Response, response: FhirResponse, pretty: boolean) => {
+      res.locals.pretty = pretty;
+      sendResponse(res, response);
+    };
+    uploads = binaryUploads({ ...deps, contents, maxBinaryBytes, send, fail: (res, error) => sendError(res, error, deps.logger) });
+  }
+  return (req, res, next) => {
+    if (req.path.startsWith('/.well-known/')) return next();
+    if (!uploads) return json(req, res, next);
+    void uploads(req, res, (error?: unknown) => (error ? next(error) : json(req, res, next)));
+  };
 }
 
 /** Whether the request carries a body, as the body parser reads it: a Content-Length (0 included) or a Transfer-Encoding. */
