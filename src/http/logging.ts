@@ -14,17 +14,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 
 /**
- * The process logger: JSON lines on stdout, written asynchronously in
- * blocks: lines wait until 4 KB are pending or 100 ms have passed (a busy
- * server makes one write for a score of lines instead of one each), and
- * pino flushes what is left on exit.
+ * The process logger: JSON lines on stdout, written asynchronously (lines
+ * logged while a write is in flight go out together in the next one, so a
+ * busy server makes one write for many lines; pino flushes what is left on
+ * exit). No periodic flush: its timer would keep every logger made (one per
+ * test server) and all it reaches alive.
  */
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'carnet' } }, pino.destination({ dest: 1, sync: false, minLength: LOG_BLOCK_BYTES, periodicFlush: LOG_FLUSH_MS }));
+  return pino({ level, base: { service: 'carnet' } }, pino.destination({ dest: 1, sync: false, minLength: 0 }));
 }
-
-const LOG_BLOCK_BYTES = 4096;
-const LOG_FLUSH_MS = 100;
 
 /** `/fhir/Patient?identifier=x&name=y` → `/fhir/Patient?identifier&name`. */
 export function pathWithoutValues(url: string): string {
