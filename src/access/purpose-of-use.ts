@@ -28,10 +28,10 @@ export function purposeOfUseFrom(headers: Headers): { purposeOfUse: PurposeOfUse
   return { purposeOfUse, breakGlassReason: reason.slice(0, 1000) };
 }
 
-/** The caller with the request's purpose of use (practitioners only); call right after authentication. */
 /** A practitioner in TREAT or ETREAT, by the caller identity resolved: the same object across their requests. */
 const inMode = new WeakMap<Caller, Partial<Record<PurposeOfUse, Caller>>>();
 
+/** The caller with the request's purpose of use (practitioners only); call right after authentication. */
 export function applyPurposeOfUse(caller: Caller, headers: Headers): Caller {
   const mode = purposeOfUseFrom(headers);
   if (caller.kind !== 'practitioner') return caller;

@@ -92,7 +92,7 @@ function fhirApi(deps: AppDependencies): express.RequestHandler {
       sendError(res, error, deps.logger);
     }
   };
-  const json: express.RequestHandler = (req, res, next) => (hasBody(req) ? raw(req, res, (error?: unknown) => (error ? next(error) : void answer(req, res))) : void answer(req, res));
+  const withBody: express.RequestHandler = (req, res, next) => (hasBody(req) ? raw(req, res, (error?: unknown) => (error ? next(error) : void answer(req, res))) : void answer(req, res));
   let uploads: express.RequestHandler | undefined;
   if (deps.binaries) {
     const { contents, maxBinaryBytes } = deps.binaries;
@@ -104,8 +104,8 @@ function fhirApi(deps: AppDependencies): express.RequestHandler {
   }
   return (req, res, next) => {
     if (req.path.startsWith('/.well-known/')) return next();
-    if (!uploads) return json(req, res, next);
-    void uploads(req, res, (error?: unknown) => (error ? next(error) : json(req, res, next)));
+    if (!uploads) return withBody(req, res, next);
+    void uploads(req, res, (error?: unknown) => (error ? next(error) : withBody(req, res, next)));
   };
 }
 
